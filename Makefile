@@ -1,0 +1,43 @@
+# latentquant — set-up, tests, demo and benchmarks. Every target creates .venv and installs what it needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check -c constraints.txt
+STAMP := $(VENV)/.installed-dev
+BENCH_STAMP := $(VENV)/.installed-bench
+
+.PHONY: install lint test test-all demo bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@# torch first and pinned: on these machines 2.13.0 resolves to a local CPU wheel
+	$(PIP) torch==2.13.0
+	$(PIP) -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks scripts
+	$(PY) -m mypy
+
+test: lint
+	$(PY) -m pytest -m "not slow" -q
+
+test-all: lint
+	$(PY) -m pytest -q
+
+demo: $(STAMP)
+	$(VENV)/bin/latentquant vae fit --data sp500_stocks --train-end 2015-12-31 --test-start 2016-01-01 \
+		--latent 5 --beta 1.0 --epochs 300 --seed 0 --out runs/demo
+	@echo "report: runs/demo/report.html"
+
+$(BENCH_STAMP): $(STAMP)
+	$(PIP) -e '.[dev,bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP)
+	$(PY) benchmarks/bench_training.py
+
+clean:
+	rm -rf $(VENV) runs .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,15 @@
+"""Containers, transforms and time-ordered splits for market data."""
+
+from latentquant.data.returns import log_returns, simple_returns
+from latentquant.data.scaling import Standardizer
+from latentquant.data.splits import HoldoutSplit, WalkForwardSplit, split_by_date, tail_split
+
+__all__ = [
+    "HoldoutSplit",
+    "Standardizer",
+    "WalkForwardSplit",
+    "log_returns",
+    "simple_returns",
+    "split_by_date",
+    "tail_split",
+]

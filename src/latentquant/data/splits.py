@@ -1,0 +1,181 @@
+"""Time-ordered splits: holdout (with optional gap), walk-forward, and the validation tail used by the Trainer.
+
+Every splitter here keeps time order: training rows always come strictly before validation/test rows, with an
+optional ``gap`` of discarded rows between them (to stop overlapping labels or autocorrelation leaking across the
+boundary). Nothing is shuffled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentquant.exceptions import ConfigError, DataValidationError
+
+__all__ = ["HoldoutSplit", "WalkForwardSplit", "split_by_date", "tail_split"]
+
+
+def tail_split(n_rows: int, fraction: float, *, gap: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a training block followed by a validation block made of the last ``fraction`` of rows.
+
+    Parameters
+    ----------
+    n_rows : int
+        Number of rows, in time order.
+    fraction : float
+        Share of rows in the validation block, in ``[0, 1)``. ``0`` gives no validation rows.
+    gap : int
+        Rows dropped between the training and the validation block.
+
+    Returns
+    -------
+    train_idx, val_idx : numpy.ndarray
+        ``train_idx`` = ``0 .. n_train-1``, ``val_idx`` = the final ``n_val`` rows.
+
+    Examples
+    --------
+    >>> tr, va = tail_split(10, 0.2, gap=1)
+    >>> tr.tolist(), va.tolist()
+    ([0, 1, 2, 3, 4, 5, 6], [8, 9])
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ConfigError(f"validation_split must be in [0, 1), got {fraction!r}.")
+    if gap < 0:
+        raise ConfigError(f"gap must be a non-negative number of rows, got {gap!r}.")
+    n_val = int(np.floor(n_rows * fraction))
+    if fraction > 0 and n_val == 0:
+        n_val = 1
+    n_train = n_rows - n_val - (gap if n_val else 0)
+    if n_train < 1:
+        raise DataValidationError(
+            f"{n_rows} rows are too few for validation_split={fraction} with gap={gap}: no training rows left; "
+            "pass more rows, a smaller validation_split or a smaller gap."
+        )
+    return np.arange(n_train), np.arange(n_rows - n_val, n_rows)
+
+
+def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{name}={value!r} is not a date; use an ISO date such as '2015-12-31'.") from exc
+
+
+def split_by_date(
+    data: pd.DataFrame,
+    train_end: Any,
+    test_start: Any | None = None,
+    *,
+    train_start: Any | None = None,
+    test_end: Any | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split a date-indexed table into a training span ``[train_start, train_end]`` and a test span.
+
+    ``test_start`` defaults to the first date after ``train_end``. Bounds are inclusive.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> x = pd.DataFrame({"A": range(6)}, index=pd.date_range("2020-01-01", periods=6), dtype=float)
+    >>> tr, te = split_by_date(x, "2020-01-03")
+    >>> len(tr), len(te)
+    (3, 3)
+    """
+    if not isinstance(data.index, pd.DatetimeIndex):
+        raise DataValidationError("data must have a DatetimeIndex to be split by date.")
+    t_end = _to_timestamp(train_end, "train_end")
+    t0 = _to_timestamp(train_start, "train_start") if train_start is not None else data.index[0]
+    s0 = _to_timestamp(test_start, "test_start") if test_start is not None else None
+    s1 = _to_timestamp(test_end, "test_end") if test_end is not None else data.index[-1]
+    if s0 is not None and s0 <= t_end:
+        raise ConfigError(
+            f"test_start={s0.date()} must be after train_end={t_end.date()} (time-ordered split)."
+        )
+    train = data.loc[(data.index >= t0) & (data.index <= t_end)]
+    test_mask = (data.index > t_end) if s0 is None else (data.index >= s0)
+    test = data.loc[test_mask & (data.index <= s1)]
+    for label, part, lo, hi in (("training", train, t0, t_end), ("test", test, s0 or t_end, s1)):
+        if part.empty:
+            raise DataValidationError(
+                f"The {label} span {pd.Timestamp(lo).date()}..{pd.Timestamp(hi).date()} contains no rows; the data "
+                f"cover {data.index[0].date()}..{data.index[-1].date()}. Choose dates inside the data."
+            )
+    return train, test
+
+
+@dataclass(frozen=True)
+class HoldoutSplit:
+    """One time-ordered train/test split: the last ``test_size`` rows (int) or share (float) are the test set.
+
+    Examples
+    --------
+    >>> tr, te = next(HoldoutSplit(test_size=0.25, gap=1).split(np.zeros((8, 1))))
+    >>> tr.tolist(), te.tolist()
+    ([0, 1, 2, 3, 4], [6, 7])
+    """
+
+    test_size: float | int = 0.2
+    gap: int = 0
+
+    def split(self, X: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n = len(X)
+        n_test = self.test_size if isinstance(self.test_size, int) else int(np.floor(n * self.test_size))
+        if n_test < 1:
+            raise ConfigError(f"test_size={self.test_size!r} leaves no test rows out of {n}.")
+        fraction = n_test / n
+        tr, te = tail_split(n, fraction, gap=self.gap)
+        yield tr, te
+
+    def get_n_splits(self) -> int:
+        return 1
+
+
+@dataclass(frozen=True)
+class WalkForwardSplit:
+    """Walk-forward splits: successive test blocks of ``test_size`` rows, each trained on the rows before it.
+
+    Parameters
+    ----------
+    n_splits : int
+        Number of test blocks (placed at the end of the data).
+    test_size : int
+        Rows per test block.
+    train_size : int or None
+        Rolling window length; ``None`` = expanding window from the first row.
+    gap : int
+        Rows dropped between the training window and the test block.
+
+    Examples
+    --------
+    >>> [(tr[0], tr[-1], te[0], te[-1]) for tr, te in WalkForwardSplit(2, 2, train_size=3).split(np.zeros(10))]
+    [(3, 5, 6, 7), (5, 7, 8, 9)]
+    """
+
+    n_splits: int = 5
+    test_size: int = 1
+    train_size: int | None = None
+    gap: int = 0
+
+    def split(self, X: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        n = len(X)
+        if self.n_splits < 1 or self.test_size < 1 or self.gap < 0:
+            raise ConfigError("n_splits and test_size must be >= 1 and gap >= 0.")
+        first_test = n - self.n_splits * self.test_size
+        min_train = self.train_size or 1
+        if first_test - self.gap < min_train:
+            raise DataValidationError(
+                f"{n} rows are too few for {self.n_splits} test blocks of {self.test_size} rows with gap "
+                f"{self.gap} and train_size {self.train_size}; pass more rows or fewer/smaller blocks."
+            )
+        for k in range(self.n_splits):
+            start = first_test + k * self.test_size
+            train_stop = start - self.gap
+            train_start = 0 if self.train_size is None else train_stop - self.train_size
+            yield np.arange(train_start, train_stop), np.arange(start, start + self.test_size)
+
+    def get_n_splits(self) -> int:
+        return self.n_splits

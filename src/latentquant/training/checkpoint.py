@@ -1,0 +1,107 @@
+"""Model persistence: a directory holding ``config.json`` (class name + constructor arguments + versions) and
+``weights.pt`` (a ``state_dict`` of tensors, read back with ``torch.load(weights_only=True)``).
+
+Nothing is unpickled: a checkpoint can only rebuild classes registered with :func:`register_model`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from torch import nn
+
+from latentquant.exceptions import CheckpointError
+
+__all__ = ["load_model", "register_model", "registered_models", "save_model"]
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.pt"
+FORMAT_VERSION = 1
+
+_MODELS: dict[str, type[nn.Module]] = {}
+M = TypeVar("M", bound=type[nn.Module])
+
+
+def register_model(cls: M) -> M:
+    """Class decorator: make ``cls`` loadable by :func:`load_model`. The class must define ``get_config()``
+    returning JSON-serialisable constructor keyword arguments."""
+    _MODELS[cls.__name__] = cls
+    return cls
+
+
+def registered_models() -> list[str]:
+    return sorted(_MODELS)
+
+
+def save_model(model: nn.Module, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` to directory ``path`` (created if needed) and return it."""
+    from latentquant import __version__
+
+    get_config: Callable[[], dict[str, Any]] | None = getattr(model, "get_config", None)
+    if get_config is None or type(model).__name__ not in _MODELS:
+        raise CheckpointError(
+            f"{type(model).__name__} is not a registered latentquant model; decorate it with @register_model "
+            "and give it a get_config() method."
+        )
+    directory = Path(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    config = {
+        "format_version": FORMAT_VERSION,
+        "class": type(model).__name__,
+        "config": get_config(),
+        "metadata": metadata or {},
+        "versions": {"latentquant": __version__, "torch": torch.__version__, "python": platform.python_version()},
+    }
+    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
+    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    torch.save(state, directory / WEIGHTS_FILE)
+    return directory
+
+
+def load_model(path: str | Path, *, expected: type[nn.Module] | None = None,
+               map_location: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model saved by :func:`save_model`.
+
+    Raises :class:`~latentquant.exceptions.CheckpointError` when files are missing or corrupted, the class is unknown
+    or differs from ``expected``, or the weights do not match the configuration.
+    """
+    directory = Path(path)
+    cfg_path, w_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
+    for p in (cfg_path, w_path):
+        if not p.is_file():
+            raise CheckpointError(
+                f"Checkpoint file {p} is missing; pass the directory written by model.save(path)."
+            )
+    try:
+        config = json.loads(cfg_path.read_text())
+        cls_name, kwargs = config["class"], config["config"]
+    except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{cfg_path} is corrupted or not a latentquant model config ({exc}).") from exc
+    if cls_name not in _MODELS:
+        raise CheckpointError(f"{cfg_path} names an unknown model class {cls_name!r}; known: {registered_models()}.")
+    cls = _MODELS[cls_name]
+    if expected is not None and not issubclass(cls, expected):
+        raise CheckpointError(f"{directory} holds a {cls_name}, not a {expected.__name__}; use {cls_name}.load().")
+    try:
+        state = torch.load(w_path, map_location=map_location, weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"{w_path} could not be read ({type(exc).__name__}); the file is corrupted or not a weights file."
+        ) from exc
+    try:
+        model = cls(**kwargs)
+    except TypeError as exc:
+        raise CheckpointError(f"{cfg_path} has arguments {cls_name} does not accept ({exc}).") from exc
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise CheckpointError(
+            f"The weights in {w_path} do not match the {cls_name} configuration in {cfg_path}: {exc}"
+        ) from exc
+    model.eval()
+    return model

@@ -1,0 +1,451 @@
+"""One lean trainer for every torch model in latentquant.
+
+Design choices, and why:
+
+* **In-memory batching.** Market data sets fit in memory. Batches are taken by indexing whole tensors with a random
+  permutation (``X[idx]``): no ``Dataset``/``DataLoader`` machinery, no per-sample Python calls, no collation.
+* **Time-ordered validation.** The validation set is the *final* block of rows (optionally after a ``gap``), never a
+  shuffled subset: a shuffled split of time series lets the model see the future.
+* **Reproducible.** Training runs inside :func:`torch.random.fork_rng` seeded with ``seed``: same initial weights and
+  seed give identical losses and weights on CPU, and the caller's global RNG state is left untouched.
+* **Fails loudly.** A NaN/inf loss raises :class:`~latentquant.exceptions.TrainingError` naming the epoch and batch.
+* **Resumable.** With ``checkpoint_dir`` the full state (weights, optimiser, RNG, history, early-stopping counters) is
+  saved every ``checkpoint_every`` epochs and ``resume=True`` continues an interrupted run with identical results.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from latentquant.data.splits import tail_split
+from latentquant.exceptions import CheckpointError, ConfigError, DataValidationError, TrainingError
+from latentquant.training.early_stopping import EarlyStopping
+
+__all__ = ["History", "LossFn", "Trainer", "TrainerConfig", "resolve_device", "to_tensor"]
+
+#: ``loss_fn(model, batch) -> {"loss": scalar, other_term: scalar, ...}``; every value is a mean over the batch.
+LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], Mapping[str, torch.Tensor]]
+
+_STATE_FILE = "trainer_state.pt"
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"``/``None`` → CUDA when available, else CPU; anything else is passed to :class:`torch.device`."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'.") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device='cuda' was requested but CUDA is not available; use device='auto' or 'cpu'.")
+    return dev
+
+
+def to_tensor(data: Any, *, name: str = "X", device: torch.device | None = None) -> torch.Tensor:
+    """Convert an array-like (numpy, pandas, tensor) to a finite float32 tensor, or raise a clear error."""
+    if isinstance(data, torch.Tensor):
+        t = data.detach().to(dtype=torch.float32)
+    else:
+        values = data.to_numpy() if hasattr(data, "to_numpy") else data
+        try:
+            arr = np.asarray(values, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise DataValidationError(
+                f"{name} could not be converted to a float array ({exc}); pass numeric data only."
+            ) from exc
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.ndim == 0 or t.shape[0] == 0:
+        raise DataValidationError(f"{name} is empty (shape {tuple(t.shape)}); pass at least one row.")
+    finite = torch.isfinite(t)
+    if not bool(finite.all()):
+        bad = (~finite).reshape(t.shape[0], -1)
+        row = int(bad.any(dim=1).nonzero()[0, 0])
+        col = int(bad[row].nonzero()[0, 0])
+        is_frame = hasattr(data, "iloc") and hasattr(data, "columns")
+        index = data.index if is_frame else None
+        columns = data.columns if is_frame else None
+        where_row = f"date {index[row]}" if index is not None else f"row {row}"
+        where_col = f"column {columns[col]!r}" if columns is not None else f"column {col}"
+        raise DataValidationError(
+            f"{name} has a NaN or infinite value at {where_row}, {where_col}; "
+            "drop or fill missing values before training."
+        )
+    return t.to(device) if device is not None else t
+
+
+class History(dict[str, list[float]]):
+    """Per-epoch record of every loss term: ``train_loss``, ``val_loss``, ``train_<term>``, ``val_<term>``, ``lr``.
+
+    A plain ``dict`` of lists (so ``history['train_loss']`` works) with a few extra attributes.
+
+    Attributes
+    ----------
+    best_epoch : int
+        Zero-based epoch whose weights were kept (restore-best) or the last epoch.
+    stopped_early : bool
+        Whether early stopping ended training before ``epochs``.
+    seconds : float
+        Wall time of the training loop.
+    """
+
+    best_epoch: int = -1
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+    def append(self, key: str, value: float) -> None:
+        self.setdefault(key, []).append(float(value))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "history": {k: list(v) for k, v in self.items()},
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "seconds": self.seconds,
+        }
+
+
+@dataclass
+class TrainerConfig:
+    """Hyperparameters of :class:`Trainer`.
+
+    Parameters
+    ----------
+    epochs : int
+        Maximum number of passes over the training rows.
+    batch_size : int
+        Rows per optimisation step.
+    lr, weight_decay : float
+        Adam learning rate and L2 penalty.
+    grad_clip : float or None
+        Max global gradient norm (``None`` disables clipping).
+    validation_split : float
+        Share of rows, taken from the *end*, used for validation when no explicit validation data are given.
+    gap : int
+        Rows dropped between training and validation rows.
+    early_stopping : bool
+        Stop when the monitored loss (validation, else training) has not improved by ``min_delta`` for ``patience``
+        epochs; with ``restore_best`` the best weights are restored.
+    shuffle : bool
+        Shuffle the order of *training* rows between epochs (the validation block stays at the end).
+    seed : int or None
+        Seed of the training RNG (batch order, dropout, sampling noise). ``None``: not seeded.
+    device : str
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+    verbose : bool or None
+        ``None``: progress bar on a terminal, silent otherwise. ``True``: progress bar or one line per epoch
+        block when not on a terminal. ``False``: silent.
+    checkpoint_dir : str or None
+        Directory for the resumable training state; ``checkpoint_every`` epochs between saves.
+    """
+
+    epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    grad_clip: float | None = 10.0
+    validation_split: float = 0.2
+    gap: int = 0
+    early_stopping: bool = True
+    patience: int = 10
+    min_delta: float = 0.0
+    restore_best: bool = True
+    shuffle: bool = True
+    seed: int | None = 0
+    device: str = "auto"
+    verbose: bool | None = None
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 1
+    eval_batch_size: int = 8192
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        checks: list[tuple[str, bool, str]] = [
+            ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "an integer >= 1"),
+            ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "an integer >= 1"),
+            ("lr", isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr), "a positive float"),
+            ("weight_decay", self.weight_decay >= 0, "a float >= 0"),
+            ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "None or a positive float"),
+            ("validation_split", 0 <= self.validation_split < 1, "a float in [0, 1)"),
+            ("gap", isinstance(self.gap, int) and self.gap >= 0, "an integer >= 0"),
+            ("patience", isinstance(self.patience, int) and self.patience >= 1, "an integer >= 1"),
+            ("checkpoint_every", isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
+             "an integer >= 1"),
+        ]
+        for name, ok, allowed in checks:
+            if not ok:
+                raise ConfigError(f"{name} must be {allowed}, got {getattr(self, name)!r}.")
+
+
+class _Progress:
+    """A rich progress bar on a terminal; periodic plain lines when asked to be verbose elsewhere."""
+
+    def __init__(self, total: int, verbose: bool | None, description: str) -> None:
+        tty = sys.stderr.isatty()
+        self.mode = "bar" if (verbose is not False and tty) else ("lines" if verbose else "off")
+        self.total = total
+        self.every = max(1, total // 20)
+        self._bar: Any = None
+        if self.mode == "bar":
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[msg]}"),
+                                 TimeRemainingColumn(), transient=True)
+            self._bar.start()
+            self._task = self._bar.add_task(description, total=total, msg="")
+
+    def update(self, epoch: int, msg: str) -> None:
+        if self.mode == "bar":
+            self._bar.update(self._task, completed=epoch + 1, msg=msg)
+        elif self.mode == "lines" and ((epoch + 1) % self.every == 0 or epoch == 0 or epoch + 1 == self.total):
+            print(f"epoch {epoch + 1}/{self.total}  {msg}", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+class Trainer:
+    """Fit any ``nn.Module`` given a loss function returning a dict of batch-mean loss terms.
+
+    Parameters
+    ----------
+    config : TrainerConfig, optional
+        Hyperparameters; keyword arguments override its fields (``Trainer(epochs=20, lr=1e-3)``).
+    lr_schedule : callable, optional
+        ``lr_schedule(optimizer) -> scheduler``; stepped once per epoch (``ReduceLROnPlateau`` gets the monitored
+        loss).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> model = nn.Linear(3, 1)
+    >>> X, y = torch.randn(200, 3), torch.randn(200, 1)
+    >>> def mse(m, batch):
+    ...     x, t = batch
+    ...     return {"loss": ((m(x) - t) ** 2).mean()}
+    >>> history = Trainer(epochs=5, verbose=False).fit(model, mse, (X, y))
+    >>> len(history["train_loss"])
+    5
+    """
+
+    def __init__(self, config: TrainerConfig | None = None,
+                 lr_schedule: Callable[[torch.optim.Optimizer], Any] | None = None, **overrides: Any) -> None:
+        cfg = copy.deepcopy(config) if config is not None else TrainerConfig()
+        unknown = sorted(set(overrides) - set(asdict(cfg)))
+        if unknown:
+            raise ConfigError(
+                f"Unknown Trainer option(s) {unknown}; valid options are {sorted(asdict(cfg))}."
+            )
+        for key, value in overrides.items():
+            setattr(cfg, key, value)
+        cfg.validate()
+        self.config = cfg
+        self.lr_schedule = lr_schedule
+
+    # ------------------------------------------------------------------ public API
+    def fit(
+        self,
+        model: nn.Module,
+        loss_fn: LossFn,
+        train: Sequence[Any] | Any,
+        val: Sequence[Any] | Any | None = None,
+        *,
+        resume: bool = False,
+    ) -> History:
+        """Train ``model`` in place and return its :class:`History`.
+
+        Parameters
+        ----------
+        model : nn.Module
+            Moved to the configured device.
+        loss_fn : callable
+            ``loss_fn(model, batch_tuple) -> {"loss": ..., ...}``.
+        train : array-like or tuple of array-likes
+            Row-aligned tensors/arrays (e.g. ``(X,)`` or ``(X, y)``), rows in time order.
+        val : same as ``train``, optional
+            Explicit validation data. When absent, the last ``validation_split`` share of ``train`` (after ``gap``
+            dropped rows) is held out.
+        resume : bool
+            Continue from ``checkpoint_dir``'s saved state if present.
+        """
+        cfg = self.config
+        device = resolve_device(cfg.device)
+        train_t = self._as_tensors(train, "train", device)
+        if val is None and cfg.validation_split > 0:
+            tr_idx, va_idx = tail_split(train_t[0].shape[0], cfg.validation_split, gap=cfg.gap)
+            val_t: tuple[torch.Tensor, ...] | None = tuple(t[va_idx] for t in train_t)
+            train_t = tuple(t[tr_idx] for t in train_t)
+        else:
+            val_t = self._as_tensors(val, "val", device) if val is not None else None
+        model.to(device)
+
+        fork_devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=fork_devices, enabled=cfg.seed is not None):
+            if cfg.seed is not None:
+                torch.manual_seed(cfg.seed)
+            return self._run(model, loss_fn, train_t, val_t, device, resume)
+
+    # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _as_tensors(data: Any, name: str, device: torch.device) -> tuple[torch.Tensor, ...]:
+        parts = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+        if not parts:
+            raise DataValidationError(f"{name} data are empty; pass at least one array.")
+        tensors = tuple(to_tensor(p, name=name if len(parts) == 1 else f"{name}[{i}]", device=device)
+                        for i, p in enumerate(parts))
+        n = tensors[0].shape[0]
+        for i, t in enumerate(tensors[1:], start=1):
+            if t.shape[0] != n:
+                raise DataValidationError(
+                    f"{name}[{i}] has {t.shape[0]} rows but {name}[0] has {n}; all arrays must be row-aligned."
+                )
+        return tensors
+
+    def _run(self, model: nn.Module, loss_fn: LossFn, train_t: tuple[torch.Tensor, ...],
+             val_t: tuple[torch.Tensor, ...] | None, device: torch.device, resume: bool) -> History:
+        cfg = self.config
+        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        scheduler = self.lr_schedule(optimizer) if self.lr_schedule is not None else None
+        generator = torch.Generator()
+        if cfg.seed is not None:
+            generator.manual_seed(cfg.seed)
+        history = History()
+        stopper = EarlyStopping(cfg.patience, cfg.min_delta, keep_best=cfg.restore_best and cfg.early_stopping)
+        start_epoch = 0
+
+        ckpt_dir = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
+        if resume and ckpt_dir is not None and (ckpt_dir / _STATE_FILE).exists():
+            state = _load_state(ckpt_dir / _STATE_FILE)
+            try:
+                model.load_state_dict(state["model"])
+                optimizer.load_state_dict(state["optimizer"])
+            except (RuntimeError, ValueError, KeyError) as exc:
+                raise CheckpointError(
+                    f"The training state in {ckpt_dir} does not match this model/optimizer ({exc}); "
+                    "delete the directory or pass resume=False."
+                ) from exc
+            if scheduler is not None and state.get("scheduler") is not None:
+                scheduler.load_state_dict(state["scheduler"])
+            for k, v in state["history"].items():
+                history[k] = list(v)
+            stopper.load_state_dict(state["stopper"])
+            start_epoch = int(state["epoch"]) + 1
+            torch.set_rng_state(state["rng"])
+            generator.set_state(state["generator"])
+            if state.get("stopped"):
+                start_epoch = cfg.epochs
+
+        n_train = train_t[0].shape[0]
+        progress = _Progress(cfg.epochs, cfg.verbose, f"training {type(model).__name__}")
+        t0 = time.perf_counter()
+        stopped = False
+        try:
+            for epoch in range(start_epoch, cfg.epochs):
+                model.train()
+                sums: dict[str, torch.Tensor] = {}
+                order = torch.randperm(n_train, generator=generator) if cfg.shuffle else torch.arange(n_train)
+                order = order.to(device)
+                for b, start in enumerate(range(0, n_train, cfg.batch_size)):
+                    idx = order[start:start + cfg.batch_size]
+                    batch = tuple(t[idx] for t in train_t)
+                    terms = loss_fn(model, batch)
+                    loss = terms["loss"]
+                    if not bool(torch.isfinite(loss)):
+                        raise TrainingError(
+                            f"Training diverged: the loss is {loss.item()} at epoch {epoch + 1}, batch {b + 1}. "
+                            f"Lower the learning rate (lr={cfg.lr}), standardise the inputs, or set grad_clip."
+                        )
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if cfg.grad_clip is not None:
+                        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    optimizer.step()
+                    w = float(idx.shape[0])
+                    for k, v in terms.items():
+                        sums[k] = sums.get(k, 0.0) + v.detach() * w
+                for k, v in sums.items():
+                    history.append(f"train_{k}", float(v) / n_train)
+                if val_t is not None:
+                    for k, v in self.evaluate(model, loss_fn, val_t).items():
+                        history.append(f"val_{k}", v)
+                history.append("lr", optimizer.param_groups[0]["lr"])
+
+                monitored = history["val_loss"][-1] if val_t is not None else history["train_loss"][-1]
+                should_stop = stopper.step(monitored, model)
+                if scheduler is not None:
+                    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                        scheduler.step(monitored)
+                    else:
+                        scheduler.step()
+                stopped = cfg.early_stopping and should_stop
+                msg = f"train {history['train_loss'][-1]:.4g}"
+                if val_t is not None:
+                    msg += f"  val {history['val_loss'][-1]:.4g}"
+                progress.update(epoch, msg)
+                if ckpt_dir is not None and ((epoch + 1) % cfg.checkpoint_every == 0 or stopped
+                                             or epoch + 1 == cfg.epochs):
+                    _save_state(ckpt_dir, {
+                        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                        "history": {k: list(v) for k, v in history.items()},
+                        "stopper": stopper.state_dict(), "epoch": epoch, "stopped": stopped,
+                        "rng": torch.get_rng_state(), "generator": generator.get_state(),
+                    })
+                if stopped:
+                    break
+        finally:
+            progress.close()
+        restored = stopper.restore(model)
+        history.best_epoch = stopper.best_epoch if restored else len(history.get("train_loss", [])) - 1
+        history.stopped_early = len(history.get("train_loss", [])) < cfg.epochs
+        history.seconds = time.perf_counter() - t0
+        model.eval()
+        return history
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, loss_fn: LossFn, data: tuple[torch.Tensor, ...]) -> dict[str, float]:
+        """Row-weighted mean of each loss term over ``data``, in eval mode and without gradients."""
+        was_training = model.training
+        model.eval()
+        n = data[0].shape[0]
+        sums: dict[str, float] = {}
+        for start in range(0, n, self.config.eval_batch_size):
+            batch = tuple(t[start:start + self.config.eval_batch_size] for t in data)
+            w = batch[0].shape[0]
+            for k, v in loss_fn(model, batch).items():
+                sums[k] = sums.get(k, 0.0) + float(v) * w
+        model.train(was_training)
+        return {k: v / n for k, v in sums.items()}
+
+
+def _save_state(directory: Path, state: dict[str, Any]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / (_STATE_FILE + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(directory / _STATE_FILE)  # atomic: an interrupted save never corrupts the last good state
+
+
+def _load_state(path: Path) -> dict[str, Any]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(
+            f"Could not read the training state {path} ({type(exc).__name__}); it is corrupted or was not written "
+            "by latentquant. Delete it or pass resume=False."
+        ) from exc
+    if not isinstance(state, dict) or "model" not in state:
+        raise CheckpointError(f"{path} is not a latentquant training state; delete it or pass resume=False.")
+    return state
