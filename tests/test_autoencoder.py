@@ -9,8 +9,15 @@ from scipy.linalg import subspace_angles
 from sklearn.metrics import roc_auc_score
 
 from latentquant.exceptions import CheckpointError, ConfigError, DataValidationError
-from latentquant.models import VAE, AETrainer, Autoencoder, DenoisingAutoencoder, anomaly_threshold, kl_divergence
-from latentquant.models import load_model
+from latentquant.models import (
+    VAE,
+    AETrainer,
+    Autoencoder,
+    DenoisingAutoencoder,
+    anomaly_threshold,
+    kl_divergence,
+    load_model,
+)
 
 
 def standardise(X):

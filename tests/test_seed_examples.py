@@ -160,7 +160,7 @@ plt.show()
 
 
 def run(snippet, namespace):
-    exec(compile(textwrap.dedent(snippet), "<seed-004>", "exec"), namespace)  # noqa: S102
+    exec(compile(textwrap.dedent(snippet), "<seed-004>", "exec"), namespace)
     return namespace
 
 

@@ -101,9 +101,9 @@ def check_frame(
             )
         dup = data.index.duplicated()
         if dup.any():
-            first = data.index[dup][0]
+            first_dup = data.index[dup][0]
             raise DataValidationError(
-                f"{name} has duplicated dates ({int(dup.sum())} duplicate(s), first {_fmt_date(first)}); "
+                f"{name} has duplicated dates ({int(dup.sum())} duplicate(s), first {_fmt_date(first_dup)}); "
                 "aggregate or drop duplicates, e.g. data[~data.index.duplicated(keep='last')]."
             )
         if not data.index.is_monotonic_increasing:

@@ -45,5 +45,5 @@ def log_returns(prices: pd.DataFrame | pd.Series, *, allow_nan: bool = False) ->
     [0.693147, 0.693147]
     """
     p = check_frame(prices, name="prices", positive=True, allow_nan=allow_nan, min_rows=2)
-    lp = np.log(p)
+    lp = pd.DataFrame(np.log(p.to_numpy()), index=p.index, columns=p.columns)
     return (lp - lp.shift(1)).iloc[1:]

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 
@@ -66,7 +67,7 @@ def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.sum(1.0 + log_var - mu.pow(2) - log_var.exp(), dim=1)
 
 
-def anomaly_threshold(scores: np.ndarray | Sequence[float], quantile: float = 0.95) -> float:
+def anomaly_threshold(scores: npt.ArrayLike, quantile: float = 0.95) -> float:
     """Threshold above which a score is flagged: the ``quantile`` of *reference* scores.
 
     Compute the reference scores on the training span and apply the threshold to later data, so that the threshold
@@ -84,6 +85,7 @@ class _BaseAutoencoder(nn.Module):
     """Shared layout, validation and persistence of the autoencoder family."""
 
     is_variational = False
+    obs_std: torch.Tensor
 
     def __init__(
         self,
@@ -146,6 +148,10 @@ class _BaseAutoencoder(nn.Module):
     def latent_mean(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic latent code of ``x`` (``z`` for an autoencoder, ``μ`` for a VAE)."""
         return self.fc_z(self.encoder(x))
+
+    def loss_terms(self, x: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """Batch-mean loss terms; ``"loss"`` is minimised by :class:`AETrainer`."""
+        raise NotImplementedError
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Map latent codes ``(n, latent_dim)`` to reconstructions ``(n, input_dim)``."""
@@ -519,7 +525,7 @@ class AETrainer:
         x_val = model._as_input(X_val, "X_val").cpu() if X_val is not None else None
 
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-            return m.loss_terms(batch[0], beta=b)  # type: ignore[operator]
+            return model.loss_terms(batch[0], beta=b)
 
         history = trainer.fit(model, loss_fn, (x,), None if x_val is None else (x_val,), resume=resume)
         cfg = trainer.config

@@ -1,0 +1,113 @@
+"""Matplotlib figures used by reports. Each function takes plain pandas/numpy inputs and returns a Figure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg", force=False)
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+__all__ = [
+    "plot_bars",
+    "plot_correlation_pair",
+    "plot_latent_scatter",
+    "plot_loss_curves",
+    "plot_series_with_band",
+    "plot_threshold_series",
+]
+
+
+def plot_loss_curves(history: Mapping[str, Sequence[float]], *, best_epoch: int | None = None) -> Figure:
+    """Train/validation curves of every loss term (one panel per term: ``loss``, ``recon_loss``, ``kl_loss`` …)."""
+    terms = sorted({k.split("_", 1)[1] for k in history if k.startswith(("train_", "val_"))},
+                   key=lambda t: (t != "loss", t))
+    fig, axes = plt.subplots(1, len(terms), figsize=(4.2 * len(terms), 3.2), squeeze=False)
+    for ax, term in zip(axes[0], terms, strict=True):
+        for split, style in (("train", "-"), ("val", "--")):
+            values = history.get(f"{split}_{term}")
+            if values:
+                ax.plot(np.arange(1, len(values) + 1), values, style, label=split)
+        if best_epoch is not None and best_epoch >= 0:
+            ax.axvline(best_epoch + 1, color="grey", lw=0.8, ls=":", label="kept weights")
+        ax.set_title(term.replace("_", " "))
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_series_with_band(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, n_std: float = 2.0,
+                          split_date: pd.Timestamp | None = None, max_panels: int = 8) -> Figure:
+    """One panel per column of ``mean`` with a ±``n_std``·``std`` band (e.g. latent factors with uncertainty)."""
+    cols = list(mean.columns[:max_panels])
+    fig, axes = plt.subplots(len(cols), 1, figsize=(10, 1.6 * len(cols) + 0.6), sharex=True, squeeze=False)
+    for ax, col in zip(axes[:, 0], cols, strict=True):
+        ax.plot(mean.index, mean[col], lw=0.5, color="C0")
+        if std is not None:
+            lo, hi = mean[col] - n_std * std[col], mean[col] + n_std * std[col]
+            ax.fill_between(mean.index, lo, hi, color="C0", alpha=0.2, lw=0)
+        if split_date is not None:
+            ax.axvline(split_date, color="k", lw=0.8, ls="--")  # type: ignore[arg-type]
+        ax.set_ylabel(str(col))
+    axes[0, 0].set_title(f"posterior mean ± {n_std:g}σ" if std is not None else "series")
+    fig.tight_layout()
+    return fig
+
+
+def plot_latent_scatter(z: pd.DataFrame, *, color: pd.Series | None = None, color_label: str = "") -> Figure:
+    """Scatter of the first two latent dimensions, coloured by ``color`` (e.g. year or volatility)."""
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    c = color.to_numpy() if color is not None else None
+    sc = ax.scatter(z.iloc[:, 0], z.iloc[:, 1] if z.shape[1] > 1 else np.zeros(len(z)), c=c, s=3, alpha=0.6,
+                    cmap="viridis")
+    ax.set_xlabel(str(z.columns[0]))
+    ax.set_ylabel(str(z.columns[1]) if z.shape[1] > 1 else "")
+    if c is not None:
+        fig.colorbar(sc, ax=ax, label=color_label)
+    fig.tight_layout()
+    return fig
+
+
+def plot_threshold_series(score: pd.Series, threshold: float, *, split_date: pd.Timestamp | None = None,
+                          ylabel: str = "score") -> Figure:
+    """A score over time with a horizontal threshold; points above it are highlighted."""
+    fig, ax = plt.subplots(figsize=(10, 3))
+    ax.plot(score.index, score.to_numpy(), lw=0.5, color="C0")
+    above = score > threshold
+    ax.scatter(score.index[above], score[above], s=6, color="C3", label=f"above threshold ({int(above.sum())})")
+    ax.axhline(threshold, color="C3", lw=0.8, ls="--")
+    if split_date is not None:
+        ax.axvline(split_date, color="k", lw=0.8, ls="--")  # type: ignore[arg-type]
+    ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "") -> Figure:
+    """Grouped bar chart: one group per row, one bar per column."""
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(table) * max(1, table.shape[1])), 3.5))
+    table.plot.bar(ax=ax, width=0.8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.axhline(0, color="k", lw=0.6)
+    fig.tight_layout()
+    return fig
+
+
+def plot_correlation_pair(left: pd.DataFrame, right: pd.DataFrame, titles: tuple[str, str]) -> Figure:
+    """Two correlation matrices side by side on the same colour scale."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    for ax, corr, title in zip(axes, (left, right), titles, strict=True):
+        im = ax.imshow(corr.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
+        ax.set_xticks(range(len(corr.columns)), corr.columns, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(corr.index)), corr.index, fontsize=7)
+        ax.set_title(title)
+    fig.colorbar(im, ax=axes, shrink=0.8)
+    return fig

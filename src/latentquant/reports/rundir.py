@@ -1,0 +1,173 @@
+"""The run directory written by every experiment and by CLI commands that fit, and its self-contained HTML report.
+
+Layout::
+
+    runs/<name>/
+      config.json   manifest.json   metrics.json
+      tables/*.csv + *.md   figures/*.png   model/   report.html
+
+This module renders and writes files only; it imports no model code, so experiments can use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import platform
+import subprocess
+import time
+from dataclasses import dataclass, field
+from importlib import metadata, resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, select_autoescape
+
+__all__ = ["RunDirectory", "data_fingerprint", "environment_info", "to_markdown"]
+
+
+def to_markdown(df: pd.DataFrame, *, floatfmt: str = ".4g", index: bool = True) -> str:
+    """A GitHub-flavoured markdown table (no extra dependency)."""
+    frame = df.reset_index() if index else df
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "" if math.isnan(v) else format(float(v), floatfmt)
+        return str(v).replace("|", "\\|")
+
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    sep = "|" + "|".join("---" for _ in frame.columns) + "|"
+    rows = ["| " + " | ".join(fmt(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, sep, *rows]) + "\n"
+
+
+def data_fingerprint(*frames: pd.DataFrame) -> str:
+    """sha256 of the values, index and columns of the given tables (identifies the exact data used)."""
+    h = hashlib.sha256()
+    for df in frames:
+        h.update(np.ascontiguousarray(df.to_numpy(dtype=np.float64)).tobytes())
+        h.update("|".join(map(str, df.index)).encode())
+        h.update("|".join(map(str, df.columns)).encode())
+    return h.hexdigest()
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment_info() -> dict[str, Any]:
+    """Versions of Python and the numerical stack, the platform and the git commit, for manifests."""
+    versions: dict[str, str | None] = {}
+    for pkg in ("latentquant", "numpy", "pandas", "scipy", "scikit-learn", "torch", "matplotlib"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {"python": platform.python_version(), "platform": platform.platform(), "machine": platform.machine(),
+            "versions": versions, "git_sha": _git_sha()}
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (pd.Timestamp, Path)):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+@dataclass
+class _Section:
+    title: str
+    text: str = ""
+    figures: list[tuple[str, str]] = field(default_factory=list)  # (caption, base64 png)
+    tables: list[tuple[str, str]] = field(default_factory=list)  # (caption, html)
+
+
+class RunDirectory:
+    """Write the artefacts of one run and assemble its self-contained ``report.html``.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> run = RunDirectory(tempfile.mkdtemp(), title="demo")
+    >>> run.section("Results", "One table.")
+    >>> _ = run.save_table("scores", pd.DataFrame({"r2": [0.5]}, index=["vae"]))
+    >>> report = run.finish(config={"seed": 0}, metrics={"r2": 0.5})
+    >>> report.name
+    'report.html'
+    """
+
+    def __init__(self, path: str | Path, *, title: str) -> None:
+        self.path = Path(path)
+        self.title = title
+        for sub in ("", "tables", "figures"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+        self._sections: list[_Section] = []
+        self._t0 = time.perf_counter()
+        self.timings: dict[str, float] = {}
+
+    def section(self, title: str, text: str = "") -> None:
+        """Start a report section; later figures and tables go into it."""
+        self._sections.append(_Section(title, text))
+
+    def _current(self) -> _Section:
+        if not self._sections:
+            self.section("Results")
+        return self._sections[-1]
+
+    def save_figure(self, name: str, fig: Any, caption: str = "") -> Path:
+        """Save a matplotlib figure to ``figures/<name>.png`` and embed it in the current section."""
+        import matplotlib.pyplot as plt
+
+        out = self.path / "figures" / f"{name}.png"
+        fig.savefig(out, dpi=110, bbox_inches="tight", metadata={"Software": None})
+        plt.close(fig)
+        self._current().figures.append((caption or name, base64.b64encode(out.read_bytes()).decode()))
+        return out
+
+    def save_table(self, name: str, df: pd.DataFrame, caption: str = "", *, floatfmt: str = ".4g") -> Path:
+        """Save ``tables/<name>.csv`` and ``.md`` and show the table in the current section."""
+        out = self.path / "tables" / f"{name}.csv"
+        df.to_csv(out)
+        (self.path / "tables" / f"{name}.md").write_text(to_markdown(df, floatfmt=floatfmt))
+        html = df.to_html(float_format=lambda v: format(v, floatfmt), border=0, classes="table", na_rep="")
+        self._current().tables.append((caption or name, html))
+        return out
+
+    def save_json(self, name: str, obj: Any) -> Path:
+        out = self.path / name
+        out.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default))
+        return out
+
+    def finish(self, *, config: dict[str, Any], metrics: dict[str, Any],
+               manifest: dict[str, Any] | None = None) -> Path:
+        """Write ``config.json``, ``metrics.json``, ``manifest.json`` and ``report.html``; return the report path."""
+        self.timings["total_seconds"] = time.perf_counter() - self._t0
+        full_manifest = {**environment_info(), **(manifest or {}), "timings": self.timings}
+        self.save_json("config.json", config)
+        self.save_json("metrics.json", metrics)
+        self.save_json("manifest.json", full_manifest)
+        env = Environment(autoescape=select_autoescape(["html"]))
+        template = env.from_string(resources.files("latentquant.reports").joinpath(
+            "templates/report.html").read_text())
+        html = template.render(
+            title=self.title, sections=self._sections,
+            config=json.dumps(config, indent=2, sort_keys=True, default=_json_default),
+            manifest=json.dumps(full_manifest, indent=2, sort_keys=True, default=_json_default),
+        )
+        report = self.path / "report.html"
+        report.write_text(html)
+        return report
