@@ -29,7 +29,7 @@ test-all: lint
 
 demo: $(STAMP)
 	$(VENV)/bin/latentquant vae fit --data sp500_stocks --train-end 2015-12-31 --test-start 2016-01-01 \
-		--latent 5 --beta 1.0 --epochs 300 --seed 0 --out runs/demo
+		--latent 5 --beta 1.0 --epochs 300 --seeds 0,1,2 --out runs/demo
 	@echo "report: runs/demo/report.html"
 
 $(BENCH_STAMP): $(STAMP)

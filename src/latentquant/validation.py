@@ -149,6 +149,7 @@ def _raise_cell(data: pd.DataFrame, mask: np.ndarray, name: str, what: str, fix:
     order = np.lexsort((cols, rows))
     i, j = int(rows[order[0]]), int(cols[order[0]])
     value = data.iat[i, j]
+    value = value.item() if isinstance(value, np.generic) else value
     raise DataValidationError(
         f"{name} column {data.columns[j]!r} has {what}: first at {_fmt_date(data.index[i])} (value {value!r}); {fix}."
     )
