@@ -151,8 +151,10 @@ class WalkForwardSplit:
 
     Examples
     --------
-    >>> [(tr[0], tr[-1], te[0], te[-1]) for tr, te in WalkForwardSplit(2, 2, train_size=3).split(np.zeros(10))]
-    [(3, 5, 6, 7), (5, 7, 8, 9)]
+    >>> for tr, te in WalkForwardSplit(n_splits=2, test_size=2, train_size=3).split(np.zeros(10)):
+    ...     print(tr.tolist(), te.tolist())
+    [3, 4, 5] [6, 7]
+    [5, 6, 7] [8, 9]
     """
 
     n_splits: int = 5
