@@ -196,3 +196,13 @@ def test_bad_inputs_raise_documented_errors():
         anomaly_threshold([1.0, 2.0], 1.5)
     with pytest.raises(ConfigError, match="model must be an Autoencoder, DenoisingAutoencoder or VAE"):
         AETrainer().fit(torch.nn.Linear(2, 2), np.zeros((4, 2)))
+
+
+def test_trainer_options_epochs_and_device_home(factor_data):
+    X = standardise(factor_data[0])[:200]
+    vae = VAE(20, 2, seed=0)
+    h = AETrainer(epochs=3, early_stopping=False, verbose=False).fit(vae, X)
+    assert len(h["train_loss"]) == 3
+    assert vae.device == torch.device("cpu")  # the model comes back on the device it was given on
+    with pytest.raises(DataValidationError, match="must each be one state"):
+        vae.interpolate(X[:2], X[3])

@@ -96,3 +96,16 @@ def test_split_by_date(prices):
         split_by_date(prices, "2020-01-05")
     with pytest.raises(ConfigError, match="is not a date"):
         split_by_date(prices, "not-a-date")
+
+
+def test_holdout_with_integer_test_size_is_exact():
+    for n in range(16, 60):
+        tr, te = next(HoldoutSplit(test_size=15).split(np.zeros(n)))
+        assert len(te) == 15 and tr[-1] + 1 == te[0]
+
+
+def test_split_by_date_on_utc_index():
+    idx = pd.date_range("2020-01-01", periods=6, tz="UTC")
+    x = pd.DataFrame({"A": np.arange(6.0)}, index=idx)
+    tr, te = split_by_date(x, "2020-01-03")
+    assert len(tr) == 3 and len(te) == 3

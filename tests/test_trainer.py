@@ -100,7 +100,7 @@ def test_nan_loss_raises_with_epoch_and_batch():
         return {"loss": loss * float("nan") if len(calls) == 6 else loss}  # 4 batches per epoch: epoch 2, batch 2
 
     with pytest.raises(TrainingError, match=r"the loss is nan at epoch 2, batch 2\. Lower the learning rate"):
-        Trainer(epochs=3, batch_size=16, validation_split=0, verbose=False, shuffle=False).fit(make_model(), bad, (X, y))
+        Trainer(epochs=3, batch_size=16, validation_split=0, early_stopping=False, verbose=False, shuffle=False).fit(make_model(), bad, (X, y))
 
 
 def test_lr_schedule_hook_is_applied():
@@ -160,3 +160,27 @@ def test_history_to_dict_is_json():
     X, y = linear_data(64)
     h = Trainer(epochs=2, verbose=False).fit(make_model(), mse, (X, y))
     assert json.loads(json.dumps(h.to_dict()))["history"]["train_loss"] == h["train_loss"]
+
+
+def test_unseeded_runs_differ_and_reverse_ordered_dates_are_rejected():
+    import pandas as pd
+
+    X, y = linear_data(64)
+    torch.manual_seed(0)
+    h1 = Trainer(epochs=2, seed=None, verbose=False).fit(make_model(), mse, (X, y))
+    torch.manual_seed(1)
+    h2 = Trainer(epochs=2, seed=None, verbose=False).fit(make_model(), mse, (X, y))
+    assert h1["train_loss"] != h2["train_loss"]
+    frame = pd.DataFrame(X.numpy(), index=pd.date_range("2020-01-01", periods=64)[::-1])
+    with pytest.raises(DataValidationError, match=r"rows are not in time order .* data.sort_index\(\)"):
+        Trainer(verbose=False).fit(make_model(), mse, (frame, y))
+
+
+def test_early_stopping_without_validation_scores_end_of_epoch_weights():
+    X, y = linear_data(128)
+    model = make_model()
+    trainer = Trainer(epochs=40, lr=5e-2, patience=3, validation_split=0, verbose=False)
+    h = trainer.fit(model, mse, (X, y))
+    assert "val_loss" not in h and h.restored_best
+    # the kept weights are the best end-of-epoch weights: no recorded epoch scores below them on the training rows
+    assert trainer.evaluate(model, mse, (X, y))["loss"] <= min(h["train_loss"]) * 1.5

@@ -84,3 +84,9 @@ def test_misaligned_indexes():
     check_aligned(a, a)
     with pytest.raises(DataValidationError, match=r"misaligned indexes \(1 date\(s\) only in returns, first 2020-01-01"):
         check_aligned(a, b, names=("returns", "weights"))
+
+
+def test_duplicated_column_names():
+    df = frame([[1.0, 2.0], [3.0, 4.0]], columns=("A", "A"))
+    with pytest.raises(DataValidationError, match=r"duplicated column names \['A'\]; give every asset a unique"):
+        check_frame(df)

@@ -32,7 +32,7 @@ def _user_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (LatentQuantError, FileNotFoundError) as exc:
+        except (LatentQuantError, OSError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=2) from None
 
@@ -43,7 +43,7 @@ def _int_list(text: str, option: str) -> list[int]:
     try:
         values = [int(v) for v in text.replace(" ", "").split(",") if v]
     except ValueError:
-        raise LatentQuantError(f"{option} must be comma-separated integers such as '64,32', got {text!r}.") from None
+        raise LatentQuantError(f"{option} must be comma-separated integers such as '0,1,2', got {text!r}.") from None
     return values
 
 

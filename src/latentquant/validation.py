@@ -80,6 +80,11 @@ def check_frame(
         raise DataValidationError(
             f"{name} is empty (shape {data.shape}); pass at least one date and one asset column."
         )
+    if data.columns.has_duplicates:
+        dup_cols = data.columns[data.columns.duplicated()].unique().tolist()
+        raise DataValidationError(
+            f"{name} has duplicated column names {dup_cols[:5]}; give every asset a unique column name."
+        )
     non_numeric = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
     non_numeric = [c for c in non_numeric if not pd.api.types.is_bool_dtype(data[c])]
     if non_numeric:

@@ -58,11 +58,16 @@ def tail_split(n_rows: int, fraction: float, *, gap: int = 0) -> tuple[np.ndarra
     return np.arange(n_train), np.arange(n_rows - n_val, n_rows)
 
 
-def _to_timestamp(value: Any, name: str) -> pd.Timestamp:
+def _to_timestamp(value: Any, name: str, tz: Any = None) -> pd.Timestamp:
     try:
-        return pd.Timestamp(value)
+        ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"{name}={value!r} is not a date; use an ISO date such as '2015-12-31'.") from exc
+    if tz is not None and ts.tz is None:
+        return ts.tz_localize(tz)  # naive bounds on a tz-aware index are read in the index's time zone
+    if tz is None and ts.tz is not None:
+        raise ConfigError(f"{name}={value!r} has a time zone but the data's dates do not; drop the time zone.")
+    return ts
 
 
 def split_by_date(
@@ -87,10 +92,11 @@ def split_by_date(
     """
     if not isinstance(data.index, pd.DatetimeIndex):
         raise DataValidationError("data must have a DatetimeIndex to be split by date.")
-    t_end = _to_timestamp(train_end, "train_end")
-    t0 = _to_timestamp(train_start, "train_start") if train_start is not None else data.index[0]
-    s0 = _to_timestamp(test_start, "test_start") if test_start is not None else None
-    s1 = _to_timestamp(test_end, "test_end") if test_end is not None else data.index[-1]
+    tz = data.index.tz
+    t_end = _to_timestamp(train_end, "train_end", tz)
+    t0 = _to_timestamp(train_start, "train_start", tz) if train_start is not None else data.index[0]
+    s0 = _to_timestamp(test_start, "test_start", tz) if test_start is not None else None
+    s1 = _to_timestamp(test_end, "test_end", tz) if test_end is not None else data.index[-1]
     if s0 is not None and s0 <= t_end:
         raise ConfigError(
             f"test_start={s0.date()} must be after train_end={t_end.date()} (time-ordered split)."
@@ -124,11 +130,12 @@ class HoldoutSplit:
     def split(self, X: Any) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n = len(X)
         n_test = self.test_size if isinstance(self.test_size, int) else int(np.floor(n * self.test_size))
-        if n_test < 1:
-            raise ConfigError(f"test_size={self.test_size!r} leaves no test rows out of {n}.")
-        fraction = n_test / n
-        tr, te = tail_split(n, fraction, gap=self.gap)
-        yield tr, te
+        if n_test < 1 or n_test >= n:
+            raise ConfigError(f"test_size={self.test_size!r} must leave test and training rows out of {n}.")
+        n_train = n - n_test - self.gap
+        if n_train < 1:
+            raise DataValidationError(f"{n} rows are too few for {n_test} test rows with gap {self.gap}.")
+        yield np.arange(n_train), np.arange(n - n_test, n)
 
     def get_n_splits(self) -> int:
         return 1

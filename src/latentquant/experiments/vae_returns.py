@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from sklearn.decomposition import PCA
 from latentquant.data import Standardizer, log_returns, split_by_date
 from latentquant.datasets import dataset_info, load_prices_csv, load_returns
 from latentquant.evaluation import distribution_summary, reconstruction_r2
-from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.models.autoencoder import VAE, AETrainer, anomaly_threshold
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
@@ -68,6 +69,13 @@ class VAEReturnsConfig:
             raise ConfigError("Give exactly one data source: a bundled dataset name (data) or a file path (path).")
         if self.input not in ("prices", "returns"):
             raise ConfigError(f"input must be 'prices' or 'returns', got {self.input!r}.")
+        if self.data is not None and self.input != "prices":
+            raise ConfigError("input='returns' applies to user files only; bundled datasets are read in their own "
+                              "units (prices), so drop --returns when using --data.")
+        for name, value in (("latent_dim", self.latent_dim), ("epochs", self.epochs),
+                            ("batch_size", self.batch_size), ("patience", self.patience)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
         if not self.seeds:
             raise ConfigError("seeds must list at least one seed.")
         if not 0.5 < self.anomaly_quantile < 1:
@@ -103,10 +111,20 @@ def _load(cfg: VAEReturnsConfig) -> tuple[pd.DataFrame, str]:
         info = dataset_info(cfg.data)
         frame = info.load()
         source = f"bundled dataset {cfg.data!r}: {info.title}"
-        if cfg.input == "prices":
-            frame = frame.dropna(axis=0, how="any")
-            return log_returns(frame), source
-        return frame, source
+        returns = log_returns(frame, allow_nan=True)
+        complete = returns.dropna(axis=0, how="any")
+        if complete.empty:
+            sparse = frame.notna().sum().sort_values().index[:3].tolist()
+            raise DataValidationError(
+                f"Dataset {cfg.data!r} has no day on which every column has a price (sparsest columns: {sparse}); "
+                "export the columns you need to a file and pass it with --csv."
+            )
+        if len(complete) < len(returns):
+            warnings.warn(
+                f"Dropped {len(returns) - len(complete)} of {len(returns)} daily returns of {cfg.data!r} with a "
+                "missing price in some column.", DataWarning, stacklevel=3,
+            )
+        return complete, source
     assert cfg.path is not None
     if cfg.input == "prices":
         return log_returns(load_prices_csv(cfg.path)), f"user prices file {cfg.path}"
@@ -138,11 +156,15 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
             f"The training span has {len(train)} rows; at least {max(20, 5 * cfg.latent_dim)} are needed for "
             f"latent_dim={cfg.latent_dim}. Move train_end later or use fewer factors."
         )
+    if len(test) < 20:
+        raise DataValidationError(
+            f"The test span has {len(test)} rows; at least 20 are needed for out-of-sample statistics. "
+            "Move train_end earlier or test_end later."
+        )
     scaler = Standardizer().fit(train)
     z_train, z_test = scaler.transform(train), scaler.transform(test)
     z_all = pd.concat([z_train, z_test])
-    run_dir = RunDirectory(cfg.out, title=f"β-VAE on daily log returns — {source}")
-    run_dir.timings["load_seconds"] = time.perf_counter() - t_start
+    load_seconds = time.perf_counter() - t_start
 
     # --- fit one VAE per seed -------------------------------------------------------------------------------
     rows, models, histories = [], [], []
@@ -172,7 +194,9 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
         if cfg.verbose is not False:
             print(f"seed {seed}: {rows[-1]['epochs_run']} epochs, train R² {rows[-1]['train_r2']:.3f}, "
                   f"test R² {rows[-1]['test_r2']:.3f}", file=sys.stderr, flush=True)
-    run_dir.timings["fit_seconds"] = time.perf_counter() - t_fit
+    # the run directory is created only once the fits succeeded: a bad option leaves nothing behind
+    run_dir = RunDirectory(cfg.out, title=f"β-VAE on daily log returns — {source}")
+    run_dir.timings.update(load_seconds=load_seconds, fit_seconds=time.perf_counter() - t_fit)
     seeds_table = pd.DataFrame(rows).set_index("seed")
 
     pca = PCA(n_components=cfg.latent_dim).fit(z_train.to_numpy())
@@ -272,7 +296,8 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
     run_dir.save_figure("r2_per_asset", figs.plot_bars(per_asset, ylabel="test R²", title="Test R² per asset"),
                         "Out-of-sample R² per asset (VAE seed 0 vs PCA)")
     run_dir.section("Training", "Loss per sample: summed squared error + β·KL; dashed = validation block.")
-    run_dir.save_figure("loss_curves", figs.plot_loss_curves(history, best_epoch=history.best_epoch),
+    kept = history.best_epoch if history.restored_best else None
+    run_dir.save_figure("loss_curves", figs.plot_loss_curves(history, best_epoch=kept),
                         f"Loss curves (seed {cfg.seeds[0]})")
     run_dir.section(
         "Latent factors",

@@ -194,8 +194,12 @@ class _BaseAutoencoder(nn.Module):
             raise ConfigError(f"n_steps must be an integer >= 2, got {n_steps!r}.")
         was_training = self.training
         self.eval()
-        a = self.latent_mean(self._as_input(x_a, "x_a"))[:1]
-        b = self.latent_mean(self._as_input(x_b, "x_b"))[:1]
+        xa, xb = self._as_input(x_a, "x_a"), self._as_input(x_b, "x_b")
+        if xa.shape[0] != 1 or xb.shape[0] != 1:
+            raise DataValidationError(
+                f"x_a and x_b must each be one state (one row), got {xa.shape[0]} and {xb.shape[0]} rows."
+            )
+        a, b = self.latent_mean(xa), self.latent_mean(xb)
         alphas = torch.linspace(0.0, 1.0, int(n_steps), device=a.device).unsqueeze(1)
         out = self.decode((1 - alphas) * a + alphas * b)
         self.train(was_training)
@@ -486,7 +490,7 @@ class AETrainer:
         kl_loss = kl_divergence(mu, log_var).sum()
         return (recon_loss + beta * kl_loss) / x.shape[0]
 
-    def fit(self, model: _BaseAutoencoder, X: Any, epochs: int = 100, *, X_val: Any = None,
+    def fit(self, model: _BaseAutoencoder, X: Any, epochs: int | None = None, *, X_val: Any = None,
             beta: float | None = None, resume: bool = False, **overrides: Any) -> History:
         """Train ``model`` in place on the rows of ``X`` (time order) and return the per-epoch history.
 
@@ -496,8 +500,8 @@ class AETrainer:
         X : array-like, shape (n_samples, input_dim)
             Training rows in time order (numpy, pandas or torch). The last ``validation_split`` share is held out
             unless ``X_val`` is given.
-        epochs : int
-            Maximum number of epochs.
+        epochs : int, optional
+            Maximum number of epochs; default: the trainer's ``epochs`` option, else 100.
         X_val : array-like, optional
             Explicit validation rows.
         beta : float, optional
@@ -519,7 +523,8 @@ class AETrainer:
             )
         b = self.beta if beta is None else beta
         self._check_beta(b)
-        options = {**self.options, **overrides, "epochs": epochs}
+        options = {**self.options, **overrides}
+        options["epochs"] = epochs if epochs is not None else options.get("epochs", 100)
         trainer = Trainer(TrainerConfig(), **options)
         x = model._as_input(X, "X").cpu()
         x_val = model._as_input(X_val, "X_val").cpu() if X_val is not None else None
@@ -527,7 +532,13 @@ class AETrainer:
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
             return model.loss_terms(batch[0], beta=b)
 
-        history = trainer.fit(model, loss_fn, (x,), None if x_val is None else (x_val,), resume=resume)
+        home = model.device
+        try:
+            history = trainer.fit(model, loss_fn, (x,), None if x_val is None else (x_val,), resume=resume)
+        finally:
+            # training may run on CUDA; the model comes back on the device it was given on, so that code feeding it
+            # CPU tensors (torch.FloatTensor(x)) keeps working
+            model.to(home)
         cfg = trainer.config
         train_rows = x
         if x_val is None and cfg.validation_split > 0:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -68,6 +69,12 @@ def to_tensor(data: Any, *, name: str = "X", device: torch.device | None = None)
         t = torch.from_numpy(np.ascontiguousarray(arr))
     if t.ndim == 0 or t.shape[0] == 0:
         raise DataValidationError(f"{name} is empty (shape {tuple(t.shape)}); pass at least one row.")
+    index = getattr(data, "index", None) if hasattr(data, "iloc") else None
+    if isinstance(index, pd.DatetimeIndex) and not index.is_monotonic_increasing:
+        raise DataValidationError(
+            f"{name} rows are not in time order (DatetimeIndex not sorted ascending); sort them with "
+            "data.sort_index() so that validation rows are the latest ones."
+        )
     finite = torch.isfinite(t)
     if not bool(finite.all()):
         bad = (~finite).reshape(t.shape[0], -1)
@@ -76,7 +83,12 @@ def to_tensor(data: Any, *, name: str = "X", device: torch.device | None = None)
         is_frame = hasattr(data, "iloc") and hasattr(data, "columns")
         index = data.index if is_frame else None
         columns = data.columns if is_frame else None
-        where_row = f"date {index[row]}" if index is not None else f"row {row}"
+        if isinstance(index, pd.DatetimeIndex):
+            where_row = f"date {index[row]}"
+        elif index is not None:
+            where_row = f"row {index[row]!r}"
+        else:
+            where_row = f"row {row}"
         where_col = f"column {columns[col]!r}" if columns is not None else f"column {col}"
         raise DataValidationError(
             f"{name} has a NaN or infinite value at {where_row}, {where_col}; "
@@ -93,7 +105,9 @@ class History(dict[str, list[float]]):
     Attributes
     ----------
     best_epoch : int
-        Zero-based epoch whose weights were kept (restore-best) or the last epoch.
+        Zero-based epoch with the lowest monitored loss (validation loss, else training loss).
+    restored_best : bool
+        Whether the weights of ``best_epoch`` were restored (otherwise the model holds the last epoch's weights).
     stopped_early : bool
         Whether early stopping ended training before ``epochs``.
     seconds : float
@@ -101,6 +115,7 @@ class History(dict[str, list[float]]):
     """
 
     best_epoch: int = -1
+    restored_best: bool = False
     stopped_early: bool = False
     seconds: float = 0.0
 
@@ -111,6 +126,7 @@ class History(dict[str, list[float]]):
         return {
             "history": {k: list(v) for k, v in self.items()},
             "best_epoch": self.best_epoch,
+            "restored_best": self.restored_best,
             "stopped_early": self.stopped_early,
             "seconds": self.seconds,
         }
@@ -177,7 +193,10 @@ class TrainerConfig:
             ("lr", isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr), "a positive float"),
             ("weight_decay", self.weight_decay >= 0, "a float >= 0"),
             ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "None or a positive float"),
-            ("validation_split", 0 <= self.validation_split < 1, "a float in [0, 1)"),
+            ("validation_split", isinstance(self.validation_split, (int, float)) and 0 <= self.validation_split < 1,
+             "a float in [0, 1)"),
+            ("eval_batch_size", isinstance(self.eval_batch_size, int) and self.eval_batch_size >= 1,
+             "an integer >= 1"),
             ("gap", isinstance(self.gap, int) and self.gap >= 0, "an integer >= 0"),
             ("patience", isinstance(self.patience, int) and self.patience >= 1, "an integer >= 1"),
             ("checkpoint_every", isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 1,
@@ -327,9 +346,12 @@ class Trainer:
         generator = torch.Generator()
         if cfg.seed is not None:
             generator.manual_seed(cfg.seed)
+        else:
+            generator.seed()
         history = History()
         stopper = EarlyStopping(cfg.patience, cfg.min_delta, keep_best=cfg.restore_best and cfg.early_stopping)
         start_epoch = 0
+        stopped = False
 
         ckpt_dir = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
         if resume and ckpt_dir is not None and (ckpt_dir / _STATE_FILE).exists():
@@ -349,14 +371,16 @@ class Trainer:
             stopper.load_state_dict(state["stopper"])
             start_epoch = int(state["epoch"]) + 1
             torch.set_rng_state(state["rng"])
+            if device.type == "cuda" and state.get("cuda_rng") is not None:
+                torch.cuda.set_rng_state(state["cuda_rng"], device)
             generator.set_state(state["generator"])
             if state.get("stopped"):
                 start_epoch = cfg.epochs
+                stopped = True
 
         n_train = train_t[0].shape[0]
         progress = _Progress(cfg.epochs, cfg.verbose, f"training {type(model).__name__}")
         t0 = time.perf_counter()
-        stopped = False
         try:
             for epoch in range(start_epoch, cfg.epochs):
                 model.train()
@@ -388,7 +412,13 @@ class Trainer:
                         history.append(f"val_{k}", v)
                 history.append("lr", optimizer.param_groups[0]["lr"])
 
-                monitored = history["val_loss"][-1] if val_t is not None else history["train_loss"][-1]
+                if val_t is not None:
+                    monitored = history["val_loss"][-1]
+                elif cfg.early_stopping:
+                    # the epoch's running mean mixes several weight states; score the end-of-epoch weights instead
+                    monitored = self.evaluate(model, loss_fn, train_t)["loss"]
+                else:
+                    monitored = history["train_loss"][-1]
                 should_stop = stopper.step(monitored, model)
                 if scheduler is not None:
                     if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -408,14 +438,15 @@ class Trainer:
                         "history": {k: list(v) for k, v in history.items()},
                         "stopper": stopper.state_dict(), "epoch": epoch, "stopped": stopped,
                         "rng": torch.get_rng_state(), "generator": generator.get_state(),
+                        "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                     })
                 if stopped:
                     break
         finally:
             progress.close()
-        restored = stopper.restore(model)
-        history.best_epoch = stopper.best_epoch if restored else len(history.get("train_loss", [])) - 1
-        history.stopped_early = len(history.get("train_loss", [])) < cfg.epochs
+        history.restored_best = stopper.restore(model)
+        history.best_epoch = stopper.best_epoch
+        history.stopped_early = stopped
         history.seconds = time.perf_counter() - t0
         model.eval()
         return history
