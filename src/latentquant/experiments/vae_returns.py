@@ -221,7 +221,7 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
     threshold = anomaly_threshold(scores.loc[z_train.index], cfg.anomaly_quantile)
     test_scores = scores.loc[z_test.index]
     top = test_scores.nlargest(10).to_frame()
-    top["equal_weight_return"] = test.loc[top.index].mean(axis=1)
+    top["equal_weight_log_return"] = test.loc[top.index].mean(axis=1)
     top.index = pd.DatetimeIndex(top.index).strftime("%Y-%m-%d")
 
     # --- scenarios vs history ---------------------------------------------------------------------------------
