@@ -82,3 +82,15 @@ def test_markdown_table_and_report(tmp_path):
     assert html.count("data:image/png;base64,") == 1
     for f in ("config.json", "metrics.json", "manifest.json", "tables/t.csv", "tables/t.md", "figures/f.png"):
         assert (tmp_path / "run" / f).exists()
+
+
+def test_readme_python_quickstart_runs():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"## Python quickstart\s+```python\n(.*?)```", readme, re.S).group(1)
+    ns: dict = {}
+    exec(compile(code, "README.md", "exec"), ns)
+    assert ns["factors"].shape == (1760, 5) and ns["scenarios"].shape == (10_000, 20)
+    assert ns["scores"].shape == (1760,)
