@@ -1,12 +1,12 @@
-"""Matplotlib figures used by reports. Each function takes plain pandas/numpy inputs and returns a Figure."""
+"""Matplotlib figures used by reports. Each function takes plain pandas/numpy inputs and returns a Figure.
+
+The backend is left to the user (matplotlib picks a non-interactive one on machines without a display).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
