@@ -167,7 +167,7 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
     load_seconds = time.perf_counter() - t_start
 
     # --- fit one VAE per seed -------------------------------------------------------------------------------
-    rows, models, histories = [], [], []
+    rows, models, histories, test_r2_cols = [], [], [], []
     t_fit = time.perf_counter()
     for seed in cfg.seeds:
         vae = VAE(n_assets, cfg.latent_dim, cfg.hidden_dims, seed=seed)
@@ -185,10 +185,11 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
             "epochs_run": len(history["train_loss"]),
             "best_epoch": history.best_epoch + 1,
             "train_r2": reconstruction_r2(z_train, recon_tr)[0],
-            "test_r2": reconstruction_r2(z_test, recon_te)[0],
+            "test_r2": (test_r2 := reconstruction_r2(z_test, recon_te))[0],
             "active_units": int((kl_dims > 0.01).sum()),
             "train_kl_per_day": float(kl_dims.sum()),
         })
+        test_r2_cols.append(test_r2[1])
         models.append(vae)
         histories.append(history)
         if cfg.verbose is not False:
@@ -206,9 +207,7 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
     pca_test_r2, pca_test_cols = reconstruction_r2(z_test, pca_te)
 
     vae, history = models[0], histories[0]
-    feats = AETrainer.extract_features(vae, z_all)
-    recon_te0 = vae.decode(torch.as_tensor(feats[len(z_train):])).detach().numpy()
-    vae_test_cols = reconstruction_r2(z_test, recon_te0)[1]
+    vae_test_cols = test_r2_cols[0]
     factor_names = [f"f{k + 1}" for k in range(cfg.latent_dim)]
     with torch.no_grad():
         mu_all, log_var_all = vae.encode(torch.tensor(z_all.to_numpy(), dtype=torch.float32))

@@ -341,6 +341,15 @@ class VAE(_BaseAutoencoder):
         kl = kl_divergence(mu, log_var).mean()
         return {"loss": rec + beta * kl, "recon_loss": rec, "kl_loss": kl}
 
+    def _generator(self, seed: int | None) -> torch.Generator:
+        """A generator on the model's device: seeded, or from fresh entropy; the global RNG is not touched."""
+        gen = torch.Generator(device=self.device)
+        if seed is not None:
+            gen.manual_seed(seed)
+        else:
+            gen.seed()
+        return gen
+
     @torch.no_grad()
     def sample(self, n: int = 1, *, noise: bool = False, seed: int | None = None) -> torch.Tensor:
         """Draw ``n`` synthetic rows: ``z ~ N(0, I)`` decoded to the decoder mean.
@@ -364,11 +373,7 @@ class VAE(_BaseAutoencoder):
             raise ConfigError(f"n must be a positive integer, got {n!r}.")
         was_training = self.training
         self.eval()
-        gen = torch.Generator(device=self.device)
-        if seed is not None:
-            gen.manual_seed(seed)
-        else:
-            gen.seed()
+        gen = self._generator(seed)
         z = torch.randn(int(n), self.latent_dim, generator=gen, device=self.device)
         out = self.decode(z)
         if noise:
@@ -391,11 +396,7 @@ class VAE(_BaseAutoencoder):
         self.eval()
         mu, log_var = self.encode(self._as_input(x))
         std = torch.exp(0.5 * log_var)
-        gen = torch.Generator(device=self.device)
-        if seed is not None:
-            gen.manual_seed(seed)
-        else:
-            gen.seed()
+        gen = self._generator(seed)
         eps = torch.randn((int(n_samples), *mu.shape), generator=gen, device=self.device)
         out = self.decode((mu + scale * eps * std).reshape(-1, self.latent_dim))
         self.train(was_training)
