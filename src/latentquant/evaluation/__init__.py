@@ -1,6 +1,22 @@
-"""Metrics returning labelled pandas objects: reconstruction, distribution comparison."""
+"""Metrics returning labelled pandas objects: reconstruction, distribution comparison, portfolio performance."""
 
 from latentquant.evaluation.distribution import distribution_summary, var_es
+from latentquant.evaluation.portfolio import (
+    SharpeEstimate,
+    max_drawdown,
+    performance_summary,
+    sharpe_ci,
+    sharpe_ratio,
+)
 from latentquant.evaluation.reconstruction import reconstruction_r2
 
-__all__ = ["distribution_summary", "reconstruction_r2", "var_es"]
+__all__ = [
+    "SharpeEstimate",
+    "distribution_summary",
+    "max_drawdown",
+    "performance_summary",
+    "reconstruction_r2",
+    "sharpe_ci",
+    "sharpe_ratio",
+    "var_es",
+]
