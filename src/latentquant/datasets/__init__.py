@@ -24,6 +24,10 @@ name                    frequency    content
 Every loader returns a new :class:`pandas.DataFrame` with a sorted, unique ``DatetimeIndex`` named
 ``date`` and float64 columns; returns are decimal fractions, yields percent.
 
+Online data (needs the internet; see :mod:`latentquant.datasets.bybit`): :func:`fetch_bybit_klines`
+downloads OHLCV candles from Bybit's public API (UTC index named ``time``, optional Parquet cache)
+and :func:`bybit_close_prices` builds a wide table of close prices for several symbols.
+
 Examples
 --------
 >>> from latentquant.datasets import list_datasets, load_dataset, load_ff3
@@ -55,10 +59,14 @@ from latentquant.datasets._registry import (
     load_dataset,
 )
 from latentquant.datasets._user import load_prices_csv, load_returns
+from latentquant.datasets.bybit import BybitError, bybit_close_prices, fetch_bybit_klines
 
 __all__ = [
+    "BybitError",
     "DatasetInfo",
+    "bybit_close_prices",
     "dataset_info",
+    "fetch_bybit_klines",
     "list_datasets",
     "load_btc_hourly",
     "load_crypto_daily",
