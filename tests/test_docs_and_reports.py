@@ -14,7 +14,9 @@ from latentquant.reports import RunDirectory, to_markdown
 MODULES = [
     "latentquant.data.returns", "latentquant.data.scaling", "latentquant.data.splits",
     "latentquant.training.trainer", "latentquant.training.early_stopping", "latentquant.models.autoencoder",
-    "latentquant.evaluation.reconstruction", "latentquant.evaluation.distribution", "latentquant.reports.rundir",
+    "latentquant.evaluation.reconstruction", "latentquant.evaluation.distribution", "latentquant.evaluation.portfolio",
+    "latentquant.models.factor",
+    "latentquant.reports.rundir",
 ]
 
 
@@ -26,7 +28,8 @@ def test_docstring_examples_run(name):
 
 def test_public_names_are_pinned_and_importable():
     seed_api = {"AETrainer", "Autoencoder", "DenoisingAutoencoder", "VAE", "anomaly_threshold", "kl_divergence"}
-    assert set(importlib.import_module("latentquant.models").__all__) == seed_api | {"load_model"}
+    factor_api = {"VAEFactorModel", "FactorEncoding", "RiskDecomposition"}
+    assert set(importlib.import_module("latentquant.models").__all__) == seed_api | factor_api | {"load_model"}
     assert set(importlib.import_module("latentquant.deep.autoencoder").__all__) == seed_api | {"EarlyStopping"}
     for name in ("latentquant.models", "latentquant.data", "latentquant.training", "latentquant.datasets",
                  "latentquant.deep.autoencoder", "latentquant.evaluation", "latentquant.reports"):

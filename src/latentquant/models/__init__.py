@@ -8,6 +8,7 @@ from latentquant.models.autoencoder import (
     anomaly_threshold,
     kl_divergence,
 )
+from latentquant.models.factor import FactorEncoding, RiskDecomposition, VAEFactorModel
 from latentquant.training.checkpoint import load_model
 
 __all__ = [
@@ -15,6 +16,9 @@ __all__ = [
     "AETrainer",
     "Autoencoder",
     "DenoisingAutoencoder",
+    "FactorEncoding",
+    "RiskDecomposition",
+    "VAEFactorModel",
     "anomaly_threshold",
     "kl_divergence",
     "load_model",
