@@ -15,7 +15,7 @@ MODULES = [
     "latentquant.data.returns", "latentquant.data.scaling", "latentquant.data.splits",
     "latentquant.training.trainer", "latentquant.training.early_stopping", "latentquant.models.autoencoder",
     "latentquant.evaluation.reconstruction", "latentquant.evaluation.distribution", "latentquant.evaluation.portfolio",
-    "latentquant.models.factor",
+    "latentquant.models.factor", "latentquant.evaluation.factors",
     "latentquant.reports.rundir",
 ]
 

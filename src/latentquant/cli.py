@@ -7,6 +7,7 @@ no traceback. The CLI only parses arguments and calls library functions: no math
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,8 +20,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Generative and latent-variable models for quantitative finance.")
 datasets_app = typer.Typer(no_args_is_help=True, help="Bundled real datasets: list them, show one.")
 vae_app = typer.Typer(no_args_is_help=True, help="Variational autoencoders on return data.")
+factors_app = typer.Typer(no_args_is_help=True,
+                          help="VAE factor model: fit, scenarios, risk decomposition, full report.")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(vae_app, name="vae")
+app.add_typer(factors_app, name="factors")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,6 +116,220 @@ def vae_fit(
         verbose=False if quiet else None,
     )
     result = run(config)
+    typer.echo(result.summary())
+
+
+# ---------------------------------------------------------------------------------------------- factors
+_DATA_HELP = "Bundled dataset name (e.g. sp500_stocks, crypto_daily)."
+_CSV_HELP = "Your wide CSV/Parquet file: a date column + one column per asset."
+_INPUT_HELP = "What --csv holds: prices, log_returns or returns (simple)."
+
+
+def _study_returns(data: str | None, csv: Path | None, input: str) -> tuple[Any, str]:
+    from latentquant.experiments._data import load_study_returns
+
+    if (data is None) == (csv is None):
+        raise LatentQuantError("Give exactly one of --data NAME (see `latentquant datasets list`) or --csv PATH.")
+    return load_study_returns(data, str(csv) if csv is not None else None, input)
+
+
+def _load_factor_model(path: Path) -> Any:
+    from latentquant.models.factor import VAEFactorModel
+
+    candidates = [path, path / "model"]
+    for cand in candidates:
+        if (cand / "factor_model.json").is_file():
+            return VAEFactorModel.load(cand)
+    raise LatentQuantError(f"No fitted factor model in {path} (looked for factor_model.json in {path} and "
+                           f"{path / 'model'}); run `latentquant factors fit ... --out DIR` first.")
+
+
+def _date_pair(text: str | None, option: str) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise LatentQuantError(f"{option} must be two dates separated by a comma, e.g. 2008-09-01,2009-03-31; "
+                               f"got {text!r}.")
+    return parts[0], parts[1]
+
+
+def _fixed(items: list[str]) -> dict[str | int, float]:
+    out: dict[str | int, float] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise LatentQuantError(f"--fix takes FACTOR=VALUE such as f1=-2.5, got {item!r}.")
+    return out
+
+
+def _write_frame(frame: Any, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        frame.to_parquet(path)
+    elif path.suffix == ".csv":
+        frame.to_csv(path)
+    else:
+        raise LatentQuantError(f"--out must end in .csv or .parquet, got {path}.")
+
+
+@factors_app.command("fit")
+@_user_errors
+def factors_fit(
+    data: str | None = typer.Option(None, help=_DATA_HELP),
+    csv: Path | None = typer.Option(None, help=_CSV_HELP),
+    input: str = typer.Option("prices", "--input", help=_INPUT_HELP),
+    factors: int = typer.Option(5, "--factors", "-k", help="Number of latent factors K."),
+    beta: float = typer.Option(1.0, help="Weight β of the KL term."),
+    hidden: str = typer.Option("64,32", help="Encoder hidden widths, comma-separated ('' = linear)."),
+    epochs: int = typer.Option(300, help="Maximum epochs (early stopping on the last 20% of the training span)."),
+    seed: int = typer.Option(0, help="Seed (same seed, same data → identical factors)."),
+    train_start: str | None = typer.Option(None, help="First training date (default: start of data)."),
+    train_end: str | None = typer.Option(None, help="Last training date (default: end of data)."),
+    periods_per_year: int = typer.Option(252, help="Annualisation (252 daily equities, 365 crypto)."),
+    out: Path = typer.Option(Path("runs/factors-fit"), help="Run directory to write (model in OUT/model)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+) -> None:
+    """Fit a VAE factor model on a training span; save the model, its factors and loadings, and a short report."""
+    from latentquant.experiments.factor_model import fit_and_save
+
+    returns, source = _study_returns(data, csv, input)
+    result = fit_and_save(returns.loc[train_start:train_end], source=source, n_factors=factors, beta=beta,
+                          hidden_dims=_int_list(hidden, "--hidden"), epochs=epochs, seed=seed,
+                          periods_per_year=periods_per_year, out=out, verbose=False if quiet else None)
+    typer.echo(result)
+
+
+@factors_app.command("scenarios")
+@_user_errors
+def factors_scenarios(
+    model: Path = typer.Option(..., help="Directory written by `latentquant factors fit` (or its model/)."),
+    n: int = typer.Option(10000, "-n", help="Number of scenarios (steps for --mode interpolate)."),
+    mode: str = typer.Option("prior", help="prior | stressed | conditional | interpolate."),
+    stress_period: str | None = typer.Option(None, help="START,END of the stress period (mode stressed)."),
+    fix: list[str] = typer.Option([], help="FACTOR=VALUE held fixed (mode conditional); repeat for several."),
+    start: str | None = typer.Option(None, help="Start date (mode interpolate)."),
+    end: str | None = typer.Option(None, help="End date (mode interpolate)."),
+    no_noise: bool = typer.Option(False, "--no-noise", help="Factor-driven part only (no idiosyncratic noise)."),
+    seed: int = typer.Option(0, help="Seed (same seed → identical scenarios)."),
+    data: str | None = typer.Option(None, help="Dataset whose dates define periods outside the training span."),
+    csv: Path | None = typer.Option(None, help="File whose dates define periods outside the training span."),
+    input: str = typer.Option("prices", "--input", help=_INPUT_HELP),
+    out: Path = typer.Option(Path("scenarios.parquet"), help="Output file (.parquet or .csv)."),
+) -> None:
+    """Generate return scenarios from a fitted factor model and write them to a file."""
+    fm = _load_factor_model(model)
+    frame = None
+    if data is not None or csv is not None:
+        returns, _ = _study_returns(data, csv, input)
+        frame = returns[list(fm.columns_)] if set(fm.columns_) <= set(returns.columns) else returns
+    scen = fm.generate_scenarios(n, mode, seed=seed, noise=False if no_noise else None,
+                                 stress_period=_date_pair(stress_period, "--stress-period"), fixed=_fixed(fix) or None,
+                                 start=start, end=end, data=frame)
+    _write_frame(scen, out)
+    ew = scen.mean(axis=1)
+    typer.echo(f"wrote {len(scen)} {mode} scenarios × {scen.shape[1]} assets to {out}; equal-weight portfolio: "
+               f"mean {ew.mean():.5f}, std {ew.std():.5f} per period, 1% quantile {ew.quantile(0.01):.5f} "
+               "(log returns)")
+
+
+@factors_app.command("risk")
+@_user_errors
+def factors_risk(
+    model: Path = typer.Option(..., help="Directory written by `latentquant factors fit` (or its model/)."),
+    weights: str | None = typer.Option(None, help="ASSET=W,... or a CSV file with columns asset,weight "
+                                                   "(default: equal weights)."),
+    method: str = typer.Option("linear", help="linear (Euler, through the Jacobian) or monte_carlo."),
+    n_samples: int = typer.Option(100000, help="Monte Carlo draws."),
+    seed: int = typer.Option(0, help="Monte Carlo seed."),
+    out: Path | None = typer.Option(None, help="Also write the table to this .csv/.parquet file."),
+) -> None:
+    """Decompose a portfolio's variance into factor and idiosyncratic parts with per-factor contributions."""
+    import numpy as np
+    import pandas as pd
+
+    fm = _load_factor_model(model)
+    if weights is None:
+        w: Any = np.full(len(fm.columns_), 1.0 / len(fm.columns_))
+    elif Path(weights).is_file():
+        table = pd.read_csv(weights)
+        if not {"asset", "weight"} <= set(table.columns):
+            raise LatentQuantError(f"{weights} must have columns 'asset' and 'weight', got {list(table.columns)}.")
+        w = table.set_index("asset")["weight"].astype(float)
+    else:
+        w = pd.Series({k.strip(): float(v) for k, v in (_pair(item) for item in weights.split(",") if item)})
+    rd = fm.risk_decomposition(w, method=method, n_samples=n_samples, seed=seed)
+    typer.echo(rd.summary())
+    typer.echo(rd.table().to_string(float_format=lambda v: f"{v:.4g}"))
+    if out is not None:
+        _write_frame(rd.table(), out)
+
+
+def _pair(item: str) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    try:
+        float(value)
+    except ValueError:
+        sep = ""
+    if not sep:
+        raise LatentQuantError(f"--weights takes ASSET=WEIGHT pairs such as AAPL=0.5,MSFT=0.5, got {item!r}.")
+    return name, value
+
+
+@factors_app.command("report")
+@_user_errors
+def factors_report(
+    config: Path | None = typer.Option(None, help="YAML study config (universes and options); flags below "
+                                                  "override its top-level options."),
+    data: str | None = typer.Option(None, help=_DATA_HELP + " Study one universe instead of a config."),
+    csv: Path | None = typer.Option(None, help=_CSV_HELP),
+    input: str = typer.Option("prices", "--input", help=_INPUT_HELP),
+    factors: int = typer.Option(5, "--factors", "-k", help="Number of latent factors K (single universe)."),
+    train_end: str = typer.Option("2015-12-31", help="Last training date (single universe)."),
+    test_start: str | None = typer.Option(None, help="First test date (single universe)."),
+    test_end: str | None = typer.Option(None, help="Last test date (single universe)."),
+    stress_period: str | None = typer.Option(None, help="START,END of a stress period (single universe)."),
+    periods_per_year: int = typer.Option(252, help="Annualisation (single universe)."),
+    seeds: str | None = typer.Option(None, help="Seeds, comma-separated (default 0,1,2)."),
+    epochs: int | None = typer.Option(None, help="Maximum epochs per fit (default 300)."),
+    out: Path = typer.Option(Path("runs/factors"), help="Run directory to write."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
+) -> None:
+    """The full factor-model study: out-of-sample R² vs PCA, disentanglement, scenarios, stress, risk → report.html.
+
+    Without --config and --data/--csv it runs the default study (20 S&P 500 stocks and daily crypto)."""
+    import yaml
+
+    from latentquant.experiments.factor_model import FactorStudyConfig, Universe, run
+
+    raw: dict[str, Any] = {}
+    if config is not None:
+        try:
+            raw = yaml.safe_load(config.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise LatentQuantError(f"{config} is not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise LatentQuantError(f"{config} must hold a mapping of study options.")
+    if data is not None or csv is not None:
+        if config is not None:
+            raise LatentQuantError("Give either --config or --data/--csv, not both.")
+        raw["universes"] = [asdict(Universe(
+            name=data or Path(str(csv)).stem, data=data, path=str(csv) if csv is not None else None, input=input,
+            train_end=train_end, test_start=test_start, test_end=test_end, n_factors=factors,
+            stress_period=list(pair) if (pair := _date_pair(stress_period, "--stress-period")) else None,
+            periods_per_year=periods_per_year))]
+    if seeds is not None:
+        raw["seeds"] = _int_list(seeds, "--seeds")
+    if epochs is not None:
+        raw["epochs"] = epochs
+    raw["out"] = str(out)
+    if quiet:
+        raw["verbose"] = False
+    result = run(FactorStudyConfig.from_dict(raw))
     typer.echo(result.summary())
 
 

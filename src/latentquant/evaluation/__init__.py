@@ -1,6 +1,8 @@
-"""Metrics returning labelled pandas objects: reconstruction, distribution comparison, portfolio performance."""
+"""Metrics returning labelled pandas objects: reconstruction, distribution comparison, portfolio performance,
+latent-factor diagnostics."""
 
 from latentquant.evaluation.distribution import distribution_summary, var_es
+from latentquant.evaluation.factors import active_units, latent_correlation, loading_sorted_weights
 from latentquant.evaluation.portfolio import (
     SharpeEstimate,
     max_drawdown,
@@ -12,7 +14,10 @@ from latentquant.evaluation.reconstruction import reconstruction_r2
 
 __all__ = [
     "SharpeEstimate",
+    "active_units",
     "distribution_summary",
+    "latent_correlation",
+    "loading_sorted_weights",
     "max_drawdown",
     "performance_summary",
     "reconstruction_r2",

@@ -34,10 +34,10 @@ def distribution_summary(returns: pd.DataFrame, *, weights: np.ndarray | None = 
                          periods_per_year: int = 252, reference_corr: pd.DataFrame | None = None) -> pd.Series:
     """One row of a scenario-quality table for a (dates-or-draws × assets) table of log returns.
 
-    Returns the mean annualised volatility across assets (√``periods_per_year`` convention), the mean pairwise
-    correlation, the mean excess kurtosis and mean 1% quantile across assets, the VaR/ES of the ``weights`` portfolio
-    (equal weights by default), and — when ``reference_corr`` is given — the distance of the correlation matrix to it
-    (Frobenius norm of the difference divided by the number of assets).
+    Returns the mean annualised return (× ``periods_per_year``) and volatility (× √``periods_per_year``) across
+    assets, the mean pairwise correlation, the mean excess kurtosis and mean 1% quantile across assets, the VaR/ES
+    of the ``weights`` portfolio (equal weights by default), and — when ``reference_corr`` is given — the distance
+    of the correlation matrix to it (Frobenius norm of the difference divided by the number of assets).
     """
     x = returns.to_numpy(dtype=np.float64)
     n = x.shape[1]
@@ -47,6 +47,7 @@ def distribution_summary(returns: pd.DataFrame, *, weights: np.ndarray | None = 
     port = x @ w
     var, es = var_es(port, level)
     out = {
+        "ann_return_mean": float(x.mean(axis=0).mean() * periods_per_year),
         "ann_vol_mean": float(x.std(axis=0, ddof=1).mean() * np.sqrt(periods_per_year)),
         "mean_corr": float(off.mean()),
         "excess_kurtosis_mean": float(np.mean(stats.kurtosis(x, axis=0))),

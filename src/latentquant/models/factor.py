@@ -57,7 +57,7 @@ from latentquant.exceptions import (
 )
 from latentquant.models.autoencoder import VAE, AETrainer, kl_divergence
 from latentquant.training import History
-from latentquant.validation import check_frame
+from latentquant.validation import _fmt_date, check_frame
 
 __all__ = ["FactorEncoding", "RiskDecomposition", "VAEFactorModel"]
 
@@ -91,9 +91,9 @@ class RiskDecomposition:
     total_variance, factor_variance, idiosyncratic_variance : float
         Per-period variances of the portfolio's log return.
     factor_contributions : pandas.Series
-        Euler contribution of each factor ``f1..fK`` (linear) — for ``'monte_carlo'`` the *stand-alone* variance
-        of each factor moved alone (these do not sum to the factor variance when the decoder is nonlinear; the
-        difference is reported as ``interaction``).
+        Euler contribution of each factor ``f1..fK``. For ``'monte_carlo'``: the covariance of the portfolio with
+        the portfolio moved by that factor alone; these sum to the factor variance for a linear decoder, and the
+        part a nonlinear decoder leaves over is reported as ``interaction``.
     asset_contributions : pandas.Series
         Euler contribution of each asset to the total variance (linear method only; empty for Monte Carlo).
     exposures : pandas.Series
@@ -147,6 +147,15 @@ class RiskDecomposition:
             "asset_contributions": {str(k): v for k, v in self.asset_contributions.items()},
             "exposures": self.exposures.to_dict(), "periods_per_year": self.periods_per_year,
         }
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready version of a parameter or label: numpy scalars → Python scalars, tuples → lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _is_int(value: Any) -> bool:
@@ -276,8 +285,9 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
                 if np.any(low):
                     i, j = (int(a[0]) for a in np.nonzero(low))
                     raise DataValidationError(
-                        f"{name} column {lr.columns[j]!r} has a simple return <= -1 on {lr.index[i]} "
-                        f"({lr.iat[i, j]!r}); a price cannot fall by 100% or more — check the data or the units."
+                        f"{name} column {lr.columns[j]!r} has a simple return <= -1 on {_fmt_date(lr.index[i])} "
+                        f"({float(lr.to_numpy()[i, j])!r}); a price cannot fall by 100% or more — check the data or the "
+                        "units."
                     )
                 lr = pd.DataFrame(np.log1p(lr.to_numpy()), index=lr.index, columns=lr.columns)
         empty = [c for c in lr.columns if lr[c].isna().all()]
@@ -440,7 +450,9 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
 
     def score(self, X: pd.DataFrame, y: Any = None) -> float:
         """Explained variance of ``X`` (pooled R² over assets and dates) in standardised units, with the training
-        mean as the benchmark — an honest out-of-sample R² when ``X`` is a later span."""
+        mean as the benchmark: the share of each date's returns spanned by its K factors (each date is encoded from
+        itself — a measure of the factor structure, not a forecast). On a later span it is out of sample in the sense
+        that no parameter saw those dates; even pure noise scores about K/N."""
         self._check_fitted()
         z = self._standardised(X)
         recon = self._decode_standardised(self._encode_standardised(z).mean.to_numpy())
@@ -459,7 +471,10 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             return (self.encode(data).mean if data is not None else self.train_factors_.mean).to_numpy()
         if isinstance(at, (str, pd.Timestamp, np.datetime64)) or hasattr(at, "isoformat"):
             enc = self.encode(data).mean if data is not None else self.train_factors_.mean
-            stamp = pd.Timestamp(at)
+            try:
+                stamp = pd.Timestamp(at)
+            except (ValueError, TypeError):
+                raise DataValidationError(f"at={at!r} is not a date; pass e.g. '2020-03-16'.") from None
             if getattr(enc.index, "tz", None) is not None and stamp.tz is None:
                 stamp = stamp.tz_localize("UTC")
             if stamp not in enc.index:
@@ -495,7 +510,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             raise ConfigError(f"method must be 'autograd' or 'finite_difference', got {method!r}.")
         if not (isinstance(eps, float | int) and eps > 0):
             raise ConfigError(f"eps must be a positive number, got {eps!r}.")
-        points = torch.as_tensor(self._latent_points(at, data), dtype=torch.float64)
+        points = torch.tensor(np.array(self._latent_points(at, data), dtype=np.float64))
         jac = self._jacobians(points, method=method, eps=float(eps)).mean(dim=0).numpy()
         jac = jac * self.scaler_.scale_.to_numpy()[:, None]
         return pd.DataFrame(jac, index=self.columns_, columns=self.factor_names_)
@@ -504,7 +519,10 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         """Per-point Jacobians of the standardised decoder, shape ``(n, N, K)``, float64."""
         dec = self._decoder64()
         if method == "autograd":
-            return torch.func.vmap(torch.func.jacrev(dec))(points)
+            # forward mode: one pass per factor (K << N), far cheaper than reverse mode's one pass per asset
+            with warnings.catch_warnings():  # torch scripts its forward-AD decompositions on first use
+                warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=DeprecationWarning)
+                return torch.func.vmap(torch.func.jacfwd(dec))(points)
         with torch.no_grad():
             cols = []
             for k in range(points.shape[1]):
@@ -567,7 +585,9 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         n : int
             Number of scenarios (for ``'interpolate'``: number of steps from ``start`` to ``end``).
         mode : {'prior', 'stressed', 'conditional', 'interpolate'}
-            * ``'prior'`` — :math:`z\sim\mathcal N(0,I)`.
+            * ``'prior'`` — :math:`z\sim\mathcal N(0,I)`, the VAE's generative model. With a small β the fitted
+              factors can depart from the prior (see ``latent_cov_``); then sample the fitted latent distribution
+              with ``mode='stressed'`` and the whole training span as ``stress_period``.
             * ``'stressed'`` — :math:`z\sim\mathcal N(\mu_s,\operatorname{diag}\sigma_s^2)` with the latent statistics
               of ``stress_period`` (see :meth:`stress_statistics`); the idiosyncratic noise uses that period's
               residual standard deviations.
@@ -638,6 +658,8 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
     # ------------------------------------------------------------------ risk
     def _weights(self, weights: Any) -> np.ndarray:
         if isinstance(weights, pd.Series):
+            if weights.isna().any():
+                raise DataValidationError("weights must be finite numbers with a finite sum; found NaN or infinity.")
             unknown = [a for a in weights.index if a not in self.columns_]
             if unknown:
                 raise DataValidationError(
@@ -670,8 +692,10 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             :math:`\operatorname{Cov}(z)` = the training span's aggregate posterior covariance (``latent_cov_``)
             and :math:`D` = ``residual_var_``; Euler contributions per factor sum to the factor variance exactly.
             ``'monte_carlo'``: ``n_samples`` draws :math:`z\sim\mathcal N(\text{latent\_mean\_},
-            \text{latent\_cov\_})` pushed through the nonlinear decoder; per-factor numbers are stand-alone
-            variances (one factor moved, the others at their mean) and ``interaction`` is the rest.
+            \text{latent\_cov\_})` pushed through the nonlinear decoder; factor :math:`k`'s contribution is
+            :math:`\operatorname{Cov}(w^\top\hat x(z), w^\top\hat x(z_k))` with :math:`z_k` = the mean with
+            coordinate :math:`k` taken from the draw, and ``interaction`` is what the nonlinearity leaves over
+            (exactly 0 for a linear decoder, where these are the Euler contributions).
         """
         self._check_fitted()
         w = self._weights(weights)
@@ -701,17 +725,21 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         z = self.latent_mean_ + rng.standard_normal((n_samples, self.n_factors)) @ chol.T
         port = (self._decode_standardised(z) * scale) @ w
         factor_var = float(port.var(ddof=1))
-        standalone = []
+        centred = port - port.mean()
+        contrib = []
         for k in range(self.n_factors):
+            # the portfolio moved by factor k alone (others at their mean); its covariance with the full portfolio
+            # is factor k's Euler contribution when the decoder is linear
             zk = np.tile(self.latent_mean_, (n_samples, 1))
             zk[:, k] = z[:, k]
-            standalone.append(float(((self._decode_standardised(zk) * scale) @ w).var(ddof=1)))
+            pk = (self._decode_standardised(zk) * scale) @ w
+            contrib.append(float(centred @ (pk - pk.mean()) / (n_samples - 1)))
         exposures = self.factor_loadings(at, data=data).to_numpy().T @ w
         return RiskDecomposition(
             method="monte_carlo", total_variance=factor_var + idio, factor_variance=factor_var,
-            idiosyncratic_variance=idio, factor_contributions=pd.Series(standalone, index=names),
+            idiosyncratic_variance=idio, factor_contributions=pd.Series(contrib, index=names),
             asset_contributions=pd.Series(dtype=np.float64), exposures=pd.Series(exposures, index=names),
-            interaction=factor_var - sum(standalone), n_samples=int(n_samples), periods_per_year=self.periods_per_year,
+            interaction=factor_var - sum(contrib), n_samples=int(n_samples), periods_per_year=self.periods_per_year,
         )
 
     # ------------------------------------------------------------------ anomalies
@@ -741,11 +769,10 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         directory = Path(path)
         directory.mkdir(parents=True, exist_ok=True)
         self.vae_.save(directory / "network")
-        params = self.get_params()
-        params["hidden_dims"] = list(params["hidden_dims"])
+        params = {k: _plain(v) for k, v in self.get_params().items()}
         state = {
             "params": params,
-            "columns": [str(c) for c in self.columns_],
+            "columns": [_plain(c) for c in self.columns_],
             "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
             "latent_mean": self.latent_mean_.tolist(), "latent_cov": self.latent_cov_.tolist(),
             "residual_var": self.residual_var_.tolist(), "history": self.history_.to_dict(),
@@ -769,7 +796,9 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             raise CheckpointError(f"{state_path} is missing; pass the directory written by VAEFactorModel.save().")
         try:
             state = json.loads(state_path.read_text())
-            model = cls(**state["params"])
+            params = dict(state["params"])
+            params["hidden_dims"] = tuple(params["hidden_dims"])
+            model = cls(**params)
             columns = pd.Index(state["columns"])
             factors = pd.read_parquet(directory / _FACTORS_FILE)
             resid = pd.read_parquet(directory / _RESID_FILE)

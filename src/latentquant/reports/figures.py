@@ -15,10 +15,14 @@ from matplotlib.figure import Figure
 __all__ = [
     "plot_bars",
     "plot_correlation_pair",
+    "plot_fan_chart",
+    "plot_heatmap",
     "plot_latent_scatter",
     "plot_loss_curves",
+    "plot_metric_curves",
     "plot_series_with_band",
     "plot_threshold_series",
+    "plot_traversal",
 ]
 
 
@@ -110,4 +114,95 @@ def plot_correlation_pair(left: pd.DataFrame, right: pd.DataFrame, titles: tuple
         ax.set_yticks(range(len(corr.index)), corr.index, fontsize=7)
         ax.set_title(title)
     fig.colorbar(im, ax=axes, shrink=0.8)
+    return fig
+
+
+def plot_heatmap(table: pd.DataFrame, *, title: str = "", center: float | None = 0.0, vlim: float | None = None,
+                 fmt: str = ".2f", cmap: str = "RdBu_r", annotate: bool = True) -> Figure:
+    """A labelled heat map of a small table (loadings, correlation matrices); symmetric colour scale around
+    ``center`` unless ``center`` is None; values written in the cells when ``annotate``."""
+    values = table.to_numpy(dtype=np.float64)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.6 * table.shape[1] + 1.2, 0.8 + 0.28 * table.shape[0]))
+    if center is not None:
+        lim = vlim if vlim is not None else float(np.nanmax(np.abs(values - center))) or 1.0
+        im = ax.imshow(values, cmap=cmap, vmin=center - lim, vmax=center + lim, aspect="auto")
+    else:
+        im = ax.imshow(values, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], fontsize=8)
+    ax.set_yticks(range(table.shape[0]), [str(i) for i in table.index], fontsize=7)
+    if annotate and table.size <= 400:
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=6)
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, shrink=0.8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_traversal(responses: Mapping[str, pd.DataFrame], *, ylabel: str = "decoded return", max_lines: int = 20
+                   ) -> Figure:
+    """Latent traversals: one panel per factor; each panel shows every asset's decoded response (lines) as that
+    factor is swept (x-axis: the factor's value, rows of each table) while the others are held fixed."""
+    names = list(responses)
+    n_cols = min(4, len(names))
+    n_rows = int(np.ceil(len(names) / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.9 * n_rows), squeeze=False, sharey=True)
+    for ax, name in zip(axes.flat, names, strict=False):
+        frame = responses[name]
+        for col in frame.columns[:max_lines]:
+            ax.plot(frame.index, frame[col], lw=0.9, label=str(col))
+        ax.axhline(0, color="k", lw=0.5)
+        ax.axvline(0, color="grey", lw=0.5, ls=":")
+        ax.set_title(f"sweep {name}")
+        ax.set_xlabel(f"{name} (others fixed)")
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel(ylabel)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_fan_chart(paths: Mapping[str, np.ndarray], *, realised: pd.Series | None = None,
+                   quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95), ylabel: str = "cumulative return",
+                   title: str = "") -> Figure:
+    """Fan chart of simulated cumulative paths: for each named set of paths (``(n_paths, horizon)`` arrays), the
+    median and the bands between symmetric quantiles; an optional realised path (indexed 1..horizon) on top."""
+    q = sorted(quantiles)
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for i, (name, arr) in enumerate(paths.items()):
+        steps = np.arange(1, arr.shape[1] + 1)
+        qs = np.quantile(arr, q, axis=0)
+        color = f"C{i}"
+        for lo in range(len(q) // 2):  # nested bands: (q0, q-1), (q1, q-2), ...
+            ax.fill_between(steps, qs[lo], qs[len(q) - 1 - lo], color=color, alpha=0.15, lw=0)
+        ax.plot(steps, np.median(arr, axis=0), color=color, lw=1.2, label=f"{name}: median, "
+                f"{q[0]:.0%}–{q[-1]:.0%} band")
+    if realised is not None:
+        ax.plot(np.arange(1, len(realised) + 1), realised.to_numpy(), color="k", lw=1.3, label=str(realised.name))
+    ax.axhline(0, color="k", lw=0.5)
+    ax.set_xlabel("days ahead")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def plot_metric_curves(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, xlabel: str = "", ylabel: str = "",
+                       title: str = "") -> Figure:
+    """One line per column of ``mean`` against its index (e.g. R² against the number of factors), with ±1 std
+    error bars from ``std`` (e.g. across seeds)."""
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    for i, col in enumerate(mean.columns):
+        err = std[col].to_numpy() if std is not None and col in std else None
+        ax.errorbar(mean.index, mean[col].to_numpy(), yerr=err, marker="o", ms=4, capsize=3, color=f"C{i}",
+                    label=str(col))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
     return fig

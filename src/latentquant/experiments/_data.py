@@ -1,0 +1,69 @@
+"""Loading the returns a study runs on: a bundled dataset or a user file, as complete rows of log returns."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from latentquant.data import log_returns
+from latentquant.datasets import dataset_info, load_prices_csv, load_returns
+from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
+
+__all__ = ["STUDY_INPUTS", "load_study_returns"]
+
+STUDY_INPUTS = ("prices", "log_returns", "returns")
+
+
+def load_study_returns(data: str | None, path: str | None, input: str = "prices", *,
+                       max_gap_days: float | None = 7.0) -> tuple[pd.DataFrame, str]:
+    """Daily log returns on the dates where every column has a value, and a description of the source.
+
+    ``data`` names a bundled dataset (prices); ``path`` a user CSV/Parquet file holding ``input`` (prices, log returns
+    or simple returns, converted with ``log1p``). Rows with a missing value in some column are dropped with a
+    ``DataWarning``; so are returns that span a hole in the calendar longer than ``max_gap_days`` (e.g. a fortnight
+    missing from the source), which are not one-period returns.
+    """
+    if (data is None) == (path is None):
+        raise ConfigError("Give exactly one data source: a bundled dataset name (data) or a file path (path).")
+    if input not in STUDY_INPUTS:
+        raise ConfigError(f"input must be one of {list(STUDY_INPUTS)}, got {input!r}.")
+    if data is not None:
+        if input != "prices":
+            raise ConfigError("Bundled datasets hold prices; input must be 'prices' with data=… "
+                              "(use a file path for your own returns).")
+        info = dataset_info(data)
+        frame = info.load()
+        source = f"bundled dataset {data!r}: {info.title}"
+        rets = log_returns(frame, allow_nan=True)
+    else:
+        assert path is not None
+        source = f"user {input.replace('_', ' ')} file {path}"
+        if input == "prices":
+            rets = log_returns(load_prices_csv(path), allow_nan=True)
+        else:
+            rets = load_returns(path)
+            if input == "returns":
+                rets = pd.DataFrame(np.log1p(rets.to_numpy()), index=rets.index, columns=rets.columns)
+    complete = rets.dropna(axis=0, how="any")
+    if complete.empty:
+        sparse = rets.notna().sum().sort_values().index[:3].tolist()
+        raise DataValidationError(
+            f"{source} has no date on which every column has a value (sparsest columns: {sparse}); "
+            "select the columns you need and pass them as a file."
+        )
+    if len(complete) < len(rets):
+        warnings.warn(f"Dropped {len(rets) - len(complete)} of {len(rets)} return rows of {source} with a missing "
+                      "value in some column.", DataWarning, stacklevel=2)
+    if max_gap_days is not None and isinstance(complete.index, pd.DatetimeIndex) and len(complete) > 1:
+        # a return is only a one-period return if the previous price is the previous observation of the source
+        prev = rets.index.to_series().shift(1).reindex(complete.index)
+        gap = (complete.index.to_series() - prev).dt.total_seconds() / 86400.0
+        long = gap > max_gap_days
+        if long.any():
+            first = complete.index[long.to_numpy()][0]
+            warnings.warn(f"Dropped {int(long.sum())} return(s) of {source} spanning a calendar hole longer than "
+                          f"{max_gap_days:g} days (first {first.date()}).", DataWarning, stacklevel=2)
+            complete = complete.loc[~long.to_numpy()]
+    return complete, source
