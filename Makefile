@@ -28,8 +28,7 @@ test-all: lint
 	$(PY) -m pytest -q
 
 demo: $(STAMP)
-	$(VENV)/bin/latentquant vae fit --data sp500_stocks --train-end 2015-12-31 --test-start 2016-01-01 \
-		--latent 5 --beta 1.0 --epochs 300 --seeds 0,1,2 --out runs/demo
+	$(VENV)/bin/latentquant factors report --config configs/factor_demo.yaml --out runs/demo
 	@echo "report: runs/demo/report.html"
 
 $(BENCH_STAMP): $(STAMP)

@@ -87,13 +87,38 @@ def test_markdown_table_and_report(tmp_path):
         assert (tmp_path / "run" / f).exists()
 
 
-def test_readme_python_quickstart_runs():
+def test_readme_python_quickstart_runs(tmp_path, monkeypatch):
     import re
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    code = re.search(r"## Python quickstart\s+```python\n(.*?)```", readme, re.S).group(1)
+    section = re.search(r"## Python quickstart\n(.*?)\n## ", readme, re.S).group(1)
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)  # the example saves a model under runs/
     ns: dict = {}
-    exec(compile(code, "README.md", "exec"), ns)
+    exec(compile(blocks[0], "README.md", "exec"), ns)
+    assert ns["means"].shape == ns["stds"].shape == (1759, 5) and 0.3 < ns["r2"] < 0.8
+    assert ns["loadings"].shape == (20, 5) and ns["crisis"].shape == (10_000, 20)
+    assert abs(ns["risk"].factor_contributions.sum() - ns["risk"].factor_variance) < 1e-12
+    assert (tmp_path / "runs" / "my-factor-model" / "factor_model.json").is_file()
+    ns = {}
+    exec(compile(blocks[1], "README.md", "exec"), ns)  # the VAE toolkit
     assert ns["factors"].shape == (1760, 5) and ns["scenarios"].shape == (10_000, 20)
     assert ns["scores"].shape == (1760,)
+
+
+def test_rerunning_into_a_run_directory_replaces_its_figures_and_tables(tmp_path):
+    import matplotlib.pyplot as plt
+
+    first = RunDirectory(tmp_path, title="first")
+    first.save_figure("old", plt.figure())
+    first.save_table("old", pd.DataFrame({"a": [1.0]}))
+    first.finish(config={}, metrics={})
+    (tmp_path / "notes.txt").write_text("mine")
+    second = RunDirectory(tmp_path, title="second")
+    second.save_table("new", pd.DataFrame({"a": [2.0]}))
+    second.finish(config={}, metrics={})
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == ["new.csv", "new.md"]
+    assert list((tmp_path / "figures").iterdir()) == []
+    assert (tmp_path / "notes.txt").read_text() == "mine"

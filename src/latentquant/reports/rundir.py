@@ -99,6 +99,8 @@ class _Section:
 class RunDirectory:
     """Write the artefacts of one run and assemble its self-contained ``report.html``.
 
+    Writing a new run into the directory of a finished one first removes that run's figures and tables.
+
     Examples
     --------
     >>> import tempfile, pandas as pd
@@ -113,6 +115,12 @@ class RunDirectory:
     def __init__(self, path: str | Path, *, title: str) -> None:
         self.path = Path(path)
         self.title = title
+        if (self.path / "manifest.json").is_file():
+            # re-running into the same directory replaces the previous run's figures and tables, so that the folder
+            # never mixes two runs (other files in the directory are left alone)
+            for pattern in ("figures/*.png", "tables/*.csv", "tables/*.md"):
+                for old in self.path.glob(pattern):
+                    old.unlink()
         for sub in ("", "tables", "figures"):
             (self.path / sub).mkdir(parents=True, exist_ok=True)
         self._sections: list[_Section] = []
