@@ -62,3 +62,259 @@ def test_config_errors(tmp_path):
         run_vae_returns(config(p, tmp_path / "a", input="levels"))
     with pytest.raises(DataValidationError, match="The training span has 7 rows; at least 20 are needed"):
         run_vae_returns(config(p, tmp_path / "a", train_end="2018-01-10"))
+
+
+# ---------------------------------------------------------------------------------------------- factor model study
+def factor_config(path, out, **kw):
+    """A tiny FactorStudyConfig: one universe on `path` (300 business days × 5 assets)."""
+    from latentquant.experiments.factor_model import FactorStudyConfig, Universe
+
+    u = dict(name="sim", data=None, path=str(path), train_end="2018-09-28", n_factors=2,
+             stress_period=["2018-03-01", "2018-04-30"], k_grid=[1, 2], beta_grid=[0.5])
+    u.update(kw.pop("universe", {}))
+    base = dict(universes=[Universe(**u)], hidden_dims=[8], epochs=4, seeds=[0], n_scenarios=300, fan_paths=50,
+                fan_horizon=10, out=str(out), verbose=False)
+    base.update(kw)
+    return FactorStudyConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """One factor study run: (prices csv, result)."""
+    from latentquant.experiments.factor_model import run
+
+    root = tmp_path_factory.mktemp("factor_study")
+    p = write_prices(root / "p.csv")
+    return p, run(factor_config(p, root / "run"))
+
+
+def test_factor_study_metrics_tables_and_run_directory(study):
+    from latentquant.models.factor import VAEFactorModel
+
+    _, r = study
+    m = r.metrics["universes"]["sim"]
+    assert m["n_assets"] == 5 and m["n_factors"] == 2 and m["n_seeds"] == 1 and m["n_fits"] == 3
+    assert m["train_span"] == ["2018-01-02", "2018-09-28"] and m["test_span"] == ["2018-10-01", "2019-02-22"]
+    assert m["train_rows"] + m["test_rows"] == 299
+    assert m["euler_sum_error"] < 1e-12 and m["jacobian_fd_rel_error"] < 1e-3
+    assert 0 < m["ew_factor_share"] <= 1 and m["ew_total_var_linear"] > 0
+    assert m["stressed_vol_ratio"] == pytest.approx(m["stressed_ew_vol"] / m["prior_ew_vol"])
+    assert m["stressed_vol_ratio"] > 0
+    assert m["stress_period"] == ["2018-03-01", "2018-04-30"]
+    # the headline numbers are the K = n_factors row of the K sweep
+    assert set(m["r2_by_k"]) == {"1", "2"}
+    assert m["vae_test_r2_mean"] == m["r2_by_k"]["2"]["VAE"] and m["pca_test_r2"] == m["r2_by_k"]["2"]["PCA"]
+    assert m["vae_test_r2_std"] == 0.0  # one seed
+    tables = r.tables["sim"]
+    assert list(tables["r2_by_k"].index) == [1, 2]
+    assert list(tables["r2_by_k"].columns) == ["VAE", "linear AE", "PCA", "VAE − PCA"]
+    assert list(tables["beta_sweep"].index) == [0.5]
+    assert list(tables["risk_decomposition"].index) == ["f1", "f2", "interaction", "factor total", "idiosyncratic",
+                                                        "total"]
+    for name in ("report.html", "metrics.json", "config.json", "manifest.json", "history_sim.json",
+                 "model/sim/factor_model.json", "factors_sim.parquet", "tables/sim_r2_by_k.csv"):
+        assert (r.path / name).is_file(), name
+    assert r.report == r.path / "report.html" and "sim: Explained variance" in r.report.read_text()
+    factors = pd.read_parquet(r.path / "factors_sim.parquet")
+    assert list(factors.columns) == ["mean_f1", "mean_f2", "std_f1", "std_f2"] and len(factors) == 299
+    model = VAEFactorModel.load(r.path / "model" / "sim")
+    np.testing.assert_allclose(factors[["mean_f1", "mean_f2"]].iloc[: m["train_rows"]].to_numpy(),
+                               model.train_factors_.mean.to_numpy())
+    assert "sim: K=2, test R² " in r.summary() and f"report: {r.report}" in r.summary()
+
+
+def test_factor_study_pca_r2_matches_a_direct_computation(study):
+    """PCA's out-of-sample R² from first principles: z-score on the training span, project the test span."""
+    p, r = study
+    prices = pd.read_csv(p, index_col="date", parse_dates=True)
+    lr = np.log(prices).diff().iloc[1:]
+    train, test = lr.loc[:"2018-09-28"], lr.loc["2018-10-01":]
+    mu, sd = train.mean(), train.std(ddof=1)
+    zt, zs = ((train - mu) / sd).to_numpy(), ((test - mu) / sd).to_numpy()
+    centre = zt.mean(axis=0)
+    for k in (1, 2):
+        v = np.linalg.svd(zt - centre, full_matrices=False)[2][:k].T
+        recon = centre + (zs - centre) @ v @ v.T
+        expected = 1 - ((zs - recon) ** 2).sum() / (zs**2).sum()
+        assert r.metrics["universes"]["sim"]["r2_by_k"][str(k)]["PCA"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_factor_study_same_config_same_numbers(study, tmp_path):
+    import json
+
+    from latentquant.experiments.factor_model import run
+
+    p, first = study
+    second = run(factor_config(p, tmp_path / "again"))
+
+    def numbers(path):
+        m = json.loads((path / "metrics.json").read_text())["universes"]
+        return {name: {k: v for k, v in u.items() if k != "fit_seconds"} for name, u in m.items()}
+
+    assert numbers(second.path) == numbers(first.path)
+    for name, table in first.tables["sim"].items():
+        pd.testing.assert_frame_equal(second.tables["sim"][name], table, obj=name)
+
+
+def test_factor_study_bad_config_leaves_no_run_directory(tmp_path):
+    from latentquant.experiments.factor_model import Universe, run
+
+    p = write_prices(tmp_path / "p.csv")
+    out = tmp_path / "run"
+    with pytest.raises(ConfigError, match=r"^universe 'sim': n_factors=5 must be smaller than the number of assets "
+                                          r"\(5\)\.$"):
+        run(factor_config(p, out, universe={"n_factors": 5}))
+    assert not out.exists()
+    # a failure in a later universe also leaves nothing, although the first one was analysed
+    bad = Universe(name="late", data=None, path=str(p), train_end="2030-01-01", n_factors=2, stress_period=None,
+                   k_grid=[2], beta_grid=[])
+    two = factor_config(p, out, universe={"k_grid": [2], "beta_grid": [], "stress_period": None}, epochs=1)
+    two.universes.append(bad)
+    with pytest.raises(DataValidationError, match="The test span"):
+        run(two)
+    assert not out.exists()
+    with pytest.raises(ConfigError, match=r"^universe names must be unique, got \['sim', 'sim'\]\.$"):
+        cfg = factor_config(p, out)
+        cfg.universes = cfg.universes * 2
+        run(cfg)
+    with pytest.raises(ConfigError, match=r"^n_scenarios must be >= 100, got 50\.$"):
+        run(factor_config(p, out, n_scenarios=50))
+    assert not out.exists()
+
+
+def test_factor_study_config_from_dict_rejects_unknown_keys():
+    from dataclasses import fields
+
+    from latentquant.experiments.factor_model import FactorStudyConfig, Universe
+
+    known = sorted(f.name for f in fields(FactorStudyConfig))
+    with pytest.raises(ConfigError) as exc:
+        FactorStudyConfig.from_dict({"seeds": [0], "epoch": 3, "n_scenario": 10})
+    assert str(exc.value) == f"unknown study option(s) ['epoch', 'n_scenario']; known options: {known}."
+    u_known = sorted(f.name for f in fields(Universe))
+    with pytest.raises(ConfigError) as exc:
+        FactorStudyConfig.from_dict({"universes": [{"name": "a"}, {"name": "b", "factors": 3}]})
+    assert str(exc.value) == f"universes[1]: unknown option(s) ['factors']; known options: {u_known}."
+    with pytest.raises(ConfigError, match=r"^universes\[0\] must be a mapping of options, got 'stocks'\.$"):
+        FactorStudyConfig.from_dict({"universes": ["stocks"]})
+    with pytest.raises(ConfigError, match="the study config must be a mapping of options, got list"):
+        FactorStudyConfig.from_dict([("seeds", [0])])
+    cfg = FactorStudyConfig.from_dict({"seeds": [1], "universes": [{"name": "x", "n_factors": 3}]})
+    assert cfg.seeds == [1] and isinstance(cfg.universes[0], Universe) and cfg.universes[0].n_factors == 3
+    assert cfg.universes[0].data == "sp500_stocks"  # unspecified options keep their defaults
+
+
+def test_factor_demo_yaml_is_a_valid_config():
+    from pathlib import Path
+
+    import yaml
+
+    from latentquant.experiments.factor_model import FactorStudyConfig
+
+    path = Path(__file__).resolve().parents[1] / "configs" / "factor_demo.yaml"
+    cfg = FactorStudyConfig.from_dict(yaml.safe_load(path.read_text()))
+    cfg.validate()
+    assert [u.name for u in cfg.universes] == ["stocks", "crypto"]
+    stocks, crypto = cfg.universes
+    assert (stocks.data, stocks.n_factors, stocks.stress_period) == ("sp500_stocks", 5, ["2008-09-01", "2009-03-31"])
+    assert (crypto.data, crypto.n_factors, crypto.periods_per_year) == ("crypto_daily", 2, 365)
+    assert cfg.seeds == [0, 1, 2] and cfg.n_scenarios == 20000
+
+
+def test_factor_study_config_rejects_scalar_seeds():
+    from latentquant.experiments.factor_model import FactorStudyConfig
+
+    with pytest.raises(ConfigError):
+        FactorStudyConfig.from_dict({"seeds": 3}).validate()
+
+
+def test_factor_study_config_rejects_non_list_universes():
+    from latentquant.experiments.factor_model import FactorStudyConfig
+
+    with pytest.raises(ConfigError):
+        FactorStudyConfig.from_dict({"universes": 5})
+
+
+# ---------------------------------------------------------------------------------------------- load_study_returns
+def test_load_study_returns_drops_a_return_spanning_a_calendar_hole(tmp_path):
+    from latentquant.exceptions import DataWarning
+    from latentquant.experiments._data import load_study_returns
+
+    rng = np.random.default_rng(1)
+    dates = pd.bdate_range("2020-01-01", periods=60)
+    dates = dates[(dates < "2020-02-03") | (dates > "2020-02-14")]  # 2020-01-31 (Fri) → 2020-02-17 (Mon): 17 days
+    prices = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.01, (len(dates), 3)), axis=0)), index=dates,
+                          columns=list("XYZ"))
+    path = tmp_path / "holes.csv"
+    prices.rename_axis("date").to_csv(path)
+    with pytest.warns(DataWarning) as record:
+        rets, source = load_study_returns(None, str(path))
+    assert source == f"user prices file {path}"
+    assert [str(w.message) for w in record] == [
+        f"Dropped 1 return(s) of {source} spanning a calendar hole longer than 7 days (first 2020-02-17)."]
+    assert pd.Timestamp("2020-02-17") not in rets.index and len(rets) == len(dates) - 2
+    expected = np.log(prices).diff().iloc[1:].drop(pd.Timestamp("2020-02-17"))
+    np.testing.assert_allclose(rets.to_numpy(), expected.to_numpy(), rtol=1e-12)
+    kept, _ = load_study_returns(None, str(path), max_gap_days=None)
+    assert pd.Timestamp("2020-02-17") in kept.index and len(kept) == len(dates) - 1
+
+
+def test_load_study_returns_crypto_hole_is_dropped():
+    from latentquant.exceptions import DataWarning
+    from latentquant.experiments._data import load_study_returns
+
+    with pytest.warns(DataWarning) as record:
+        rets, source = load_study_returns("crypto_daily", None)
+    assert source.startswith("bundled dataset 'crypto_daily'")
+    assert f"Dropped 1 return(s) of {source} spanning a calendar hole longer than 7 days (first 2019-04-01)." in [
+        str(w.message) for w in record]
+    assert rets.shape[1] == 3
+    assert pd.Timestamp("2019-04-01") not in rets.index and pd.Timestamp("2019-04-02") in rets.index
+    assert not rets.isna().any().any()
+    with pytest.raises(ConfigError, match="Bundled datasets hold prices"):
+        load_study_returns("crypto_daily", None, "returns")
+
+
+def test_load_study_returns_inputs(tmp_path):
+    from latentquant.experiments._data import load_study_returns
+
+    rng = np.random.default_rng(2)
+    simple = pd.DataFrame(rng.normal(0, 0.02, (40, 3)), index=pd.bdate_range("2021-01-01", periods=40),
+                          columns=list("XYZ"))
+    path = tmp_path / "r.csv"
+    simple.rename_axis("date").to_csv(path)
+    logged, source = load_study_returns(None, str(path), "returns")
+    assert source == f"user returns file {path}"
+    np.testing.assert_allclose(logged.to_numpy(), np.log1p(simple.to_numpy()), rtol=1e-12)
+    raw, source = load_study_returns(None, str(path), "log_returns")
+    assert source == f"user log returns file {path}"
+    np.testing.assert_allclose(raw.to_numpy(), simple.to_numpy(), rtol=1e-12)
+    with pytest.raises(ConfigError, match=r"^input must be one of \['prices', 'log_returns', 'returns'\], got 'pct'\.$"):
+        load_study_returns(None, str(path), "pct")
+    with pytest.raises(ConfigError, match="Give exactly one data source"):
+        load_study_returns("crypto_daily", str(path))
+
+
+def test_load_study_returns_first_return_spanning_a_hole_is_dropped(tmp_path):
+    from latentquant.exceptions import DataWarning
+    from latentquant.experiments._data import load_study_returns
+
+    dates = pd.DatetimeIndex(["2020-01-02"]).append(pd.bdate_range("2020-01-20", periods=30))
+    prices = pd.DataFrame(np.exp(np.random.default_rng(3).normal(0, 0.01, (31, 3)).cumsum(axis=0)), index=dates,
+                          columns=list("XYZ"))
+    path = tmp_path / "p.csv"
+    prices.rename_axis("date").to_csv(path)
+    with pytest.warns(DataWarning, match="calendar hole"):
+        rets, _ = load_study_returns(None, str(path))
+    assert pd.Timestamp("2020-01-20") not in rets.index
+
+
+def test_load_study_returns_rejects_simple_returns_below_minus_one(tmp_path):
+    from latentquant.experiments._data import load_study_returns
+
+    simple = pd.DataFrame(np.full((30, 3), 0.01), index=pd.bdate_range("2021-01-01", periods=30), columns=list("XYZ"))
+    simple.iloc[5, 1] = -1.5
+    path = tmp_path / "r.csv"
+    simple.rename_axis("date").to_csv(path)
+    with pytest.raises(DataValidationError, match="<= -1"):
+        load_study_returns(None, str(path), "returns")

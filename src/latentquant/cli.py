@@ -167,14 +167,18 @@ def _fixed(items: list[str]) -> dict[str | int, float]:
     return out
 
 
+def _check_out(path: Path | None) -> None:
+    if path is not None and path.suffix not in (".csv", ".parquet"):
+        raise LatentQuantError(f"--out must end in .csv or .parquet, got {path}.")
+
+
 def _write_frame(frame: Any, path: Path) -> None:
+    _check_out(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".parquet":
         frame.to_parquet(path)
-    elif path.suffix == ".csv":
-        frame.to_csv(path)
     else:
-        raise LatentQuantError(f"--out must end in .csv or .parquet, got {path}.")
+        frame.to_csv(path)
 
 
 @factors_app.command("fit")
@@ -195,10 +199,18 @@ def factors_fit(
     quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
 ) -> None:
     """Fit a VAE factor model on a training span; save the model, its factors and loadings, and a short report."""
+    import pandas as pd
+
     from latentquant.experiments.factor_model import fit_and_save
 
+    bounds = []
+    for option, value in (("--train-start", train_start), ("--train-end", train_end)):
+        try:
+            bounds.append(pd.Timestamp(value) if value is not None else None)
+        except (ValueError, TypeError):
+            raise LatentQuantError(f"{option} must be a date such as 2015-12-31, got {value!r}.") from None
     returns, source = _study_returns(data, csv, input)
-    result = fit_and_save(returns.loc[train_start:train_end], source=source, n_factors=factors, beta=beta,
+    result = fit_and_save(returns.loc[bounds[0]:bounds[1]], source=source, n_factors=factors, beta=beta,
                           hidden_dims=_int_list(hidden, "--hidden"), epochs=epochs, seed=seed,
                           periods_per_year=periods_per_year, out=out, verbose=False if quiet else None)
     typer.echo(result)
@@ -222,9 +234,15 @@ def factors_scenarios(
     out: Path = typer.Option(Path("scenarios.parquet"), help="Output file (.parquet or .csv)."),
 ) -> None:
     """Generate return scenarios from a fitted factor model and write them to a file."""
+    _check_out(out)
     fm = _load_factor_model(model)
     frame = None
     if data is not None or csv is not None:
+        if fm.input != "log_returns":
+            raise LatentQuantError(
+                f"--data/--csv supply log returns, but this model takes input={fm.input!r}; use dates inside its "
+                "training span, or call generate_scenarios(data=...) from Python with data in those units."
+            )
         returns, _ = _study_returns(data, csv, input)
         frame = returns[list(fm.columns_)] if set(fm.columns_) <= set(returns.columns) else returns
     scen = fm.generate_scenarios(n, mode, seed=seed, noise=False if no_noise else None,
@@ -252,14 +270,22 @@ def factors_risk(
     import numpy as np
     import pandas as pd
 
+    _check_out(out)
     fm = _load_factor_model(model)
     if weights is None:
         w: Any = np.full(len(fm.columns_), 1.0 / len(fm.columns_))
     elif Path(weights).is_file():
-        table = pd.read_csv(weights)
+        try:
+            table = pd.read_csv(weights)
+        except (ValueError, pd.errors.ParserError) as exc:
+            raise LatentQuantError(f"{weights} is not a readable CSV file ({exc}).") from None
         if not {"asset", "weight"} <= set(table.columns):
             raise LatentQuantError(f"{weights} must have columns 'asset' and 'weight', got {list(table.columns)}.")
-        w = table.set_index("asset")["weight"].astype(float)
+        numeric = pd.to_numeric(table["weight"], errors="coerce")
+        if numeric.isna().any():
+            bad = table.loc[numeric.isna(), "weight"].iloc[0]
+            raise LatentQuantError(f"{weights}: every weight must be a number, found {bad!r}.")
+        w = pd.Series(numeric.to_numpy(dtype=float), index=table["asset"].astype(str))
     else:
         w = pd.Series({k.strip(): float(v) for k, v in (_pair(item) for item in weights.split(",") if item)})
     rd = fm.risk_decomposition(w, method=method, n_samples=n_samples, seed=seed)
@@ -296,7 +322,8 @@ def factors_report(
     periods_per_year: int = typer.Option(252, help="Annualisation (single universe)."),
     seeds: str | None = typer.Option(None, help="Seeds, comma-separated (default 0,1,2)."),
     epochs: int | None = typer.Option(None, help="Maximum epochs per fit (default 300)."),
-    out: Path = typer.Option(Path("runs/factors"), help="Run directory to write."),
+    out: Path | None = typer.Option(None, help="Run directory to write (default: the config's out, else "
+                                              "runs/factors)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress output."),
 ) -> None:
     """The full factor-model study: out-of-sample R² vs PCA, disentanglement, scenarios, stress, risk → report.html.
@@ -311,7 +338,10 @@ def factors_report(
         try:
             raw = yaml.safe_load(config.read_text()) or {}
         except yaml.YAMLError as exc:
-            raise LatentQuantError(f"{config} is not valid YAML: {exc}") from None
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise LatentQuantError(f"{config} is not valid YAML{where}: {problem}.") from None
         if not isinstance(raw, dict):
             raise LatentQuantError(f"{config} must hold a mapping of study options.")
     if data is not None or csv is not None:
@@ -326,7 +356,8 @@ def factors_report(
         raw["seeds"] = _int_list(seeds, "--seeds")
     if epochs is not None:
         raw["epochs"] = epochs
-    raw["out"] = str(out)
+    if out is not None:
+        raw["out"] = str(out)
     if quiet:
         raw["verbose"] = False
     result = run(FactorStudyConfig.from_dict(raw))

@@ -37,15 +37,28 @@ def load_study_returns(data: str | None, path: str | None, input: str = "prices"
         frame = info.load()
         source = f"bundled dataset {data!r}: {info.title}"
         rets = log_returns(frame, allow_nan=True)
+        previous = frame.index[:-1]  # the date of the price each return starts from
     else:
         assert path is not None
         source = f"user {input.replace('_', ' ')} file {path}"
         if input == "prices":
-            rets = log_returns(load_prices_csv(path), allow_nan=True)
+            prices = load_prices_csv(path)
+            rets = log_returns(prices, allow_nan=True)
+            previous = prices.index[:-1]
         else:
             rets = load_returns(path)
+            previous = rets.index[:-1].insert(0, rets.index[0]) if len(rets) else rets.index
             if input == "returns":
-                rets = pd.DataFrame(np.log1p(rets.to_numpy()), index=rets.index, columns=rets.columns)
+                values = rets.to_numpy()
+                low = values <= -1.0
+                if low.any():
+                    i, j = (int(a[0]) for a in np.nonzero(low))
+                    raise DataValidationError(
+                        f"{source} column {rets.columns[j]!r} has a simple return <= -1 on "
+                        f"{rets.index[i].date()} ({float(values[i, j])!r}); a price cannot fall by 100% or more — "
+                        "check the data or pass input='log_returns' if these are log returns."
+                    )
+                rets = pd.DataFrame(np.log1p(values), index=rets.index, columns=rets.columns)
     complete = rets.dropna(axis=0, how="any")
     if complete.empty:
         sparse = rets.notna().sum().sort_values().index[:3].tolist()
@@ -57,8 +70,8 @@ def load_study_returns(data: str | None, path: str | None, input: str = "prices"
         warnings.warn(f"Dropped {len(rets) - len(complete)} of {len(rets)} return rows of {source} with a missing "
                       "value in some column.", DataWarning, stacklevel=2)
     if max_gap_days is not None and isinstance(complete.index, pd.DatetimeIndex) and len(complete) > 1:
-        # a return is only a one-period return if the previous price is the previous observation of the source
-        prev = rets.index.to_series().shift(1).reindex(complete.index)
+        # a return is a one-period return only if it starts from the source's previous observation
+        prev = pd.Series(previous, index=rets.index).reindex(complete.index)
         gap = (complete.index.to_series() - prev).dt.total_seconds() / 86400.0
         long = gap > max_gap_days
         if long.any():

@@ -81,10 +81,22 @@ class Universe:
             raise ConfigError(f"universe {self.name!r}: k_grid must list positive integers, got {self.k_grid!r}.")
         if any(not (isinstance(b, int | float) and np.isfinite(b) and b >= 0) for b in self.beta_grid):
             raise ConfigError(f"universe {self.name!r}: beta_grid must list numbers >= 0, got {self.beta_grid!r}.")
-        if self.stress_period is not None and len(self.stress_period) != 2:
+        if self.stress_period is not None and (isinstance(self.stress_period, str) or len(self.stress_period) != 2):
             raise ConfigError(
                 f"universe {self.name!r}: stress_period must be [start, end], got {self.stress_period!r}."
             )
+        dates = {"train_start": self.train_start, "train_end": self.train_end, "test_start": self.test_start,
+                 "test_end": self.test_end}
+        if self.stress_period is not None:
+            dates.update(stress_start=self.stress_period[0], stress_end=self.stress_period[1])
+        for key, value in dates.items():
+            if value is None:
+                continue
+            try:
+                pd.Timestamp(value)
+            except (ValueError, TypeError):
+                raise ConfigError(f"universe {self.name!r}: {key} must be a date such as 2015-12-31, got "
+                                  f"{value!r}.") from None
 
 
 def _default_universes() -> list[Universe]:
@@ -128,6 +140,8 @@ class FactorStudyConfig:
             raise ConfigError(f"unknown study option(s) {unknown}; known options: {sorted(known)}.")
         kwargs = dict(raw)
         if "universes" in kwargs:
+            if not isinstance(kwargs["universes"], list):
+                raise ConfigError(f"universes must be a list of universe mappings, got {kwargs['universes']!r}.")
             u_known = {f.name for f in fields(Universe)}
             universes = []
             for i, u in enumerate(kwargs["universes"] or []):
@@ -152,8 +166,19 @@ class FactorStudyConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
-        if not self.seeds:
-            raise ConfigError("seeds must list at least one seed.")
+        if not isinstance(self.seeds, list) or not self.seeds or not all(_is_int(v) for v in self.seeds):
+            raise ConfigError(f"seeds must be a non-empty list of integers, got {self.seeds!r}.")
+        if not isinstance(self.hidden_dims, list) or not all(_is_int(v) and v > 0 for v in self.hidden_dims):
+            raise ConfigError(f"hidden_dims must be a list of positive integers ([] for linear), got "
+                              f"{self.hidden_dims!r}.")
+        if not (isinstance(self.lr, int | float) and not isinstance(self.lr, bool) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive number, got {self.lr!r}.")
+        if not (isinstance(self.beta, int | float) and not isinstance(self.beta, bool) and self.beta >= 0):
+            raise ConfigError(f"beta must be a number >= 0, got {self.beta!r}.")
+        if not (isinstance(self.long_short_fraction, int | float) and 0 < self.long_short_fraction <= 0.5):
+            raise ConfigError(f"long_short_fraction must be in (0, 0.5], got {self.long_short_fraction!r}.")
+        if not (isinstance(self.validation_split, int | float) and 0 <= self.validation_split < 1):
+            raise ConfigError(f"validation_split must be in [0, 1), got {self.validation_split!r}.")
         if self.n_scenarios < 100:
             raise ConfigError(f"n_scenarios must be >= 100, got {self.n_scenarios!r}.")
 
@@ -173,16 +198,20 @@ class FactorStudyResult:
     def summary(self) -> str:
         lines = []
         for name, m in self.metrics["universes"].items():
-            lines.append(
-                f"{name}: K={m['n_factors']}, test R² {m['vae_test_r2_mean']:.3f} ± {m['vae_test_r2_std']:.3f} "
-                f"(PCA {m['pca_test_r2']:.3f}); EW portfolio factor share {m['ew_factor_share']:.1%}; "
-                + (f"stressed/prior EW vol {m['stressed_vol_ratio']:.2f}×" if m.get("stressed_vol_ratio") else "")
-            )
+            parts = [f"{name}: K={m['n_factors']}, test R² {m['vae_test_r2_mean']:.3f} ± {m['vae_test_r2_std']:.3f} "
+                     f"(PCA {m['pca_test_r2']:.3f})", f"EW portfolio factor share {m['ew_factor_share']:.1%}"]
+            if m.get("stressed_vol_ratio"):
+                parts.append(f"stressed/prior EW vol {m['stressed_vol_ratio']:.2f}×")
+            lines.append("; ".join(parts))
         lines.append(f"report: {self.report}")
         return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _mean_std(values: list[float]) -> tuple[float, float]:
     arr = np.asarray(values, dtype=np.float64)
     return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
@@ -434,7 +463,7 @@ def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
     # --- risk decomposition of the equal-weight portfolio ----------------------------------------------------
     rd = model.risk_decomposition(ew)
     rd_mc = model.risk_decomposition(ew, method="monte_carlo", n_samples=cfg.n_scenarios, seed=seed0)
-    risk_table = rd.table().join(rd_mc.table(), rsuffix=" (MC)", how="outer")
+    risk_table = pd.concat([rd.table(), rd_mc.table().add_suffix(" (MC)")], axis=1)
     risk_table = risk_table.reindex([*model.factor_names_, "interaction", "factor total", "idiosyncratic", "total"])
     realised_train_var = float((train.to_numpy() @ ew).var(ddof=1))
     asset_contrib = (rd.asset_contributions / rd.total_variance).to_frame("share of EW variance")

@@ -286,8 +286,8 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
                     i, j = (int(a[0]) for a in np.nonzero(low))
                     raise DataValidationError(
                         f"{name} column {lr.columns[j]!r} has a simple return <= -1 on {_fmt_date(lr.index[i])} "
-                        f"({float(lr.to_numpy()[i, j])!r}); a price cannot fall by 100% or more — check the data or the "
-                        "units."
+                        f"({float(lr.to_numpy()[i, j])!r}); a price cannot fall by 100% or more — check the data or "
+                        "the units."
                     )
                 lr = pd.DataFrame(np.log1p(lr.to_numpy()), index=lr.index, columns=lr.columns)
         empty = [c for c in lr.columns if lr[c].isna().all()]
@@ -546,7 +546,11 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             resid_f = pd.DataFrame(resid, index=z.index, columns=self.columns_)
         else:
             enc, resid_f = self.train_factors_, self._train_residuals
-        start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+        try:
+            start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+        except (ValueError, TypeError):
+            raise ConfigError(f"stress_period must hold two dates such as ('2008-09-01', '2009-03-31'), got "
+                              f"{tuple(period)!r}.") from None
         if getattr(enc.mean.index, "tz", None) is not None:
             start = start.tz_localize("UTC") if start.tz is None else start
             end = end.tz_localize("UTC") if end.tz is None else end
@@ -558,7 +562,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             raise DataValidationError(
                 f"stress_period {tuple(str(p) for p in period)} has {int(mask.sum())} dates in {where} "
                 f"({enc.mean.index[0].date()} … {enc.mean.index[-1].date()}); at least 2 are needed. Choose a "
-                "period inside it, or pass data= that covers the period."
+                "period inside it, or pass data covering the period (data=…; CLI: --data/--csv)."
             )
         return FactorEncoding(enc.mean[mask], enc.std[mask]), resid_f[mask]
 
@@ -658,6 +662,9 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
     # ------------------------------------------------------------------ risk
     def _weights(self, weights: Any) -> np.ndarray:
         if isinstance(weights, pd.Series):
+            if weights.index.has_duplicates:
+                dup = weights.index[weights.index.duplicated()].unique().tolist()
+                raise DataValidationError(f"weights name assets more than once: {dup[:5]}; give one weight per asset.")
             if weights.isna().any():
                 raise DataValidationError("weights must be finite numbers with a finite sum; found NaN or infinity.")
             unknown = [a for a in weights.index if a not in self.columns_]
