@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 import time
-import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +26,10 @@ import pandas as pd
 import torch
 from sklearn.decomposition import PCA
 
-from latentquant.data import Standardizer, log_returns, split_by_date
-from latentquant.datasets import dataset_info, load_prices_csv, load_returns
+from latentquant.data import Standardizer, split_by_date
 from latentquant.evaluation import distribution_summary, reconstruction_r2
-from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
+from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.experiments._data import load_study_returns
 from latentquant.models.autoencoder import VAE, AETrainer, anomaly_threshold
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
@@ -107,28 +106,8 @@ class VAEReturnsResult:
 
 
 def _load(cfg: VAEReturnsConfig) -> tuple[pd.DataFrame, str]:
-    if cfg.data is not None:
-        info = dataset_info(cfg.data)
-        frame = info.load()
-        source = f"bundled dataset {cfg.data!r}: {info.title}"
-        returns = log_returns(frame, allow_nan=True)
-        complete = returns.dropna(axis=0, how="any")
-        if complete.empty:
-            sparse = frame.notna().sum().sort_values().index[:3].tolist()
-            raise DataValidationError(
-                f"Dataset {cfg.data!r} has no day on which every column has a price (sparsest columns: {sparse}); "
-                "export the columns you need to a file and pass it with --csv."
-            )
-        if len(complete) < len(returns):
-            warnings.warn(
-                f"Dropped {len(returns) - len(complete)} of {len(returns)} daily returns of {cfg.data!r} with a "
-                "missing price in some column.", DataWarning, stacklevel=3,
-            )
-        return complete, source
-    assert cfg.path is not None
-    if cfg.input == "prices":
-        return log_returns(load_prices_csv(cfg.path)), f"user prices file {cfg.path}"
-    return load_returns(cfg.path), f"user returns file {cfg.path}"
+    # a user returns file is used as given ('returns' here means "already returns", not simple returns)
+    return load_study_returns(cfg.data, cfg.path, "prices" if cfg.input == "prices" else "log_returns")
 
 
 def _prior_kl_per_dim(mu: torch.Tensor, log_var: torch.Tensor) -> np.ndarray:
