@@ -1,14 +1,18 @@
 """Containers, transforms and time-ordered splits for market data."""
 
+from latentquant.data.panel import Panel, managed_portfolios, rank_transform
 from latentquant.data.returns import log_returns, simple_returns
 from latentquant.data.scaling import Standardizer
 from latentquant.data.splits import HoldoutSplit, WalkForwardSplit, split_by_date, tail_split
 
 __all__ = [
     "HoldoutSplit",
+    "Panel",
     "Standardizer",
     "WalkForwardSplit",
     "log_returns",
+    "managed_portfolios",
+    "rank_transform",
     "simple_returns",
     "split_by_date",
     "tail_split",
