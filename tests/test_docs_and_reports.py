@@ -15,7 +15,8 @@ MODULES = [
     "latentquant.data.returns", "latentquant.data.scaling", "latentquant.data.splits",
     "latentquant.training.trainer", "latentquant.training.early_stopping", "latentquant.models.autoencoder",
     "latentquant.evaluation.reconstruction", "latentquant.evaluation.distribution", "latentquant.evaluation.portfolio",
-    "latentquant.models.factor", "latentquant.evaluation.factors",
+    "latentquant.models.factor", "latentquant.evaluation.factors", "latentquant.data.panel",
+    "latentquant.models.pricing.ipca", "latentquant.evaluation.pricing",
     "latentquant.reports.rundir",
 ]
 

@@ -10,18 +10,32 @@ from latentquant.evaluation.portfolio import (
     sharpe_ci,
     sharpe_ratio,
 )
+from latentquant.evaluation.pricing import (
+    count_significant,
+    grs_test,
+    predictive_r2,
+    pricing_errors,
+    running_mean_lambda,
+    total_r2,
+)
 from latentquant.evaluation.reconstruction import reconstruction_r2
 
 __all__ = [
     "SharpeEstimate",
     "active_units",
+    "count_significant",
     "distribution_summary",
+    "grs_test",
     "latent_correlation",
     "loading_sorted_weights",
     "max_drawdown",
     "performance_summary",
+    "predictive_r2",
+    "pricing_errors",
     "reconstruction_r2",
+    "running_mean_lambda",
     "sharpe_ci",
     "sharpe_ratio",
+    "total_r2",
     "var_es",
 ]

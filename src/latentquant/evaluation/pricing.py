@@ -1,0 +1,420 @@
+"""Asset-pricing evaluation: uncentred total and predictive R², pricing errors with Newey–West t-statistics, GRS test.
+
+Conventions (REFERENCE §4.3, Gu, Kelly & Xiu "Autoencoder Asset Pricing Models"):
+
+* Panels are *long*: pandas objects indexed by a 2-level :class:`~pandas.MultiIndex` ``(date, asset)``. Wide tables
+  (dates × assets) are accepted where noted and stacked to long form (missing cells dropped).
+* R² are **uncentred** and pooled over all ``(i, t)`` cells: ``1 − Σ (r − r̂)² / Σ r²``. The benchmark is a zero
+  prediction, not the sample mean, so ``sklearn.metrics.r2_score`` (centred) is the wrong tool here.
+* Predictive R² uses the running mean of the factors up to ``t − 1`` as the factor premium ``λ̂_{t−1}``, never last
+  month's factor realisation.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from latentquant.exceptions import ConfigError, DataValidationError
+
+__all__ = ["count_significant", "grs_test", "predictive_r2", "pricing_errors", "running_mean_lambda", "total_r2"]
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------------------------
+def _to_long(obj: Any, name: str) -> pd.Series:
+    """Long float Series indexed by (date, asset) from a long Series / 1-column frame or a wide DataFrame."""
+    if isinstance(obj, pd.DataFrame) and isinstance(obj.index, pd.MultiIndex):
+        if obj.shape[1] != 1:
+            raise DataValidationError(
+                f"{name} is a long DataFrame with {obj.shape[1]} columns; pass one column, e.g. {name}[col]."
+            )
+        obj = obj.iloc[:, 0]
+    if isinstance(obj, pd.Series):
+        if not isinstance(obj.index, pd.MultiIndex) or obj.index.nlevels != 2:
+            raise DataValidationError(
+                f"{name} must be indexed by a 2-level MultiIndex (date, asset), got a {type(obj.index).__name__}; "
+                f"build one with {name}.set_index(['date', 'asset']) or pass a wide (dates × assets) DataFrame."
+            )
+        out: pd.Series = pd.to_numeric(obj, errors="coerce").astype(np.float64)
+    elif isinstance(obj, pd.DataFrame):
+        stacked = obj.astype(np.float64).stack(future_stack=True)
+        out = stacked if isinstance(stacked, pd.Series) else stacked.iloc[:, 0]
+    else:
+        raise DataValidationError(
+            f"{name} must be a pandas Series with a (date, asset) MultiIndex or a wide DataFrame, got "
+            f"{type(obj).__name__}; numpy arrays are accepted only when both inputs are arrays."
+        )
+    if out.index.has_duplicates:
+        dup = out.index[out.index.duplicated()][0]
+        raise DataValidationError(f"{name} has duplicated (date, asset) cell {dup!r}; drop duplicates first.")
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+def _uncentred_r2(r: np.ndarray, r_hat: np.ndarray, what: str) -> float:
+    keep = np.isfinite(r) & np.isfinite(r_hat)
+    if not keep.any():
+        raise DataValidationError(
+            f"{what}: no (date, asset) cell has both a return and a fitted value; check that the indexes overlap "
+            "(same date type and asset labels) and that the inputs are not all NaN."
+        )
+    r, r_hat = r[keep], r_hat[keep]
+    denom = float(np.sum(r * r))
+    if denom <= 0.0:
+        raise DataValidationError(f"{what}: all returns are zero on the overlapping cells, R² is undefined.")
+    return 1.0 - float(np.sum((r - r_hat) ** 2)) / denom
+
+
+def _check_factors(factors: Any, name: str = "factors") -> pd.DataFrame:
+    if isinstance(factors, pd.Series):
+        factors = factors.to_frame()
+    if not isinstance(factors, pd.DataFrame):
+        raise DataValidationError(f"{name} must be a DataFrame (dates × K factors), got {type(factors).__name__}.")
+    if isinstance(factors.index, pd.MultiIndex):
+        raise DataValidationError(
+            f"{name} must be a wide table indexed by date (dates × K), got a MultiIndex; factors are common to all "
+            "assets, so keep one row per date."
+        )
+    if factors.empty:
+        raise DataValidationError(f"{name} is empty; pass at least one date and one factor column.")
+    if not factors.index.is_unique or not factors.index.is_monotonic_increasing:
+        raise DataValidationError(f"{name} index must be sorted ascending and unique; use {name}.sort_index().")
+    out = factors.astype(np.float64)
+    bad = ~np.isfinite(out.to_numpy())
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataValidationError(
+            f"{name} has a non-finite value in column {out.columns[col]!r} at {out.index[row]!r}; drop or fill it."
+        )
+    return out
+
+
+def _check_lags(nw_lags: Any) -> int | None:
+    if nw_lags is None:
+        return None
+    if isinstance(nw_lags, bool) or not isinstance(nw_lags, Integral) or int(nw_lags) < 0:
+        raise ConfigError(f"nw_lags must be a non-negative integer or None (automatic), got {nw_lags!r}.")
+    return int(nw_lags)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# R²
+# --------------------------------------------------------------------------------------------------------------------
+def total_r2(returns: Any, fitted: Any) -> float:
+    """Uncentred pooled total R² ``1 − Σ (r − r̂)² / Σ r²`` over cells where both values are present.
+
+    Parameters
+    ----------
+    returns, fitted : pandas.Series (long, (date, asset) MultiIndex), wide DataFrame (dates × assets) or numpy array
+        Realised returns ``r_{i,t}`` and fitted values ``r̂_{i,t} = β̂_{i,t−1}ᵀ f̂_t``. Pandas inputs are aligned on
+        their index (inner join, NaN cells dropped); arrays must have the same shape.
+
+    Returns
+    -------
+    float
+        The uncentred R² (a zero prediction scores 0; it can be negative).
+
+    Raises
+    ------
+    DataValidationError
+        Arrays of different shapes, a mix of array and pandas input, or no overlapping non-missing cell.
+
+    Examples
+    --------
+    >>> idx = pd.MultiIndex.from_product([[1, 2], ["a", "b"]], names=["date", "asset"])
+    >>> r = pd.Series([1.0, 2.0, 3.0, 4.0], index=idx)
+    >>> round(total_r2(r, pd.Series([1.0, 2.0, 3.0, 3.0], index=idx)), 6)  # 1 - 1/30
+    0.966667
+    """
+    if isinstance(returns, pd.Series | pd.DataFrame) and isinstance(fitted, pd.Series | pd.DataFrame):
+        r_long = _to_long(returns, "returns")
+        f_long = _to_long(fitted, "fitted")
+        r_al, f_al = r_long.align(f_long, join="inner")
+        return _uncentred_r2(r_al.to_numpy(), f_al.to_numpy(), "total_r2")
+    if isinstance(returns, pd.Series | pd.DataFrame) or isinstance(fitted, pd.Series | pd.DataFrame):
+        raise DataValidationError(
+            "returns and fitted must both be pandas objects (aligned on their index) or both numpy arrays; "
+            "convert the array one to a Series with the same (date, asset) index."
+        )
+    r = np.asarray(returns, dtype=np.float64)
+    f = np.asarray(fitted, dtype=np.float64)
+    if r.shape != f.shape:
+        raise DataValidationError(
+            f"returns has shape {r.shape} but fitted has shape {f.shape}; pass arrays of the same shape."
+        )
+    return _uncentred_r2(r.ravel(), f.ravel(), "total_r2")
+
+
+def running_mean_lambda(factors: pd.DataFrame) -> pd.DataFrame:
+    """Factor premia ``λ̂`` as the running mean of past factors: row ``t`` is the mean of ``f̂_s`` over dates ``s < t``.
+
+    The row labelled ``t`` is what the return at ``t`` may be predicted with (``λ̂_{t−1}`` in GKX notation); the first
+    date has no past and is NaN. The factor at ``t`` itself never enters row ``t``, so changing the last factor changes
+    no row.
+
+    Parameters
+    ----------
+    factors : pandas.DataFrame
+        ``f̂_t``, dates × K, sorted ascending, no missing values.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index and columns as ``factors``.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"f1": [1.0, 3.0, 8.0]}, index=[1, 2, 3])
+    >>> running_mean_lambda(f)["f1"].tolist()
+    [nan, 1.0, 2.0]
+    """
+    f = _check_factors(factors)
+    return f.expanding().mean().shift(1)
+
+
+def predictive_r2(returns: Any, betas: pd.DataFrame, factors: pd.DataFrame) -> float:
+    """Uncentred pooled predictive R² with ``r̂_{i,t} = β̂_{i,t−1}ᵀ λ̂_{t−1}`` and ``λ̂`` the running factor mean.
+
+    Parameters
+    ----------
+    returns : pandas.Series (long) or wide DataFrame (dates × assets)
+        Realised returns ``r_{i,t}``.
+    betas : pandas.DataFrame
+        Long, (date, asset) × K. The row at date ``t`` holds ``β̂_{i,t−1}``, the loading used for the return at ``t``
+        (built from characteristics known at ``t − 1``).
+    factors : pandas.DataFrame
+        ``f̂_t``, dates × K with the same column labels as ``betas``.
+
+    Returns
+    -------
+    float
+        ``1 − Σ (r − β̂ᵀλ̂)² / Σ r²`` over cells with a return, a beta and a λ̂ (the first factor date is excluded).
+
+    Notes
+    -----
+    ``λ̂_{t−1}`` is computed here, from ``factors``, by :func:`running_mean_lambda` (mean of ``f̂_s`` for dates
+    ``s < t``); there is deliberately no argument to pass premia directly. Using last month's factor ``f̂_{t−1}``
+    instead is a known defect of a public replication: it turns the predictive R² into a momentum-in-factors forecast
+    and is not what GKX report.
+
+    Examples
+    --------
+    >>> idx = pd.MultiIndex.from_product([[1, 2, 3], ["a"]], names=["date", "asset"])
+    >>> f = pd.DataFrame({"f": [1.0, 3.0, 0.0]}, index=[1, 2, 3])
+    >>> b = pd.DataFrame({"f": [1.0, 1.0, 1.0]}, index=idx)
+    >>> r = pd.Series([0.0, 1.0, 2.0], index=idx)
+    >>> predictive_r2(r, b, f)  # λ̂ = [nan, 1, 2] -> perfect fit on dates 2 and 3
+    1.0
+    """
+    f = _check_factors(factors)
+    if not isinstance(betas, pd.DataFrame) or not isinstance(betas.index, pd.MultiIndex) or betas.index.nlevels != 2:
+        raise DataValidationError(
+            "betas must be a long DataFrame indexed by a 2-level MultiIndex (date, asset) with one column per "
+            f"factor, got {type(betas).__name__}"
+            + (f" indexed by {type(betas.index).__name__}" if isinstance(betas, pd.DataFrame) else "")
+            + "; build it with betas.set_index(['date', 'asset'])."
+        )
+    if list(betas.columns) != list(f.columns):
+        raise DataValidationError(
+            f"betas columns {list(betas.columns)} do not match factors columns {list(f.columns)}; "
+            "reorder or rename them, e.g. betas[factors.columns]."
+        )
+    dates = betas.index.get_level_values(0)
+    missing = ~dates.isin(f.index)
+    if missing.any():
+        raise DataValidationError(
+            f"betas has date {dates[missing][0]!r} that is not in factors' index ({int(missing.sum())} row(s)); "
+            "factors must cover every date of betas (same date type and frequency)."
+        )
+    lam = running_mean_lambda(f).reindex(dates).to_numpy()
+    r_hat = pd.Series(np.sum(betas.to_numpy(dtype=np.float64) * lam, axis=1), index=betas.index)
+    r_long = _to_long(returns, "returns")
+    r_al, f_al = r_long.align(r_hat, join="inner")
+    return _uncentred_r2(r_al.to_numpy(), f_al.to_numpy(), "predictive_r2")
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# pricing errors
+# --------------------------------------------------------------------------------------------------------------------
+def _nw_se_of_mean(x: np.ndarray, lags: int) -> float:
+    """Newey–West (Bartlett) standard error of the mean, autocovariances with divisor T (population convention)."""
+    t = x.size
+    u = x - x.mean()
+    var = float(u @ u) / t
+    for j in range(1, min(lags, t - 1) + 1):
+        var += 2.0 * (1.0 - j / (lags + 1.0)) * float(u[j:] @ u[:-j]) / t
+    return math.sqrt(max(var, 0.0) / t)
+
+
+def pricing_errors(residuals: Any, *, nw_lags: int | None = None) -> pd.DataFrame:
+    """Per-asset pricing errors ``α_i = mean_t u_{i,t}`` with Newey–West t-statistics.
+
+    Parameters
+    ----------
+    residuals : pandas.DataFrame (wide, dates × assets) or pandas.Series (long, (date, asset) MultiIndex)
+        Pricing residuals ``u_{i,t} = r_{i,t} − r̂_{i,t}``. Missing cells are dropped per asset (the remaining
+        observations are treated as consecutive).
+    nw_lags : int or None
+        Bartlett lags; ``None`` uses ``floor(4 (T_i/100)^(2/9))`` per asset. ``0`` gives the iid standard error.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per asset: ``alpha``, ``se`` (Newey–West standard error of the mean, autocovariances divided by
+        ``T``, so ``nw_lags=0`` equals ``std(ddof=0) / √T``), ``t_stat`` (``alpha / se``), ``n_obs``, ``nw_lags``.
+        Assets with fewer than 2 observations get NaN ``se`` and ``t_stat``.
+
+    Examples
+    --------
+    >>> u = pd.DataFrame({"a": [1.0, -1.0, 1.0, -1.0], "b": [1.0, 2.0, 3.0, 2.0]})
+    >>> pricing_errors(u, nw_lags=0)[["alpha", "se", "n_obs"]]
+       alpha        se  n_obs
+    a    0.0  0.500000      4
+    b    2.0  0.353553      4
+    """
+    lags = _check_lags(nw_lags)
+    if isinstance(residuals, pd.Series):
+        if not isinstance(residuals.index, pd.MultiIndex) or residuals.index.nlevels != 2:
+            raise DataValidationError(
+                "residuals Series must be indexed by a 2-level MultiIndex (date, asset), got a "
+                f"{type(residuals.index).__name__}; pass a wide DataFrame (dates × assets) or set the index."
+            )
+        wide = _to_long(residuals, "residuals").unstack(level=1)
+    elif isinstance(residuals, pd.DataFrame):
+        wide = residuals.astype(np.float64) if not isinstance(residuals.index, pd.MultiIndex) \
+            else _to_long(residuals, "residuals").unstack(level=1)
+    else:
+        raise DataValidationError(
+            f"residuals must be a wide DataFrame (dates × assets) or a long Series, got {type(residuals).__name__}."
+        )
+    if wide.empty:
+        raise DataValidationError("residuals is empty; pass at least one date and one asset.")
+    rows = []
+    for asset in wide.columns:
+        col = wide[asset].to_numpy(dtype=np.float64)
+        x = col[np.isfinite(col)]
+        n = int(x.size)
+        lag = lags if lags is not None else math.floor(4.0 * (n / 100.0) ** (2.0 / 9.0))
+        alpha = float(x.mean()) if n else math.nan
+        se = _nw_se_of_mean(x, lag) if n >= 2 else math.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t_stat = float(np.float64(alpha) / np.float64(se))
+        rows.append((alpha, se, t_stat, n, lag))
+    out = pd.DataFrame(rows, index=wide.columns, columns=["alpha", "se", "t_stat", "n_obs", "nw_lags"])
+    out.index.name = wide.columns.name
+    return out
+
+
+def count_significant(alphas_table: pd.DataFrame, threshold: float = 3.0) -> int:
+    """Number of assets with ``|t_stat| > threshold`` in a :func:`pricing_errors` table (GKX count ``|t| > 3``).
+
+    Examples
+    --------
+    >>> count_significant(pd.DataFrame({"t_stat": [0.5, -3.5, 4.0, np.nan]}))
+    2
+    """
+    if not isinstance(alphas_table, pd.DataFrame) or "t_stat" not in alphas_table.columns:
+        raise DataValidationError(
+            "alphas_table must be a DataFrame with a 't_stat' column; pass the output of pricing_errors(...)."
+        )
+    if isinstance(threshold, bool) or not isinstance(threshold, Real) or not float(threshold) > 0:
+        raise ConfigError(f"threshold must be a positive number, got {threshold!r}; GKX use 3.0.")
+    return int((alphas_table["t_stat"].abs() > float(threshold)).sum())
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# GRS
+# --------------------------------------------------------------------------------------------------------------------
+def grs_test(excess_returns: Any, factors: Any) -> tuple[float, float]:
+    """Gibbons–Ross–Shanken F test of ``α = 0`` for N test assets priced by K traded factors.
+
+    Runs the time-series OLS ``r_{i,t} = α_i + β_iᵀ f_t + e_{i,t}`` for each asset and computes
+
+    ``GRS = (T/N) · ((T−N−K)/(T−K−1)) · α̂ᵀ Σ̂⁻¹ α̂ / (1 + μ̄ᵀ Ω̂⁻¹ μ̄) ~ F(N, T−N−K)``
+
+    with ``Σ̂`` the residual covariance (divisor ``T−K−1``), ``μ̄`` the factor means and ``Ω̂`` the factor covariance
+    with divisor ``T`` (maximum likelihood). With divisor ``T``, ``(1 + μ̄ᵀΩ̂⁻¹μ̄)/T`` is exactly the ``(0, 0)`` entry
+    of ``(XᵀX)⁻¹``, the OLS variance factor of the intercepts, so the statistic is exactly F-distributed under
+    normal errors. (Divisor ``T−1``, used in some code, differs by ``O(1/T)``.)
+
+    Parameters
+    ----------
+    excess_returns : pandas.DataFrame or numpy.ndarray
+        T × N excess returns of the test assets (portfolios), no missing values.
+    factors : pandas.DataFrame, pandas.Series or numpy.ndarray
+        T × K excess returns of the traded factors. Pandas inputs must have the same dates as ``excess_returns``.
+
+    Returns
+    -------
+    (float, float)
+        The GRS statistic and its p-value.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(0.005, 0.04, size=(240, 1))
+    >>> r = f @ np.ones((1, 5)) + rng.normal(0.0, 0.02, size=(240, 5))
+    >>> stat, p = grs_test(r, f)
+    >>> 0.0 <= p <= 1.0
+    True
+    """
+    if isinstance(excess_returns, pd.DataFrame | pd.Series) and isinstance(factors, pd.DataFrame | pd.Series):
+        if isinstance(excess_returns.index, pd.MultiIndex):
+            raise DataValidationError(
+                "excess_returns must be wide (dates × assets) for grs_test, got a MultiIndex; "
+                "use excess_returns.unstack('asset')."
+            )
+        if not excess_returns.index.equals(factors.index):
+            if set(excess_returns.index) != set(factors.index) or len(excess_returns) != len(factors):
+                only = excess_returns.index.symmetric_difference(factors.index)
+                raise DataValidationError(
+                    f"excess_returns and factors have different dates (first differing: {only[0]!r} of "
+                    f"{len(only)}); align them, e.g. excess_returns, factors = excess_returns.align(factors, "
+                    "join='inner', axis=0)."
+                )
+            factors = factors.loc[excess_returns.index]
+    r = np.asarray(excess_returns, dtype=np.float64)
+    f = np.asarray(factors, dtype=np.float64)
+    if r.ndim == 1:
+        r = r[:, None]
+    if f.ndim == 1:
+        f = f[:, None]
+    if r.ndim != 2 or f.ndim != 2 or r.shape[0] != f.shape[0]:
+        raise DataValidationError(
+            f"excess_returns has shape {r.shape} and factors {f.shape}; both must be 2-D with the same number of "
+            "rows (dates)."
+        )
+    if not (np.isfinite(r).all() and np.isfinite(f).all()):
+        raise DataValidationError("excess_returns or factors contain NaN/inf; drop those dates from both first.")
+    t, n = r.shape
+    k = f.shape[1]
+    if t <= n + k:
+        raise DataValidationError(
+            f"GRS needs T > N + K, got T={t} dates for N={n} assets and K={k} factors; use fewer test assets "
+            "or a longer sample."
+        )
+    x = np.column_stack([np.ones(t), f])
+    coef, *_ = np.linalg.lstsq(x, r, rcond=None)
+    resid = r - x @ coef
+    alpha = coef[0]
+    sigma = resid.T @ resid / (t - k - 1)
+    mu = f.mean(axis=0)
+    fc = f - mu
+    omega = fc.T @ fc / t
+    try:
+        quad_a = float(alpha @ np.linalg.solve(sigma, alpha))
+        quad_f = float(mu @ np.linalg.solve(omega, mu))
+    except np.linalg.LinAlgError:
+        raise DataValidationError(
+            "the residual or factor covariance matrix is singular (collinear assets or factors); drop redundant "
+            "columns."
+        ) from None
+    stat = (t / n) * ((t - n - k) / (t - k - 1)) * quad_a / (1.0 + quad_f)
+    p_value = float(stats.f.sf(stat, n, t - n - k))
+    return float(stat), p_value

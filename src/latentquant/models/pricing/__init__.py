@@ -1,0 +1,5 @@
+"""Asset-pricing models with one interface: fit on a panel, then betas, factors and fitted returns on any panel."""
+
+from latentquant.models.pricing.ipca import InstrumentedPCA
+
+__all__ = ["InstrumentedPCA"]
