@@ -16,7 +16,7 @@ MODULES = [
     "latentquant.training.trainer", "latentquant.training.early_stopping", "latentquant.models.autoencoder",
     "latentquant.evaluation.reconstruction", "latentquant.evaluation.distribution", "latentquant.evaluation.portfolio",
     "latentquant.models.factor", "latentquant.evaluation.factors", "latentquant.data.panel",
-    "latentquant.models.pricing.ipca", "latentquant.evaluation.pricing",
+    "latentquant.models.pricing.ipca", "latentquant.models.pricing.static", "latentquant.evaluation.pricing",
     "latentquant.reports.rundir",
 ]
 

@@ -1,19 +1,24 @@
 """Containers, transforms and time-ordered splits for market data."""
 
 from latentquant.data.panel import Panel, managed_portfolios, rank_transform
+from latentquant.data.panel_io import read_gkx_panel
 from latentquant.data.returns import log_returns, simple_returns
 from latentquant.data.scaling import Standardizer
+from latentquant.data.simulate import SimulatedPanel, simulate_panel
 from latentquant.data.splits import HoldoutSplit, WalkForwardSplit, split_by_date, tail_split
 
 __all__ = [
     "HoldoutSplit",
     "Panel",
+    "SimulatedPanel",
     "Standardizer",
     "WalkForwardSplit",
     "log_returns",
     "managed_portfolios",
     "rank_transform",
+    "read_gkx_panel",
     "simple_returns",
+    "simulate_panel",
     "split_by_date",
     "tail_split",
 ]
