@@ -38,6 +38,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_factor.py
+	$(PY) benchmarks/bench_ipca.py
 
 clean:
 	rm -rf $(VENV) runs .mypy_cache .pytest_cache .ruff_cache

@@ -54,7 +54,7 @@ def _moments(panel: Panel) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray
 
 def _factor_step(gamma: np.ndarray, W: np.ndarray, X: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
     """f_t = (Γ'W_tΓ)⁻¹Γ'(x_t − W_t Γ_α) for every t, shape (T, K)."""
-    A = np.einsum("lk,tlm,mj->tkj", gamma, W, gamma)
+    A = gamma.T @ W @ gamma  # (T, K, K), batched matrix products
     rhs = X if alpha is None else X - W @ alpha
     b = rhs @ gamma
     try:
@@ -160,7 +160,8 @@ class InstrumentedPCA:
         Ft = np.hstack([F, np.ones((T, 1))]) if self.intercept else F
         k = Ft.shape[1]
         # Σ_t (f f' ⊗ W_t) with vec(Γ) stacking Γ's columns: entry ((j, a), (m, b)) = Σ_t f_tj f_tm W_t[a, b]
-        A = np.einsum("tj,tm,tab->jamb", Ft, Ft, W).reshape(k * L, k * L)
+        FF = (Ft[:, :, None] * Ft[:, None, :]).reshape(T, k * k)
+        A = (FF.T @ W.reshape(T, L * L)).reshape(k, k, L, L).transpose(0, 2, 1, 3).reshape(k * L, k * L)
         b = np.einsum("tj,ta->ja", Ft, X).reshape(k * L)
         try:
             vec = np.linalg.solve(A, b)
