@@ -123,3 +123,12 @@ def test_panel_errors_are_pinned():
         managed_portfolios(r, z, "ols")
     with pytest.raises(DataValidationError, match="returns and characteristics must share the same"):
         managed_portfolios(r.iloc[1:], z)
+
+
+def test_with_constant_appends_a_column_of_ones_after_ranking():
+    r, z = make_panel()
+    p = Panel(r, z).rank().with_constant()
+    assert list(p.characteristics.columns) == ["c0", "c1", "c2", "const"]
+    assert (p.characteristics["const"] == 1.0).all()
+    with pytest.raises(ConfigError, match="the panel already has a characteristic named 'c0'"):
+        Panel(r, z).with_constant("c0")

@@ -2,6 +2,7 @@
 
 from latentquant.data.panel import Panel, managed_portfolios, rank_transform
 from latentquant.data.panel_io import read_gkx_panel
+from latentquant.data.portfolios import decile_long_short, portfolio_level
 from latentquant.data.returns import log_returns, simple_returns
 from latentquant.data.scaling import Standardizer
 from latentquant.data.simulate import SimulatedPanel, simulate_panel
@@ -13,8 +14,10 @@ __all__ = [
     "SimulatedPanel",
     "Standardizer",
     "WalkForwardSplit",
+    "decile_long_short",
     "log_returns",
     "managed_portfolios",
+    "portfolio_level",
     "rank_transform",
     "read_gkx_panel",
     "simple_returns",

@@ -216,6 +216,14 @@ class Panel:
         """The panel with every characteristic rank-transformed to [−1, 1] per date (missing → 0)."""
         return Panel(self.returns, rank_transform(self.characteristics), min_assets=self.min_assets)
 
+    def with_constant(self, name: str = "const") -> Panel:
+        """The panel with a characteristic equal to 1 on every row, appended last (after :meth:`rank`, which would
+        map a constant to 0). It lets a conditional model price the cross-sectional average (the intercept of
+        Kelly, Pruitt & Su's instruments)."""
+        if name in self.characteristics.columns:
+            raise ConfigError(f"the panel already has a characteristic named {name!r}; choose another name.")
+        return Panel(self.returns, self.characteristics.assign(**{name: 1.0}), min_assets=self.min_assets)
+
     def constant_characteristics(self) -> pd.DataFrame:
         """Per characteristic, the number of periods in which it does not vary across assets (ignoring NaN)."""
         distinct = self.characteristics.groupby(level=0, sort=False).nunique(dropna=True)
