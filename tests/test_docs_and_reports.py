@@ -16,7 +16,8 @@ MODULES = [
     "latentquant.training.trainer", "latentquant.training.early_stopping", "latentquant.models.autoencoder",
     "latentquant.evaluation.reconstruction", "latentquant.evaluation.distribution", "latentquant.evaluation.portfolio",
     "latentquant.models.factor", "latentquant.evaluation.factors", "latentquant.data.panel",
-    "latentquant.models.pricing.ipca", "latentquant.models.pricing.static", "latentquant.models.pricing.conditional", "latentquant.evaluation.pricing",
+    "latentquant.models.pricing.ipca", "latentquant.models.pricing.static", "latentquant.models.pricing.conditional",
+    "latentquant.models.pricing.factor_vae", "latentquant.evaluation.pricing",
     "latentquant.reports.rundir", "latentquant.data.portfolios", "latentquant.evaluation.importance",
 ]
 
