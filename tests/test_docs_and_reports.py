@@ -19,6 +19,7 @@ MODULES = [
     "latentquant.models.pricing.ipca", "latentquant.models.pricing.static", "latentquant.models.pricing.conditional",
     "latentquant.models.pricing.factor_vae", "latentquant.evaluation.pricing",
     "latentquant.reports.rundir", "latentquant.data.portfolios", "latentquant.evaluation.importance",
+    "latentquant.data.characteristics",
 ]
 
 
@@ -121,6 +122,6 @@ def test_rerunning_into_a_run_directory_replaces_its_figures_and_tables(tmp_path
     second = RunDirectory(tmp_path, title="second")
     second.save_table("new", pd.DataFrame({"a": [2.0]}))
     second.finish(config={}, metrics={})
-    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == ["new.csv", "new.md"]
+    assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == ["new.csv", "new.md", "new.tex"]
     assert list((tmp_path / "figures").iterdir()) == []
     assert (tmp_path / "notes.txt").read_text() == "mine"

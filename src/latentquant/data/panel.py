@@ -212,6 +212,15 @@ class Panel:
         later = self.returns[self.returns.index.get_level_values(0).isin(dates[periods:])]
         return Panel(later, shifted.reindex(later.index), min_assets=self.min_assets)
 
+    def select(self, rows: np.ndarray) -> Panel:
+        """The rows of the panel where the boolean mask ``rows`` is true (e.g. a window's dates)."""
+        mask = np.asarray(rows, dtype=bool)
+        if mask.shape != (len(self.returns),):
+            raise DataValidationError(f"rows must be a boolean mask of length {len(self.returns)}, got {mask.shape}.")
+        if not mask.any():
+            raise DataValidationError("the selection is empty; no panel row matches.")
+        return Panel(self.returns[mask], self.characteristics[mask], min_assets=self.min_assets)
+
     def rank(self) -> Panel:
         """The panel with every characteristic rank-transformed to [−1, 1] per date (missing → 0)."""
         return Panel(self.returns, rank_transform(self.characteristics), min_assets=self.min_assets)

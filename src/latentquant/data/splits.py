@@ -16,7 +16,7 @@ import pandas as pd
 
 from latentquant.exceptions import ConfigError, DataValidationError
 
-__all__ = ["HoldoutSplit", "WalkForwardSplit", "split_by_date", "tail_split"]
+__all__ = ["HoldoutSplit", "WalkForwardSplit", "YearlyWindow", "YearlyWindows", "split_by_date", "tail_split"]
 
 
 def tail_split(n_rows: int, fraction: float, *, gap: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -188,3 +188,79 @@ class WalkForwardSplit:
 
     def get_n_splits(self) -> int:
         return self.n_splits
+
+
+@dataclass(frozen=True)
+class YearlyWindow:
+    """One refit of a calendar-year protocol: inclusive year ranges of the training, validation and test spans."""
+
+    train: tuple[int, int]
+    validation: tuple[int, int] | None
+    test: tuple[int, int]
+
+    def masks(self, dates: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boolean masks of ``dates`` (any DatetimeIndex-like, e.g. a panel's date level) for the three spans."""
+        years = pd.DatetimeIndex(dates).year.to_numpy()
+
+        def between(span: tuple[int, int] | None) -> np.ndarray:
+            return np.zeros(len(years), bool) if span is None else (years >= span[0]) & (years <= span[1])
+
+        return between(self.train), between(self.validation), between(self.test)
+
+    @property
+    def label(self) -> str:
+        return f"test {self.test[0]}" if self.test[0] == self.test[1] else f"test {self.test[0]}–{self.test[1]}"
+
+
+@dataclass(frozen=True)
+class YearlyWindows:
+    """Train/validation/test windows by calendar year with periodic refits, as in Gu, Kelly & Xiu (2021).
+
+    The first window trains on ``[start_year, first_test_year − val_years − 1]``, validates on the next
+    ``val_years`` years and tests on ``refit_every`` years starting at ``first_test_year``; each following window
+    moves everything forward by ``refit_every`` years. ``scheme='expanding'`` keeps ``start_year`` fixed (GKX);
+    ``'rolling'`` moves the training start too, keeping its length.
+
+    Examples
+    --------
+    >>> w = YearlyWindows(start_year=1957, first_test_year=1987, last_test_year=1989, val_years=12)
+    >>> [(x.train, x.validation, x.test) for x in w.windows()][:2]
+    [((1957, 1974), (1975, 1986), (1987, 1987)), ((1957, 1975), (1976, 1987), (1988, 1988))]
+    >>> YearlyWindows(1957, 1987, 1988, val_years=12, scheme="rolling").windows()[1].train
+    (1958, 1975)
+    """
+
+    start_year: int
+    first_test_year: int
+    last_test_year: int
+    val_years: int = 0
+    refit_every: int = 1
+    scheme: str = "expanding"
+
+    def __post_init__(self) -> None:
+        if self.scheme not in ("expanding", "rolling"):
+            raise ConfigError(f"scheme must be 'expanding' or 'rolling', got {self.scheme!r}.")
+        if self.refit_every < 1 or self.val_years < 0:
+            raise ConfigError(f"refit_every must be >= 1 and val_years >= 0, got {self.refit_every!r} and "
+                              f"{self.val_years!r}.")
+        if self.last_test_year < self.first_test_year:
+            raise ConfigError(f"last_test_year {self.last_test_year} is before first_test_year {self.first_test_year}.")
+        if self.first_test_year - self.val_years - 1 < self.start_year:
+            raise ConfigError(
+                f"no training years left: start_year {self.start_year}, first_test_year {self.first_test_year} and "
+                f"val_years {self.val_years} leave an empty training span; start earlier or validate on fewer years."
+            )
+
+    def windows(self) -> list[YearlyWindow]:
+        out = []
+        for test_start in range(self.first_test_year, self.last_test_year + 1, self.refit_every):
+            shift = test_start - self.first_test_year
+            train_end = test_start - self.val_years - 1
+            train_start = self.start_year + (shift if self.scheme == "rolling" else 0)
+            val = (train_end + 1, test_start - 1) if self.val_years else None
+            out.append(YearlyWindow((train_start, train_end), val,
+                                    (test_start, min(test_start + self.refit_every - 1, self.last_test_year))))
+        return out
+
+    def __len__(self) -> int:
+        return len(self.windows())

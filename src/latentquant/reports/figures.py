@@ -13,6 +13,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 __all__ = [
+    "plot_alpha_scatter",
     "plot_bars",
     "plot_correlation_pair",
     "plot_fan_chart",
@@ -204,5 +205,35 @@ def plot_metric_curves(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, x
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_alpha_scatter(tables: Mapping[str, pd.DataFrame], *, threshold: float = 3.0) -> Figure:
+    """Mean realised vs mean model-implied return of each test portfolio, one panel per model; points whose alpha has
+    ``|t_stat| > threshold`` are filled red. Each table needs columns ``mean_return``, ``mean_fitted``, ``t_stat``."""
+    names = list(tables)
+    n_cols = min(4, len(names))
+    n_rows = int(np.ceil(len(names) / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.4 * n_cols, 3.3 * n_rows), squeeze=False)
+    values = np.concatenate([t[["mean_return", "mean_fitted"]].to_numpy().ravel() for t in tables.values()])
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    pad = 0.05 * (hi - lo or 1.0)
+    for ax, name in zip(axes.flat, names, strict=False):
+        t = tables[name]
+        sig = t["t_stat"].abs() > threshold
+        ax.scatter(t.loc[~sig, "mean_fitted"], t.loc[~sig, "mean_return"], s=14, facecolors="none",
+                   edgecolors="C0", label=f"|t| ≤ {threshold:g}")
+        ax.scatter(t.loc[sig, "mean_fitted"], t.loc[sig, "mean_return"], s=16, color="C3",
+                   label=f"|t| > {threshold:g} ({int(sig.sum())})")
+        ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="k", lw=0.6)
+        ax.set_xlim(lo - pad, hi + pad)
+        ax.set_ylim(lo - pad, hi + pad)
+        ax.set_title(name)
+        ax.set_xlabel("model-implied mean")
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    axes[0, 0].set_ylabel("realised mean")
     fig.tight_layout()
     return fig

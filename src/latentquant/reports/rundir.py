@@ -118,7 +118,7 @@ class RunDirectory:
         if (self.path / "manifest.json").is_file():
             # re-running into the same directory replaces the previous run's figures and tables, so that the folder
             # never mixes two runs (other files in the directory are left alone)
-            for pattern in ("figures/*.png", "tables/*.csv", "tables/*.md"):
+            for pattern in ("figures/*.png", "tables/*.csv", "tables/*.md", "tables/*.tex"):
                 for old in self.path.glob(pattern):
                     old.unlink()
         for sub in ("", "tables", "figures"):
@@ -147,10 +147,12 @@ class RunDirectory:
         return out
 
     def save_table(self, name: str, df: pd.DataFrame, caption: str = "", *, floatfmt: str = ".4g") -> Path:
-        """Save ``tables/<name>.csv`` and ``.md`` and show the table in the current section."""
+        """Save ``tables/<name>.csv``, ``.md`` and ``.tex`` (LaTeX) and show the table in the current section."""
         out = self.path / "tables" / f"{name}.csv"
         df.to_csv(out)
         (self.path / "tables" / f"{name}.md").write_text(to_markdown(df, floatfmt=floatfmt))
+        (self.path / "tables" / f"{name}.tex").write_text(
+            df.to_latex(float_format=lambda v: format(v, floatfmt), na_rep="", caption=caption or None))
         html = df.to_html(float_format=lambda v: format(v, floatfmt), border=0, classes="table", na_rep="")
         self._current().tables.append((caption or name, html))
         return out
