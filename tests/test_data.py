@@ -109,3 +109,37 @@ def test_split_by_date_on_utc_index():
     x = pd.DataFrame({"A": np.arange(6.0)}, index=idx)
     tr, te = split_by_date(x, "2020-01-03")
     assert len(tr) == 3 and len(te) == 3
+
+
+def test_yearly_windows_expanding_and_rolling_follow_the_gkx_protocol():
+    from latentquant.data import YearlyWindows
+
+    w = YearlyWindows(start_year=1957, first_test_year=1987, last_test_year=2016, val_years=12).windows()
+    assert len(w) == 30
+    assert (w[0].train, w[0].validation, w[0].test) == ((1957, 1974), (1975, 1986), (1987, 1987))
+    assert (w[-1].train, w[-1].validation, w[-1].test) == ((1957, 2003), (2004, 2015), (2016, 2016))
+    rolling = YearlyWindows(1957, 1987, 2016, val_years=12, scheme="rolling").windows()
+    assert rolling[-1].train == (1986, 2003) and all(x.train[1] - x.train[0] == 17 for x in rolling)
+    every3 = YearlyWindows(2000, 2010, 2016, val_years=0, refit_every=3).windows()
+    assert [x.test for x in every3] == [(2010, 2012), (2013, 2015), (2016, 2016)] and every3[0].validation is None
+
+
+def test_yearly_window_masks_never_overlap_and_keep_time_order():
+    from latentquant.data import YearlyWindows
+
+    dates = pd.date_range("2000-01-31", "2019-12-31", freq="ME")
+    for w in YearlyWindows(2000, 2012, 2019, val_years=3, refit_every=2).windows():
+        tr, va, te = w.masks(dates)
+        assert not (tr & va).any() and not (tr & te).any() and not (va & te).any()
+        assert dates[tr].max() < dates[va].min() < dates[te].min()
+
+
+def test_yearly_windows_errors_are_pinned():
+    from latentquant.data import YearlyWindows
+
+    with pytest.raises(ConfigError, match="scheme must be 'expanding' or 'rolling', got 'sliding'"):
+        YearlyWindows(2000, 2010, 2012, scheme="sliding")
+    with pytest.raises(ConfigError, match="no training years left"):
+        YearlyWindows(2000, 2003, 2005, val_years=3)
+    with pytest.raises(ConfigError, match="last_test_year 2009 is before first_test_year 2010"):
+        YearlyWindows(2000, 2010, 2009)
