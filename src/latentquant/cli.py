@@ -25,6 +25,9 @@ factors_app = typer.Typer(no_args_is_help=True,
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(vae_app, name="vae")
 app.add_typer(factors_app, name="factors")
+price_app = typer.Typer(no_args_is_help=True,
+                        help="Asset pricing: FF, PCA, IPCA, CA0–CA3, conditional VAE under a rolling protocol.")
+app.add_typer(price_app, name="price")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -361,6 +364,45 @@ def factors_report(
     if quiet:
         raw["verbose"] = False
     result = run(FactorStudyConfig.from_dict(raw))
+    typer.echo(result.summary())
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise LatentQuantError(f"{path} is not valid YAML{where}: {problem}.") from None
+    if not isinstance(raw, dict):
+        raise LatentQuantError(f"{path} must hold a mapping of study options.")
+    return raw
+
+
+@price_app.command("run")
+@_user_errors
+def price_run(
+    config: Path | None = typer.Option(None, help="YAML study config (see configs/pricing_simulated.yaml)."),
+    panel: Path | None = typer.Option(None, help="A CRSP/GKX-layout panel file (permno, date, ret, "
+                                                 "characteristics…); overrides the config's data."),
+    executor: str | None = typer.Option(None, help="serial | local (processes, default) | ray."),
+    n_jobs: int | None = typer.Option(None, help="Worker processes for --executor local."),
+    ray_address: str | None = typer.Option(None, help="Ray cluster address (default: a local Ray instance)."),
+    out: Path | None = typer.Option(None, help="Run directory (default: the config's out, else runs/pricing)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Recompute every fit instead of resuming finished ones."),
+) -> None:
+    """Run the asset-pricing study; finished fits are kept in OUT/fits, so re-running resumes."""
+    from latentquant.experiments.asset_pricing import PricingStudyConfig, run
+
+    raw = _read_yaml(config) if config is not None else {}
+    for key, value in (("data", str(panel) if panel is not None else None), ("executor", executor),
+                       ("n_jobs", n_jobs), ("ray_address", ray_address), ("out", str(out) if out else None)):
+        if value is not None:
+            raw[key] = value
+    result = run(PricingStudyConfig.from_dict(raw), resume=not fresh)
     typer.echo(result.summary())
 
 

@@ -1,0 +1,590 @@
+"""Run many independent fits concurrently and persist each finished one, so that an interrupted run resumes.
+
+Used by the experiments: a grid of fits (models × hyperparameters × folds × seeds) is a list of :class:`Task`;
+:func:`run_tasks` runs them and returns ``{key: result}`` in the order of the tasks.
+
+Executors
+---------
+``"local"`` (default)
+    A :class:`concurrent.futures.ProcessPoolExecutor` with ``n_jobs`` worker processes (default ``os.cpu_count()``),
+    started with the ``spawn`` method (safe with torch and threads). The task functions must be picklable, i.e.
+    defined at module level; call :func:`run_tasks` from under ``if __name__ == "__main__":`` in scripts.
+``"serial"``
+    A plain loop in the calling process (debugging, tests, tiny grids).
+``"ray"``
+    Ray remote functions. Ray is optional (``pip install ray``); ``ray.init()`` starts a local Ray instance, or
+    ``ray.init(address=ray_address)`` joins a cluster (``ray_address="auto"`` or ``"ray://host:10001"``). An
+    already initialised Ray session is reused as is. ``n_jobs`` caps the number of tasks in flight (default: all).
+    Task functions must be importable on the Ray workers (an installed package, or a ``runtime_env``).
+
+Store and resume
+----------------
+With ``store=<directory>`` every task's result is written to ``<store>/<key>.json`` as soon as the task finishes
+(to a temporary file first, then :func:`os.replace`, so a file is either complete or absent). Running the same tasks
+again with the same store loads those results instead of recomputing them, so a run that was interrupted (error,
+Ctrl-C, node lost) only computes what is missing. Each file records a fingerprint of the task's key and keyword
+arguments; a file whose fingerprint no longer matches (the arguments changed) is recomputed with a
+:class:`StoreWarning`. The fingerprint does not cover the function's code: after changing the code of a task
+function, delete the store (or use a new one) to recompute.
+
+Stored results must be made of ``None``, ``bool``, ``int``, ``float`` (NaN and ±inf included), ``str``, lists,
+tuples, dicts, numpy arrays (numeric, bool, str or object) and scalars, and pandas ``DataFrame``, ``Series``,
+``Index``/``MultiIndex`` (numeric, bool, string, object or datetime values and labels; ``DatetimeIndex`` with its
+frequency and time zone) and ``Timestamp``. They are stored as plain JSON (no pickle is ever loaded) and read back
+exactly: same values, dtypes, index, columns and names.
+
+Examples
+--------
+>>> import tempfile
+>>> tasks = [Task("a", dict, {"n": 1}), Task("b", dict, {"n": 2})]
+>>> run_tasks(tasks, executor="serial", store=tempfile.mkdtemp())
+{'a': {'n': 1}, 'b': {'n': 2}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import re
+import uuid
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentquant.exceptions import ConfigError, LatentQuantError
+
+__all__ = [
+    "StoreWarning",
+    "Task",
+    "TaskError",
+    "decode_result",
+    "encode_result",
+    "run_tasks",
+]
+
+ProgressCallback = Callable[[int, int, str], None]
+
+_KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,149}")
+_FORMAT = "latentquant.executors.result/1"
+_RAY_MISSING = ("executor='ray' needs the optional package ray, which is not installed: install it with "
+                "`pip install ray`, or use executor='local'")
+
+
+class TaskError(LatentQuantError, RuntimeError):
+    """A task raised; the original exception is the ``__cause__`` and the failing task's key is ``key``."""
+
+    def __init__(self, message: str, key: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class StoreWarning(UserWarning):
+    """A stored result was ignored (arguments changed, or the file is unreadable) and is being recomputed."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One independent unit of work: ``fn(**kwargs)``, identified by ``key``.
+
+    ``key`` names the result (and its file in the store): 1-150 characters among letters, digits and ``._=+-``,
+    starting with a letter or digit. ``fn`` must be a module-level function for the ``local`` and ``ray``
+    executors (it is pickled to the workers).
+    """
+
+    key: str
+    fn: Callable[..., Any]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.key, str) or not _KEY_RE.fullmatch(self.key):
+            raise ConfigError(
+                f"Task key {self.key!r} is not a valid key: use 1-150 characters among letters, digits and "
+                "'._=+-', starting with a letter or digit (the key is used as a file name)")
+        if not callable(self.fn):
+            raise ConfigError(f"Task {self.key!r}: fn must be callable, got {type(self.fn).__name__}")
+        if not isinstance(self.kwargs, dict) or not all(isinstance(k, str) for k in self.kwargs):
+            raise ConfigError(f"Task {self.key!r}: kwargs must be a dict with str keys, got "
+                              f"{type(self.kwargs).__name__}")
+
+
+def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """Run one task (module level so that the process pool and ray can pickle it)."""
+    return fn(**kwargs)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# JSON encoding of results
+
+
+_MARKERS = frozenset({"__float__", "__tuple__", "__dict__", "__ndarray__", "__npscalar__", "__frame__",
+                      "__series__", "__index__", "__timestamp__", "__nat__"})
+
+
+def _enc_float(x: float) -> float | str:
+    if math.isfinite(x):
+        return x
+    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _dec_floats(values: list[Any], dtype: np.dtype[Any]) -> np.ndarray:
+    return np.array([float(v) if isinstance(v, str) else v for v in values], dtype=dtype)
+
+
+def _datetime_unit(dtype: Any) -> str:
+    return str(dtype.unit) if isinstance(dtype, pd.DatetimeTZDtype) else np.datetime_data(dtype)[0]
+
+
+def _encode_array(values: Any, dtype: Any, path: str) -> dict[str, Any]:
+    """Encode the 1-d values of an Index, a Series or a DataFrame column as ``{"dtype", "values"}``."""
+    data: list[Any]
+    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+        idx = pd.DatetimeIndex(values)
+        if idx.tz is not None:
+            idx = idx.tz_convert(None)  # wall times in UTC; the time zone is in the dtype
+        data = [None if ts is pd.NaT else ts.isoformat() for ts in idx]
+    elif isinstance(dtype, pd.StringDtype):
+        data = [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v)
+                for v in values]
+    elif isinstance(dtype, np.dtype) and dtype.kind == "f":
+        data = [_enc_float(v) for v in np.asarray(values).tolist()]
+    elif isinstance(dtype, np.dtype) and dtype.kind in "iubU":
+        data = np.asarray(values).tolist()
+    elif isinstance(dtype, np.dtype) and dtype.kind == "O":
+        data = [_encode(v, f"{path}[{i}]") for i, v in enumerate(values)]
+    else:
+        raise TypeError(f"cannot store values of dtype {dtype} at {path}: convert them to float, int, bool, str or "
+                        "datetime64 first")
+    return {"dtype": str(dtype), "values": data}
+
+
+def _decode_array(enc: dict[str, Any]) -> Any:
+    """Inverse of :func:`_encode_array`: a numpy array or a pandas extension array."""
+    dtype = pd.api.types.pandas_dtype(enc["dtype"])
+    values = enc["values"]
+    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+        idx = pd.DatetimeIndex(pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601"))
+        if isinstance(dtype, pd.DatetimeTZDtype):
+            idx = idx.tz_localize("UTC").tz_convert(dtype.tz)
+        return idx.as_unit(_datetime_unit(dtype)).array  # type: ignore[arg-type]
+    if isinstance(dtype, pd.StringDtype):
+        return pd.array(values, dtype=dtype)
+    if not isinstance(dtype, np.dtype):
+        raise TypeError(f"unsupported stored dtype {enc['dtype']!r}")
+    if dtype.kind == "f":
+        return _dec_floats(values, dtype)
+    if dtype.kind == "O":
+        out = np.empty(len(values), dtype=object)
+        for i, v in enumerate(values):
+            out[i] = _decode(v)
+        return out
+    return np.array(values, dtype=dtype)
+
+
+def _encode_index(idx: pd.Index, path: str) -> dict[str, Any]:
+    if isinstance(idx, pd.MultiIndex):
+        return {"kind": "multi", "names": [_encode(n, path) for n in idx.names],
+                "levels": [_encode_index(level, f"{path}.levels[{i}]") for i, level in enumerate(idx.levels)],
+                "codes": [np.asarray(c).tolist() for c in idx.codes]}
+    if isinstance(idx, pd.RangeIndex):
+        return {"kind": "range", "name": _encode(idx.name, path), "start": idx.start, "stop": idx.stop,
+                "step": idx.step}
+    out = {"kind": "base", "name": _encode(idx.name, path), **_encode_array(idx.array, idx.dtype, path)}
+    if isinstance(idx, pd.DatetimeIndex):
+        out["freq"] = idx.freqstr
+    return out
+
+
+def _decode_index(enc: dict[str, Any]) -> pd.Index:
+    kind = enc["kind"]
+    if kind == "multi":
+        levels: list[Any] = [_decode_index(level) for level in enc["levels"]]
+        return pd.MultiIndex(levels=levels, codes=enc["codes"],
+                             names=[_decode(n) for n in enc["names"]])
+    if kind == "range":
+        return pd.RangeIndex(enc["start"], enc["stop"], enc["step"], name=_decode(enc["name"]))
+    values = _decode_array(enc)
+    name = _decode(enc["name"])
+    if "freq" in enc:
+        return pd.DatetimeIndex(values, freq=enc["freq"], name=name)
+    dtype = object if isinstance(values, np.ndarray) and values.dtype == object else None
+    return pd.Index(values, name=name, dtype=dtype, tupleize_cols=False)
+
+
+def _encode(obj: Any, path: str = "result") -> Any:
+    """Encode ``obj`` as JSON-compatible data (see the module docstring for what is supported)."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int) and not isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float) and not isinstance(obj, np.floating):
+        value = _enc_float(float(obj))
+        return value if isinstance(value, float) else {"__float__": value}
+    if isinstance(obj, (np.bool_, np.integer, np.floating)):
+        value = obj.item()
+        return {"__npscalar__": {"dtype": str(obj.dtype),
+                                 "value": _enc_float(value) if isinstance(value, float) else value}}
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind not in "fiubUO":
+            raise TypeError(f"cannot store a numpy array of dtype {obj.dtype} at {path}")
+        flat = obj.ravel(order="C")
+        return {"__ndarray__": {"shape": list(obj.shape), **_encode_array(flat, obj.dtype, path)}}
+    if isinstance(obj, pd.DataFrame):
+        columns = [_encode_array(obj.iloc[:, j].array, obj.dtypes.iloc[j], f"{path}.iloc[:, {j}]")
+                   for j in range(obj.shape[1])]
+        return {"__frame__": {"index": _encode_index(obj.index, f"{path}.index"),
+                              "columns": _encode_index(obj.columns, f"{path}.columns"), "data": columns}}
+    if isinstance(obj, pd.Series):
+        return {"__series__": {"name": _encode(obj.name, f"{path}.name"),
+                               "index": _encode_index(obj.index, f"{path}.index"),
+                               **_encode_array(obj.array, obj.dtype, path)}}
+    if isinstance(obj, pd.Index):
+        return {"__index__": _encode_index(obj, path)}
+    if obj is pd.NaT:
+        return {"__nat__": None}
+    if isinstance(obj, pd.Timestamp):
+        return {"__timestamp__": {"iso": obj.isoformat(), "tz": None if obj.tz is None else str(obj.tz),
+                                  "unit": obj.unit}}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) for k in obj) and not (len(obj) == 1 and next(iter(obj)) in _MARKERS):
+            return {k: _encode(v, f"{path}[{k!r}]") for k, v in obj.items()}
+        return {"__dict__": [[_encode(k, f"{path}.keys()"), _encode(v, f"{path}[{k!r}]")] for k, v in obj.items()]}
+    raise TypeError(f"cannot store a {type(obj).__module__}.{type(obj).__qualname__} at {path}: task results must be "
+                    "made of numbers, strings, lists, tuples, dicts, numpy arrays and pandas objects")
+
+
+def _decode(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if len(obj) == 1:
+        marker, payload = next(iter(obj.items()))
+        if marker == "__float__":
+            return float(payload)
+        if marker == "__npscalar__":
+            value = payload["value"]
+            return np.dtype(payload["dtype"]).type(float(value) if isinstance(value, str) else value)
+        if marker == "__ndarray__":
+            return np.asarray(_decode_array(payload)).reshape(payload["shape"])
+        if marker == "__frame__":
+            index = _decode_index(payload["index"])
+            columns = [_decode_array(col) for col in payload["data"]]
+            frame = pd.DataFrame(dict(enumerate(columns)), index=index)
+            for j, values in enumerate(columns):
+                if isinstance(values, np.ndarray) and values.dtype == object:
+                    # pandas may infer a string dtype from an object array: keep the stored object dtype
+                    frame[j] = pd.Series(values, index=frame.index, dtype=object)  # labels are 0..n-1 here
+            frame.columns = _decode_index(payload["columns"])
+            return frame
+        if marker == "__series__":
+            values = _decode_array(payload)
+            return pd.Series(values, index=_decode_index(payload["index"]), name=_decode(payload["name"]),
+                             dtype=object if isinstance(values, np.ndarray) and values.dtype == object else None)
+        if marker == "__index__":
+            return _decode_index(payload)
+        if marker == "__nat__":
+            return pd.NaT
+        if marker == "__timestamp__":
+            ts = pd.Timestamp(payload["iso"])
+            if payload["tz"] is not None:
+                ts = ts.tz_convert(payload["tz"])
+            return ts.as_unit(payload["unit"])
+        if marker == "__tuple__":
+            return tuple(_decode(v) for v in payload)
+        if marker == "__dict__":
+            return {_decode(k): _decode(v) for k, v in payload}
+    return {k: _decode(v) for k, v in obj.items()}
+
+
+def encode_result(obj: Any) -> str:
+    """Serialise a task result to a JSON string that :func:`decode_result` reads back exactly."""
+    return json.dumps(_encode(obj), allow_nan=False, separators=(",", ":"))
+
+
+def decode_result(text: str) -> Any:
+    """Inverse of :func:`encode_result` (plain JSON parsing: nothing is unpickled or executed)."""
+    return _decode(json.loads(text))
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# The store
+
+
+def _canonical(obj: Any, memo: dict[int, str]) -> str:
+    """A stable text for fingerprinting an argument (exact for storable values, ``repr`` for the others)."""
+    heavy = isinstance(obj, (pd.DataFrame, pd.Series, pd.Index, np.ndarray))
+    if heavy and id(obj) in memo:
+        return memo[id(obj)]
+    try:
+        text = json.dumps(_encode(obj), sort_keys=True, allow_nan=False)
+    except TypeError:
+        if isinstance(obj, dict):
+            text = "{" + ",".join(f"{k!r}:{_canonical(v, memo)}" for k, v in obj.items()) + "}"
+        elif isinstance(obj, (list, tuple)):
+            text = type(obj).__name__ + "[" + ",".join(_canonical(v, memo) for v in obj) + "]"
+        else:
+            text = f"repr:{type(obj).__module__}.{type(obj).__qualname__}:{obj!r}"
+    if heavy:
+        text = hashlib.sha256(text.encode()).hexdigest()
+        memo[id(obj)] = text
+    return text
+
+
+def _fingerprint(task: Task, memo: dict[int, str]) -> str:
+    text = _canonical({"key": task.key, "kwargs": task.kwargs}, memo)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _result_path(store: Path, key: str) -> Path:
+    return store / f"{key}.json"
+
+
+def _save_result(store: Path, task: Task, result: Any, fingerprint: str) -> Path:
+    """Write ``result`` to ``<store>/<task.key>.json`` atomically (temporary file, then ``os.replace``)."""
+    payload = {"format": _FORMAT, "key": task.key, "fingerprint": fingerprint,
+               "fn": f"{getattr(task.fn, '__module__', '?')}:{getattr(task.fn, '__qualname__', repr(task.fn))}",
+               "saved_at": pd.Timestamp.now(tz="UTC").isoformat(), "result": _encode(result, f"result of {task.key!r}")}
+    text = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+    path = _result_path(store, task.key)
+    tmp = store / f".{task.key}.{uuid.uuid4().hex}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+_MISSING = object()
+
+
+def _load_result(store: Path, task: Task, fingerprint: str) -> Any:
+    """The stored result of ``task``, or ``_MISSING`` when absent or stale.
+
+    A file computed with other arguments, or unreadable, is reported with a :class:`StoreWarning`.
+    """
+    path = _result_path(store, task.key)
+    if not path.is_file():
+        return _MISSING
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if payload.get("format") != _FORMAT or payload.get("key") != task.key:
+            raise ValueError(f"not a {_FORMAT} file for key {task.key!r}")
+        stored_fp = payload["fingerprint"]
+        result = _decode(payload["result"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        warnings.warn(f"stored result {path} is unreadable ({exc}); recomputing task {task.key!r}",
+                      StoreWarning, stacklevel=3)
+        return _MISSING
+    if stored_fp != fingerprint:
+        warnings.warn(f"stored result {path} was computed with different arguments; recomputing task {task.key!r}",
+                      StoreWarning, stacklevel=3)
+        return _MISSING
+    return result
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Running
+
+
+def _check_tasks(tasks: Iterable[Task]) -> list[Task]:
+    tasks = list(tasks)
+    seen: dict[str, str] = {}
+    for task in tasks:
+        if not isinstance(task, Task):
+            raise ConfigError(f"run_tasks expects Task objects, got {type(task).__name__}")
+        folded = task.key.casefold()
+        if folded in seen:
+            same = seen[folded] == task.key
+            raise ConfigError(
+                f"duplicate task key {task.key!r}" if same else
+                f"task keys {seen[folded]!r} and {task.key!r} differ only by case (they would share a file on "
+                "case-insensitive file systems)")
+        seen[folded] = task.key
+    return tasks
+
+
+def _check_picklable_fn(task: Task, executor: str) -> None:
+    qualname = getattr(task.fn, "__qualname__", "")
+    if "<" in qualname:  # <lambda>, <locals>
+        raise ConfigError(f"task {task.key!r}: executor={executor!r} needs a module-level function, got "
+                          f"{qualname!r}; define it at module level or use executor='serial'")
+
+
+def _failure(key: str, exc: BaseException, others: Sequence[str], store: Path | None) -> TaskError:
+    msg = f"task {key!r} failed: {type(exc).__name__}: {exc}"
+    if others:
+        msg += f" (also failed: {', '.join(repr(k) for k in others)})"
+    if store is not None:
+        msg += f"; finished tasks are saved in {store}, run again with the same store to resume"
+    return TaskError(msg, key)
+
+
+class _Runner:
+    """Bookkeeping shared by the executors: results, persistence and progress."""
+
+    def __init__(self, total: int, store: Path | None, progress: ProgressCallback | None,
+                 fingerprints: dict[str, str]) -> None:
+        self.total = total
+        self.store = store
+        self.progress = progress
+        self.fingerprints = fingerprints
+        self.results: dict[str, Any] = {}
+
+    def finish(self, task: Task, result: Any, *, save: bool = True) -> None:
+        if save and self.store is not None:
+            _save_result(self.store, task, result, self.fingerprints[task.key])
+        self.results[task.key] = result
+        if self.progress is not None:
+            self.progress(len(self.results), self.total, task.key)
+
+
+def _run_serial(pending: list[Task], runner: _Runner) -> None:
+    for task in pending:
+        try:
+            result = _call(task.fn, task.kwargs)
+            runner.finish(task, result)
+        except Exception as exc:
+            raise _failure(task.key, exc, [], runner.store) from exc
+
+
+def _run_local(pending: list[Task], runner: _Runner, n_jobs: int) -> None:
+    for task in pending:
+        _check_picklable_fn(task, "local")
+    failures: list[tuple[str, BaseException]] = []
+    pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(pending)), mp_context=multiprocessing.get_context("spawn"))
+    try:
+        order = {t.key: i for i, t in enumerate(pending)}
+        futures: dict[Future[Any], Task] = {pool.submit(_call, t.fn, t.kwargs): t for t in pending}
+        not_done: set[Future[Any]] = set(futures)
+        while not_done:
+            done, not_done = wait(not_done, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=lambda f: order[futures[f].key]):
+                task = futures[fut]
+                if fut.cancelled():
+                    continue
+                try:
+                    runner.finish(task, fut.result())
+                except Exception as exc:
+                    failures.append((task.key, exc))
+                    # tasks not started yet are cancelled; running ones finish and are saved
+                    for other in not_done:
+                        other.cancel()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    if failures:
+        first_key, first_exc = failures[0]
+        raise _failure(first_key, first_exc, [k for k, _ in failures[1:]], runner.store) from first_exc
+
+
+def _run_ray(pending: list[Task], runner: _Runner, n_jobs: int | None, ray_address: str | None) -> None:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError(_RAY_MISSING) from exc
+    for task in pending:
+        _check_picklable_fn(task, "ray")
+    if not ray.is_initialized():
+        ray.init(address=ray_address)
+    remote_call = ray.remote(_call)
+    queue = list(pending)
+    in_flight: dict[Any, Task] = {}
+    limit = len(queue) if n_jobs is None else n_jobs
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < limit:
+                task = queue.pop(0)
+                in_flight[remote_call.remote(task.fn, task.kwargs)] = task
+            ready, _ = ray.wait(list(in_flight), num_returns=1)
+            for ref in ready:
+                task = in_flight.pop(ref)
+                try:
+                    runner.finish(task, ray.get(ref))
+                except Exception as exc:
+                    raise _failure(task.key, exc, [], runner.store) from exc
+    except BaseException:
+        for other in in_flight:
+            try:
+                ray.cancel(other)
+            except Exception:  # best effort
+                pass
+        raise
+
+
+def run_tasks(tasks: Iterable[Task], *, executor: str = "local", n_jobs: int | None = None,
+              store: str | Path | None = None, ray_address: str | None = None,
+              progress: ProgressCallback | None = None) -> dict[str, Any]:
+    """Run every task and return ``{key: result}`` in the order of ``tasks``.
+
+    Parameters
+    ----------
+    tasks
+        :class:`Task` objects with distinct keys (compared case-insensitively).
+    executor
+        ``"local"`` (worker processes, default), ``"serial"`` (this process) or ``"ray"``.
+    n_jobs
+        Worker processes for ``"local"`` (default ``os.cpu_count()``); the most tasks in flight for ``"ray"``
+        (default all). Ignored by ``"serial"``.
+    store
+        Directory where each finished result is saved at once; results already there (with matching arguments) are
+        loaded instead of recomputed. ``None``: nothing is saved.
+    ray_address
+        Passed to ``ray.init(address=...)`` when Ray is not initialised yet (``None``: a local Ray instance).
+    progress
+        ``progress(done, total, key)`` called in this process each time a task is loaded or finishes.
+
+    Raises
+    ------
+    ConfigError
+        Invalid or duplicate keys, an unknown executor, a bad ``n_jobs``, a non module-level function with
+        ``"local"``/``"ray"``, or ``"ray"`` without Ray installed.
+    TaskError
+        A task raised (the original exception is ``__cause__``). With ``"local"``, tasks not started yet are
+        cancelled and the running ones finish; every task that finished is already saved in ``store``.
+    """
+    tasks = _check_tasks(tasks)
+    if executor not in ("local", "serial", "ray"):
+        raise ConfigError(f"executor must be 'local', 'serial' or 'ray', got {executor!r}")
+    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1):
+        raise ConfigError(f"n_jobs must be a positive integer or None, got {n_jobs!r}")
+    store_path = None if store is None else Path(store)
+    if store_path is not None:
+        store_path.mkdir(parents=True, exist_ok=True)
+    memo: dict[int, str] = {}
+    fingerprints = {t.key: _fingerprint(t, memo) for t in tasks} if store_path is not None else {}
+    runner = _Runner(len(tasks), store_path, progress, fingerprints)
+
+    pending: list[Task] = []
+    for task in tasks:
+        cached = _MISSING if store_path is None else _load_result(store_path, task, fingerprints[task.key])
+        if cached is _MISSING:
+            pending.append(task)
+        else:
+            runner.finish(task, cached, save=False)
+
+    if pending:
+        if executor == "serial":
+            _run_serial(pending, runner)
+        elif executor == "local":
+            _run_local(pending, runner, n_jobs or os.cpu_count() or 1)
+        else:
+            _run_ray(pending, runner, n_jobs, ray_address)
+    return {t.key: runner.results[t.key] for t in tasks}

@@ -1,0 +1,367 @@
+"""Study: conditional and unconditional factor models under one rolling out-of-sample protocol (Gu, Kelly & Xiu 2021).
+
+For every calendar-year window (training, validation, test; annual refits, rolling or expanding), every model
+(FF, PCA, IPCA, CA0–CA3, the conditional VAE) and every number of factors K, the model is fitted on the past and
+evaluated on the test year. Test-year predictions are pooled over windows, then:
+
+* total R² — :math:`1-\\sum(r-\\hat\\beta_{t-1}^\\top\\hat f_t)^2/\\sum r^2` (uncentred) — and predictive R² —
+  :math:`\\hat f_t` replaced by the running mean :math:`\\hat\\lambda_{t-1}` of the model's factors — at stock level and
+  at the level of characteristic-managed portfolios;
+* pricing errors of the managed portfolios (Newey–West t-statistics, count of :math:`|t|>3`) at the headline K;
+* characteristic importance (drop in total R² when one characteristic is set to 0) of each model's last fit.
+
+Neural models are fitted on the training years with early stopping on the validation years; models without tuning
+(FF, PCA, IPCA) are fitted on training + validation years. The conditional VAE is evaluated with its *prior*
+factors (no information from the test month's returns).
+
+Every (window, model, K) fit is an independent task run through :mod:`latentquant.executors` and persisted in the
+run directory as soon as it finishes, so an interrupted study resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentquant.data import Panel, YearlyWindows, portfolio_level, read_gkx_panel, simulate_panel
+from latentquant.evaluation import (
+    characteristic_importance,
+    count_significant,
+    pricing_errors,
+    total_r2,
+)
+from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.executors import Task, run_tasks
+from latentquant.reports import RunDirectory, data_fingerprint
+from latentquant.reports import figures as figs
+
+__all__ = ["MODEL_NAMES", "PricingStudyConfig", "PricingStudyResult", "run"]
+
+MODEL_NAMES = ("FF", "PCA", "IPCA", "CA0", "CA1", "CA2", "CA3", "CVAE")
+
+
+@dataclass
+class PricingStudyConfig:
+    """Every choice of the study. ``data``: ``'simulated'`` (see ``simulation``), ``'bundled_prices'`` (monthly
+    price-based characteristics of the bundled S&P 500 stocks) or a path to a CRSP/GKX-layout file."""
+
+    data: str = "simulated"
+    simulation: dict[str, Any] = field(default_factory=lambda: {
+        "n_assets": 200, "n_periods": 240, "n_chars": 10, "n_factors": 3, "beta": "nonlinear", "seed": 0})
+    file_lag: int = 1
+    add_constant: bool = True
+    models: list[str] = field(default_factory=lambda: ["FF", "PCA", "IPCA", "CA0", "CA1", "CVAE"])
+    k_grid: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
+    start_year: int | None = None
+    first_test_year: int | None = None
+    last_test_year: int | None = None
+    val_years: int = 3
+    refit_every: int = 1
+    scheme: str = "expanding"
+    ca: dict[str, Any] = field(default_factory=lambda: {
+        "n_seeds": 3, "epochs": 100, "lr": 0.01, "batch_size": 1024, "patience": 5, "dropout": 0.0})
+    cvae: dict[str, Any] = field(default_factory=lambda: {"epochs": 50, "patience": 5})
+    seed: int = 0
+    executor: str = "local"
+    n_jobs: int | None = None
+    ray_address: str | None = None
+    out: str = "runs/pricing"
+    verbose: bool | None = None
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> PricingStudyConfig:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"the study config must be a mapping of options, got {type(raw).__name__}.")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ConfigError(f"unknown study option(s) {unknown}; known options: {sorted(known)}.")
+        return cls(**raw)
+
+    def validate(self) -> None:
+        bad = [m for m in self.models if m not in MODEL_NAMES]
+        if bad or not self.models:
+            raise ConfigError(f"models must be a non-empty list from {list(MODEL_NAMES)}, got {self.models!r}.")
+        if not self.k_grid or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.k_grid):
+            raise ConfigError(f"k_grid must list positive integers, got {self.k_grid!r}.")
+        if self.executor not in ("serial", "local", "ray"):
+            raise ConfigError(f"executor must be 'serial', 'local' or 'ray', got {self.executor!r}.")
+
+
+@dataclass(frozen=True)
+class PricingStudyResult:
+    path: Path
+    metrics: dict[str, Any]
+    tables: dict[str, pd.DataFrame]
+
+    @property
+    def report(self) -> Path:
+        return self.path / "report.html"
+
+    def summary(self) -> str:
+        t = self.tables["total_r2_stock"]
+        k = t.columns[-1]
+        column = t[k]
+        best = column.idxmax()
+        return (f"{len(self.metrics['windows'])} test windows, models {list(t.index)}; stock-level total R² at "
+                f"{k}: best {best} {column.max():.2f}%; report: {self.report}")
+
+
+# --------------------------------------------------------------------------------------------------- data
+def _load_panel(cfg: PricingStudyConfig) -> tuple[Panel, pd.DataFrame | None, str]:
+    """The (lagged, ranked) panel, observable factors for FF (or None) and a description."""
+    factors: pd.DataFrame | None = None
+    if cfg.data == "simulated":
+        sim = simulate_panel(**cfg.simulation)
+        panel, factors = sim.panel, sim.factors
+        source = f"simulated panel ({cfg.simulation}); FF uses the true factors"
+    elif cfg.data == "bundled_prices":
+        from latentquant.data import bundled_price_panel
+        from latentquant.datasets import load_ff3
+
+        panel = bundled_price_panel().rank()
+        factors = load_ff3()[["MktRF", "SMB", "HML"]]
+        factors.index = factors.index + pd.offsets.MonthEnd(0)
+        source = "monthly price-based characteristics of the 20 bundled S&P 500 stocks; FF = Fama–French 3 factors"
+    else:
+        path = Path(cfg.data)
+        if not path.exists():
+            raise ConfigError(f"data={cfg.data!r} is neither 'simulated', 'bundled_prices' nor an existing file.")
+        panel = read_gkx_panel(path, lag=cfg.file_lag).rank()
+        source = f"panel file {path} (characteristics lagged {cfg.file_lag} month(s), ranked)"
+    if cfg.add_constant:
+        panel = panel.with_constant()
+    return panel, factors, source
+
+
+def _windows(cfg: PricingStudyConfig, panel: Panel) -> YearlyWindows:
+    years = pd.DatetimeIndex(panel.dates).year
+    start = cfg.start_year if cfg.start_year is not None else int(years.min())
+    last = cfg.last_test_year if cfg.last_test_year is not None else int(years.max())
+    first = cfg.first_test_year
+    if first is None:  # default: test the last third of the years
+        first = int(years.min() + round(2 * (years.max() - years.min() + 1) / 3))
+    return YearlyWindows(start, first, last, val_years=cfg.val_years, refit_every=cfg.refit_every, scheme=cfg.scheme)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_panel(path: str) -> Panel:
+    frame = pd.read_parquet(path)
+    return Panel.from_frame(frame, return_col="__ret__")
+
+
+@functools.lru_cache(maxsize=2)
+def _read_factors(path: str) -> pd.DataFrame | None:
+    return pd.read_parquet(path) if Path(path).exists() else None
+
+
+# --------------------------------------------------------------------------------------------------- one fit
+def _make_model(name: str, k: int, factors: pd.DataFrame | None, settings: dict[str, Any], seed: int) -> Any:
+    from latentquant.models.pricing import (
+        ConditionalAutoencoder,
+        ConditionalVAE,
+        FamaFrench,
+        InstrumentedPCA,
+        PCAFactors,
+    )
+
+    if name == "FF":
+        if factors is None:
+            raise ConfigError("model FF needs observable factors; the data source provides none.")
+        return FamaFrench(factors, factors=list(factors.columns[:k]))
+    if name == "PCA":
+        return PCAFactors(k)
+    if name == "IPCA":
+        return InstrumentedPCA(k)
+    if name.startswith("CA"):
+        return ConditionalAutoencoder(k, depth=int(name[2]), seed=seed, **settings["ca"])
+    return ConditionalVAE(k, seed=seed, **settings["cvae"])
+
+
+def fit_window(panel_path: str, factors_path: str, window: dict[str, Any], model: str, k: int,
+               settings: dict[str, Any], seed: int, importance: bool, data: str = "") -> dict[str, Any]:
+    """Fit one model on one window and return its test-span predictions (module-level: runs in worker processes).
+
+    ``data`` is the panel's fingerprint: unused here, it makes a stored result invalid when the data change."""
+    from latentquant.data.splits import YearlyWindow
+
+    panel = _read_panel(panel_path)
+    factors = _read_factors(factors_path)
+    w = YearlyWindow(tuple(window["train"]), tuple(window["validation"]) if window["validation"] else None,
+                     tuple(window["test"]))
+    dates = panel.returns.index.get_level_values(0)
+    tr, va, te = w.masks(dates)
+    test = panel.select(te)
+    neural = model.startswith("CA") or model == "CVAE"
+    estimator = _make_model(model, k, factors, settings, seed)
+    t0 = time.perf_counter()
+    if neural:
+        estimator.fit(panel.select(tr), panel.select(va) if va.any() else None)
+    else:
+        estimator.fit(panel.select(tr | va))
+    history = panel.select(tr | va)
+    out: dict[str, Any] = {"seconds": time.perf_counter() - t0}
+    if model == "CVAE":
+        out["fitted"] = estimator.fitted(test, which="prior")
+        out["predicted"] = out["fitted"]
+    elif model.startswith("CA"):
+        out["fitted"] = estimator.fitted(test)
+        out["predicted"] = estimator.predicted(test, history=history)
+    else:
+        out["fitted"] = estimator.fitted(test)
+        past = estimator.factors(history)
+        full = pd.concat([past, estimator.factors(test)])
+        lam = full.expanding().mean().shift(1).loc[test.dates]
+        per_row = lam.reindex(test.returns.index.get_level_values(0)).to_numpy()
+        out["predicted"] = pd.Series((estimator.betas(test).to_numpy() * per_row).sum(axis=1),
+                                     index=test.returns.index, name="predicted")
+    if importance:
+        out["importance"] = characteristic_importance(estimator, test, normalize=False)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- run
+def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResult:
+    """Run the study (see the module docstring) and write its run directory."""
+    cfg = config
+    cfg.validate()
+    panel, factors, source = _load_panel(cfg)
+    models = [m for m in cfg.models if m != "FF" or factors is not None]
+    windows = _windows(cfg, panel).windows()
+    dates = panel.returns.index.get_level_values(0)
+    for w in windows:
+        tr, _, te = w.masks(dates)
+        if not tr.any() or not te.any():
+            raise DataValidationError(f"window {w.label} has no {'training' if not tr.any() else 'test'} months in "
+                                      "the data; adjust start_year/first_test_year/last_test_year.")
+    out = Path(cfg.out)
+    store = out / "fits"
+    store.mkdir(parents=True, exist_ok=True)
+    frame = panel.characteristics.assign(__ret__=panel.returns)
+    panel_path, factors_path = out / "fits" / "panel.parquet", out / "fits" / "factors.parquet"
+    frame.to_parquet(panel_path)
+    if factors is not None:
+        factors.to_parquet(factors_path)
+    fingerprint = data_fingerprint(frame)
+    settings = {"ca": {"verbose": False, **cfg.ca}, "cvae": {"verbose": False, **cfg.cvae}}
+    tasks = []
+    for i, w in enumerate(windows):
+        for model in models:
+            for k in cfg.k_grid:
+                if model == "FF" and factors is not None and k > factors.shape[1]:
+                    continue
+                key = f"w{i:02d}-{model}-K{k}"
+                tasks.append(Task(key=key, fn=fit_window, kwargs={
+                    "panel_path": str(panel_path), "factors_path": str(factors_path),
+                    "window": asdict(w), "model": model, "k": k, "settings": settings, "seed": cfg.seed,
+                    "importance": i == len(windows) - 1 and k == max(cfg.k_grid), "data": fingerprint[:16]}))
+    t0 = time.perf_counter()
+    results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
+                        ray_address=cfg.ray_address)
+    fit_seconds = time.perf_counter() - t0
+
+    # --- pool the test-span predictions over windows -------------------------------------------------------
+    test_mask = np.zeros(len(panel.returns), bool)
+    for w in windows:
+        test_mask |= w.masks(dates)[2]
+    test_panel = panel.select(test_mask)
+    r = test_panel.returns
+    x = portfolio_level(test_panel, r)
+    totals: dict[str, dict[str, dict[int, float]]] = {lvl: {} for lvl in
+                                                      ("total_stock", "pred_stock", "total_port", "pred_port")}
+    alphas: dict[str, pd.DataFrame] = {}
+    importance: dict[str, pd.Series] = {}
+    k_head = max(cfg.k_grid)
+    for model in models:
+        for k in cfg.k_grid:
+            keys = [f"w{i:02d}-{model}-K{k}" for i in range(len(windows))]
+            if keys[0] not in results:
+                continue
+            fitted = pd.concat([results[key]["fitted"] for key in keys]).reindex(r.index)
+            predicted = pd.concat([results[key]["predicted"] for key in keys]).reindex(r.index)
+            totals["total_stock"].setdefault(model, {})[k] = 100 * total_r2(r, fitted)
+            totals["pred_stock"].setdefault(model, {})[k] = 100 * total_r2(r, predicted)
+            xf, xp = portfolio_level(test_panel, fitted), portfolio_level(test_panel, predicted)
+            totals["total_port"].setdefault(model, {})[k] = 100 * total_r2(x, xf)
+            totals["pred_port"].setdefault(model, {})[k] = 100 * total_r2(x, xp)
+            if k == k_head or (model == "FF" and k == max(kk for kk in cfg.k_grid if f"w00-FF-K{kk}" in results)):
+                alphas[model] = pricing_errors(x - xf).assign(mean_return=x.mean(), mean_fitted=xf.mean())
+                last = results[keys[-1]].get("importance")
+                if last is not None:
+                    importance[model] = last
+    tables = {name: pd.DataFrame(v).T.rename_axis("model").rename(columns=lambda k: f"K={k}")
+              for name, v in (("total_r2_stock", totals["total_stock"]), ("predictive_r2_stock", totals["pred_stock"]),
+                              ("total_r2_portfolio", totals["total_port"]),
+                              ("predictive_r2_portfolio", totals["pred_port"]))}
+    significant = pd.Series({m: count_significant(a) for m, a in alphas.items()}, name="|t| > 3")
+    tables["significant_alphas"] = significant.to_frame()
+    imp = pd.DataFrame(importance)
+    if not imp.empty:
+        clipped = imp.clip(lower=0)
+        imp_norm = clipped / clipped.sum().replace(0, np.nan)
+        tables["importance"] = imp_norm
+
+    # --- write the run directory ------------------------------------------------------------------------------
+    run_dir = RunDirectory(out, title=f"Asset-pricing study — {source}")
+    run_dir.timings["fit_seconds"] = fit_seconds
+    first, last = windows[0], windows[-1]
+    run_dir.section(
+        "Set-up",
+        f"Data: {source}; {panel.n_assets} assets, {panel.n_periods} months, {panel.characteristics.shape[1]} "
+        f"characteristics (ranked to [−1, 1] each month{', plus a constant' if cfg.add_constant else ''}).\n"
+        f"Protocol: {len(windows)} {cfg.scheme} windows with refits every {cfg.refit_every} year(s); first window "
+        f"trains on {first.train[0]}–{first.train[1]}, validates on {first.validation}, tests {first.test[0]}; the "
+        f"last tests {last.test[0]}–{last.test[1]}. Models {models}, K = {cfg.k_grid}, seed {cfg.seed}.\n"
+        "R² are uncentred and pooled over all test (asset, month) cells, in %. Predictive R² replaces f̂_t by the "
+        "running mean of the model's factors up to t−1. Portfolio level: characteristic-managed portfolios "
+        "(Z'Z)⁻¹Z'r of the test months and their model-implied counterparts. The conditional VAE uses its prior "
+        "factors throughout (no information from the test month).",
+    )
+    run_dir.section("Total R²")
+    run_dir.save_table("total_r2_stock", tables["total_r2_stock"], "Total R² (%), individual stocks", floatfmt=".2f")
+    run_dir.save_table("total_r2_portfolio", tables["total_r2_portfolio"], "Total R² (%), managed portfolios",
+                       floatfmt=".2f")
+    run_dir.save_figure("r2_vs_k", figs.plot_metric_curves(tables["total_r2_stock"].T.rename(
+        index=lambda s: int(str(s)[2:])), xlabel="number of factors K", ylabel="total R² (%), stocks"),
+        "Total R² against K, individual stocks")
+    run_dir.section("Predictive R²")
+    run_dir.save_table("predictive_r2_stock", tables["predictive_r2_stock"], "Predictive R² (%), individual stocks",
+                       floatfmt=".3f")
+    run_dir.save_table("predictive_r2_portfolio", tables["predictive_r2_portfolio"],
+                       "Predictive R² (%), managed portfolios", floatfmt=".3f")
+    run_dir.section("Pricing errors", f"Alphas of the managed portfolios at K={k_head} (FF: its largest K), "
+                                      "Newey–West t-statistics over the pooled test months.")
+    run_dir.save_table("significant_alphas", tables["significant_alphas"], "Number of portfolios with |t| > 3")
+    if alphas:
+        run_dir.save_figure("alphas", figs.plot_alpha_scatter(alphas), "Mean realised vs model-implied portfolio "
+                            "returns; filled markers: |t| > 3")
+    if "importance" in tables:
+        run_dir.section("Characteristic importance", "Drop in total R² on the last test window when one "
+                                                     "characteristic is set to 0, normalised to sum to 1 per model "
+                                                     "(negative drops clipped at 0).")
+        run_dir.save_table("importance", tables["importance"], "Characteristic importance", floatfmt=".3f")
+        run_dir.save_figure("importance", figs.plot_heatmap(tables["importance"], center=None, cmap="Blues",
+                                                            title="characteristic importance"),
+                            "Importance heat map (characteristics × models)")
+    metrics = {
+        "windows": [asdict(w) for w in windows], "models": models, "k_grid": cfg.k_grid,
+        **{name: table.to_dict() for name, table in tables.items() if name != "importance"},
+        "n_tasks": len(tasks), "fit_seconds": fit_seconds,
+    }
+    if cfg.data == "simulated":
+        sim_r = r.to_numpy()
+        metrics["note"] = "simulated data: compare with the oracle R² of the data-generating process"
+        metrics["test_return_rms"] = float(np.sqrt((sim_r**2).mean()))
+    report = run_dir.finish(config=asdict(cfg), metrics=metrics,
+                            manifest={"data_source": source, "data_fingerprint": fingerprint,
+                                      "config_hash": hashlib.sha256(repr(asdict(cfg)).encode()).hexdigest()[:16]})
+    assert report.exists()
+    return PricingStudyResult(path=out, metrics=metrics, tables=tables)
