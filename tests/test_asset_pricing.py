@@ -19,6 +19,7 @@ SMALL = {
     "first_test_year": 2004,
     "ca": {"n_seeds": 1, "epochs": 2, "batch_size": 1024},
     "executor": "serial",
+    "verbose": False,
 }
 
 

@@ -252,7 +252,7 @@ def test_duplicate_keys_and_bad_arguments():
 @pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="ray is installed")
 def test_ray_missing_message():
     with pytest.raises(ConfigError, match=r"executor='ray' needs the optional package ray, which is not installed: "
-                                          r"install it with `pip install ray`"):
+                                          r"install it with `pip install 'latentquant\[ray\]'` \(or `pip install ray`\)"):
         run_tasks([Task("a", square, {"x": 1})], executor="ray")
 
 

@@ -76,7 +76,7 @@ ProgressCallback = Callable[[int, int, str], None]
 _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,149}")
 _FORMAT = "latentquant.executors.result/1"
 _RAY_MISSING = ("executor='ray' needs the optional package ray, which is not installed: install it with "
-                "`pip install ray`, or use executor='local'")
+                "`pip install 'latentquant[ray]'` (or `pip install ray`), or use executor='local'")
 
 
 class TaskError(LatentQuantError, RuntimeError):

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -264,8 +265,13 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
                     "window": asdict(w), "model": model, "k": k, "settings": settings, "seed": cfg.seed,
                     "importance": i == len(windows) - 1 and k == max(cfg.k_grid), "data": fingerprint[:16]}))
     t0 = time.perf_counter()
+
+    def progress(done: int, total: int, key: str) -> None:
+        if cfg.verbose is not False:
+            print(f"[{done}/{total}] {key} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+
     results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
-                        ray_address=cfg.ray_address)
+                        ray_address=cfg.ray_address, progress=progress)
     fit_seconds = time.perf_counter() - t0
 
     # --- pool the test-span predictions over windows -------------------------------------------------------
