@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import sys
 import time
 from collections.abc import Mapping
@@ -46,6 +47,7 @@ from latentquant.reports import figures as figs
 
 __all__ = ["MODEL_NAMES", "PricingStudyConfig", "PricingStudyResult", "run"]
 
+_THREADS_ENV = "LATENTQUANT_TORCH_THREADS"
 MODEL_NAMES = ("FF", "PCA", "IPCA", "CA0", "CA1", "CA2", "CA3", "CVAE")
 
 
@@ -194,6 +196,11 @@ def fit_window(panel_path: str, factors_path: str, window: dict[str, Any], model
     ``data`` is the panel's fingerprint: unused here, it makes a stored result invalid when the data change."""
     from latentquant.data.splits import YearlyWindow
 
+    threads = os.environ.get(_THREADS_ENV)
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))  # several worker processes share the cores: no oversubscription
     panel = _read_panel(panel_path)
     factors = _read_factors(factors_path)
     w = YearlyWindow(tuple(window["train"]), tuple(window["validation"]) if window["validation"] else None,
@@ -252,7 +259,7 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     if factors is not None:
         factors.to_parquet(factors_path)
     fingerprint = data_fingerprint(frame)
-    settings = {"ca": {"verbose": False, **cfg.ca}, "cvae": {"verbose": False, **cfg.cvae}}
+    settings: dict[str, Any] = {"ca": {"verbose": False, **cfg.ca}, "cvae": {"verbose": False, **cfg.cvae}}
     tasks = []
     for i, w in enumerate(windows):
         for model in models:
@@ -270,8 +277,17 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
         if cfg.verbose is not False:
             print(f"[{done}/{total}] {key} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
 
-    results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
-                        ray_address=cfg.ray_address, progress=progress)
+    previous = os.environ.get(_THREADS_ENV)
+    if cfg.executor == "local":  # worker processes share the cores: one share of the threads each
+        os.environ[_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // (cfg.n_jobs or os.cpu_count() or 1)))
+    try:
+        results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
+                            ray_address=cfg.ray_address, progress=progress)
+    finally:
+        if previous is None:
+            os.environ.pop(_THREADS_ENV, None)
+        else:
+            os.environ[_THREADS_ENV] = previous
     fit_seconds = time.perf_counter() - t0
 
     # --- pool the test-span predictions over windows -------------------------------------------------------
