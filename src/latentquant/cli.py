@@ -406,6 +406,23 @@ def price_run(
     typer.echo(result.summary())
 
 
+@price_app.command("portfolios")
+@_user_errors
+def price_portfolios(
+    config: Path | None = typer.Option(None, help="YAML study config (see configs/ff_portfolios.yaml)."),
+    out: Path | None = typer.Option(None, help="Run directory (default: the config's out, else "
+                                               "runs/ff-portfolios)."),
+) -> None:
+    """The 30 bundled Fama–French test portfolios: FF vs PCA vs a VAE factor model (total R², alphas, GRS)."""
+    from latentquant.experiments.ff_portfolios import FFPortfoliosConfig, run
+
+    raw = _read_yaml(config) if config is not None else {}
+    if out is not None:
+        raw["out"] = str(out)
+    result = run(FFPortfoliosConfig.from_dict(raw))
+    typer.echo(result.summary())
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="latentquant")
