@@ -125,3 +125,13 @@ def test_rerunning_into_a_run_directory_replaces_its_figures_and_tables(tmp_path
     assert sorted(p.name for p in (tmp_path / "tables").iterdir()) == ["new.csv", "new.md", "new.tex"]
     assert list((tmp_path / "figures").iterdir()) == []
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_readme_asset_pricing_example_runs_and_ca1_beats_ipca(capsys):
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = re.search(r"## Asset pricing\n(.*?)\n### ", readme, re.S).group(1)
+    code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    exec(compile(code, "README.md", "exec"), {})
+    ipca, ca1 = (float(v) for v in capsys.readouterr().out.split())
+    assert ca1 > ipca + 0.03
