@@ -129,6 +129,9 @@ def test_rerunning_into_a_run_directory_replaces_its_figures_and_tables(tmp_path
 
 @pytest.mark.slow
 def test_readme_asset_pricing_example_runs_and_ca1_beats_ipca(capsys):
+    import re
+    from pathlib import Path
+
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = re.search(r"## Asset pricing\n(.*?)\n### ", readme, re.S).group(1)
     code = re.findall(r"```python\n(.*?)```", section, re.S)[0]
