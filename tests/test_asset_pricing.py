@@ -14,6 +14,7 @@ SMALL = {
     "data": "simulated",
     "simulation": {"n_assets": 60, "n_periods": 72, "n_chars": 4, "n_factors": 2, "beta": "linear", "seed": 0},
     "models": ["FF", "PCA", "IPCA", "CA0"],
+    "seeds": [0, 1],
     "k_grid": [1, 2],
     "val_years": 1,
     "first_test_year": 2004,
@@ -40,6 +41,8 @@ def test_study_writes_tables_for_every_model_and_k(study):
         for ext in ("csv", "md", "tex"):
             assert (out / "tables" / f"{name}.{ext}").is_file()
     assert (out / "report.html").is_file() and (out / "figures" / "r2_vs_k.png").is_file()
+    std = result.tables["total_r2_stock_std"]
+    assert std.loc["CA0"].gt(0).all() and std.loc["IPCA"].eq(0).all()  # only the neural model depends on the seed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["total_r2_stock"]["K=2"]["IPCA"] == pytest.approx(table.loc["IPCA", "K=2"])
 
@@ -48,7 +51,7 @@ def test_an_interrupted_study_resumes_without_recomputing_and_ends_with_the_same
     result, out = study
     fits = out / "fits"
     stored = sorted(fits.glob("w*.json"))
-    assert len(stored) == 2 * 4 * 2
+    assert len(stored) == 2 * (3 + 2) * 2  # windows × (3 models + CA0 with 2 seeds) × K
     for lost in stored[::3]:  # the fits that had not finished when the run was interrupted
         lost.unlink()
     kept = {p.name: p.stat().st_mtime_ns for p in fits.glob("w*.json")}

@@ -72,7 +72,7 @@ class PricingStudyConfig:
     ca: dict[str, Any] = field(default_factory=lambda: {
         "n_seeds": 3, "epochs": 100, "lr": 0.01, "batch_size": 1024, "patience": 5, "dropout": 0.0})
     cvae: dict[str, Any] = field(default_factory=lambda: {"epochs": 50, "patience": 5})
-    seed: int = 0
+    seeds: list[int] = field(default_factory=lambda: [0])
     executor: str = "local"
     n_jobs: int | None = None
     ray_address: str | None = None
@@ -95,6 +95,8 @@ class PricingStudyConfig:
             raise ConfigError(f"models must be a non-empty list from {list(MODEL_NAMES)}, got {self.models!r}.")
         if not self.k_grid or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.k_grid):
             raise ConfigError(f"k_grid must list positive integers, got {self.k_grid!r}.")
+        if not self.seeds or any(isinstance(v, bool) or not isinstance(v, int) for v in self.seeds):
+            raise ConfigError(f"seeds must be a non-empty list of integers, got {self.seeds!r}.")
         if self.executor not in ("serial", "local", "ray"):
             raise ConfigError(f"executor must be 'serial', 'local' or 'ray', got {self.executor!r}.")
 
@@ -260,17 +262,24 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
         factors.to_parquet(factors_path)
     fingerprint = data_fingerprint(frame)
     settings: dict[str, Any] = {"ca": {"verbose": False, **cfg.ca}, "cvae": {"verbose": False, **cfg.cvae}}
+    def seeds_of(model: str) -> list[int]:  # only the neural models depend on a seed
+        return list(cfg.seeds) if model.startswith("CA") or model == "CVAE" else [cfg.seeds[0]]
+
+    def key(i: int, model: str, k: int, seed: int) -> str:
+        return f"w{i:02d}-{model}-K{k}-s{seed}"
+
     tasks = []
     for i, w in enumerate(windows):
         for model in models:
             for k in cfg.k_grid:
                 if model == "FF" and factors is not None and k > factors.shape[1]:
                     continue
-                key = f"w{i:02d}-{model}-K{k}"
-                tasks.append(Task(key=key, fn=fit_window, kwargs={
-                    "panel_path": str(panel_path), "factors_path": str(factors_path),
-                    "window": asdict(w), "model": model, "k": k, "settings": settings, "seed": cfg.seed,
-                    "importance": i == len(windows) - 1 and k == max(cfg.k_grid), "data": fingerprint[:16]}))
+                for seed in seeds_of(model):
+                    tasks.append(Task(key=key(i, model, k, seed), fn=fit_window, kwargs={
+                        "panel_path": str(panel_path), "factors_path": str(factors_path),
+                        "window": asdict(w), "model": model, "k": k, "settings": settings, "seed": seed,
+                        "importance": i == len(windows) - 1 and k == max(cfg.k_grid) and seed == cfg.seeds[0],
+                        "data": fingerprint[:16]}))
     t0 = time.perf_counter()
 
     def progress(done: int, total: int, key: str) -> None:
@@ -297,32 +306,38 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     test_panel = panel.select(test_mask)
     r = test_panel.returns
     x = portfolio_level(test_panel, r)
-    totals: dict[str, dict[str, dict[int, float]]] = {lvl: {} for lvl in
-                                                      ("total_stock", "pred_stock", "total_port", "pred_port")}
+    levels = ("total_stock", "pred_stock", "total_port", "pred_port")
+    per_seed: dict[str, dict[str, dict[int, list[float]]]] = {lvl: {} for lvl in levels}
     alphas: dict[str, pd.DataFrame] = {}
     importance: dict[str, pd.Series] = {}
     k_head = max(cfg.k_grid)
     for model in models:
-        for k in cfg.k_grid:
-            keys = [f"w{i:02d}-{model}-K{k}" for i in range(len(windows))]
-            if keys[0] not in results:
-                continue
-            fitted = pd.concat([results[key]["fitted"] for key in keys]).reindex(r.index)
-            predicted = pd.concat([results[key]["predicted"] for key in keys]).reindex(r.index)
-            totals["total_stock"].setdefault(model, {})[k] = 100 * total_r2(r, fitted)
-            totals["pred_stock"].setdefault(model, {})[k] = 100 * total_r2(r, predicted)
-            xf, xp = portfolio_level(test_panel, fitted), portfolio_level(test_panel, predicted)
-            totals["total_port"].setdefault(model, {})[k] = 100 * total_r2(x, xf)
-            totals["pred_port"].setdefault(model, {})[k] = 100 * total_r2(x, xp)
-            if k == k_head or (model == "FF" and k == max(kk for kk in cfg.k_grid if f"w00-FF-K{kk}" in results)):
-                alphas[model] = pricing_errors(x - xf).assign(mean_return=x.mean(), mean_fitted=xf.mean())
-                last = results[keys[-1]].get("importance")
-                if last is not None:
-                    importance[model] = last
-    tables = {name: pd.DataFrame(v).T.rename_axis("model").rename(columns=lambda k: f"K={k}")
-              for name, v in (("total_r2_stock", totals["total_stock"]), ("predictive_r2_stock", totals["pred_stock"]),
-                              ("total_r2_portfolio", totals["total_port"]),
-                              ("predictive_r2_portfolio", totals["pred_port"]))}
+        ks = [k for k in cfg.k_grid if key(0, model, k, seeds_of(model)[0]) in results]
+        for k in ks:
+            for seed in seeds_of(model):
+                keys = [key(i, model, k, seed) for i in range(len(windows))]
+                fitted = pd.concat([results[kk]["fitted"] for kk in keys]).reindex(r.index)
+                predicted = pd.concat([results[kk]["predicted"] for kk in keys]).reindex(r.index)
+                xf, xp = portfolio_level(test_panel, fitted), portfolio_level(test_panel, predicted)
+                for lvl, value in zip(levels, (total_r2(r, fitted), total_r2(r, predicted), total_r2(x, xf),
+                                               total_r2(x, xp)), strict=True):
+                    per_seed[lvl].setdefault(model, {}).setdefault(k, []).append(100 * value)
+                if k == max(ks) and seed == cfg.seeds[0]:  # headline K (FF: its largest K)
+                    alphas[model] = pricing_errors(x - xf).assign(mean_return=x.mean(), mean_fitted=xf.mean())
+                    last = results[keys[-1]].get("importance")
+                    if last is not None:
+                        importance[model] = last
+
+    def table(lvl: str, stat: str) -> pd.DataFrame:
+        agg = {m: {k: (float(np.mean(v)) if stat == "mean" else float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+                   for k, v in by_k.items()} for m, by_k in per_seed[lvl].items()}
+        return pd.DataFrame(agg).T.rename_axis("model").rename(columns=lambda k: f"K={k}")
+
+    names = {"total_stock": "total_r2_stock", "pred_stock": "predictive_r2_stock",
+             "total_port": "total_r2_portfolio", "pred_port": "predictive_r2_portfolio"}
+    tables = {names[lvl]: table(lvl, "mean") for lvl in levels}
+    if len(cfg.seeds) > 1:
+        tables.update({f"{names[lvl]}_std": table(lvl, "std") for lvl in levels})
     significant = pd.Series({m: count_significant(a) for m, a in alphas.items()}, name="|t| > 3")
     tables["significant_alphas"] = significant.to_frame()
     imp = pd.DataFrame(importance)
@@ -341,7 +356,9 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
         f"characteristics (ranked to [−1, 1] each month{', plus a constant' if cfg.add_constant else ''}).\n"
         f"Protocol: {len(windows)} {cfg.scheme} windows with refits every {cfg.refit_every} year(s); first window "
         f"trains on {first.train[0]}–{first.train[1]}, validates on {first.validation}, tests {first.test[0]}; the "
-        f"last tests {last.test[0]}–{last.test[1]}. Models {models}, K = {cfg.k_grid}, seed {cfg.seed}.\n"
+        f"last tests {last.test[0]}–{last.test[1]}. Models {models}, K = {cfg.k_grid}. Neural models (CA, CVAE) "
+        f"are fitted with seeds {cfg.seeds}: tables show the mean over seeds, the *_std tables the dispersion "
+        "(std over seeds); alphas and importance use the first seed.\n"
         "R² are uncentred and pooled over all test (asset, month) cells, in %. Predictive R² replaces f̂_t by the "
         "running mean of the model's factors up to t−1. Portfolio level: characteristic-managed portfolios "
         "(Z'Z)⁻¹Z'r of the test months and their model-implied counterparts. The conditional VAE uses its prior "
@@ -351,6 +368,12 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     run_dir.save_table("total_r2_stock", tables["total_r2_stock"], "Total R² (%), individual stocks", floatfmt=".2f")
     run_dir.save_table("total_r2_portfolio", tables["total_r2_portfolio"], "Total R² (%), managed portfolios",
                        floatfmt=".2f")
+    if "total_r2_stock_std" in tables:
+        run_dir.save_table("total_r2_stock_std", tables["total_r2_stock_std"],
+                           f"Std over seeds {cfg.seeds} of the stock-level total R² (percentage points)",
+                           floatfmt=".2f")
+        run_dir.save_table("predictive_r2_stock_std", tables["predictive_r2_stock_std"],
+                           "Std over seeds of the stock-level predictive R² (percentage points)", floatfmt=".3f")
     run_dir.save_figure("r2_vs_k", figs.plot_metric_curves(tables["total_r2_stock"].T.rename(
         index=lambda s: int(str(s)[2:])), xlabel="number of factors K", ylabel="total R² (%), stocks"),
         "Total R² against K, individual stocks")
