@@ -268,3 +268,41 @@ def test_ray_local(tmp_path):
         assert len(list(tmp_path.glob("*.json"))) == 3
     finally:
         ray.shutdown()
+
+
+def test_local_workers_exit_when_the_parent_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    (tmp_path / "slowmod.py").write_text(
+        "import os, time\n"
+        "def nap(seconds, where):\n"
+        "    open(os.path.join(where, 'worker.pid'), 'w').write(str(os.getpid()))\n"
+        "    time.sleep(seconds)\n"
+        "    return 1\n"
+    )
+    script = ("from latentquant.executors import Task, run_tasks\nfrom slowmod import nap\n"
+              f"run_tasks([Task('a', nap, {{'seconds': 120, 'where': {str(tmp_path)!r}}})], executor='local', "
+              "n_jobs=1)\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    parent = subprocess.Popen([sys.executable, "-c", script], env=env)
+    pid_file = tmp_path / "worker.pid"
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert pid_file.exists(), "the worker never started"
+    worker = int(pid_file.read_text())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError("the worker outlived its killed parent")

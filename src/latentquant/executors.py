@@ -49,6 +49,8 @@ import math
 import multiprocessing
 import os
 import re
+import threading
+import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -72,6 +74,19 @@ __all__ = [
 ]
 
 ProgressCallback = Callable[[int, int, str], None]
+
+def _exit_with_parent(parent_pid: int, interval: float = 1.0) -> None:
+    """Worker initializer: a daemon thread ends the worker when the parent process is gone (killed rather than
+    shut down), so that no orphaned worker keeps computing."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="latentquant-parent-watch").start()
+
 
 _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,149}")
 _FORMAT = "latentquant.executors.result/1"
@@ -468,7 +483,8 @@ def _run_local(pending: list[Task], runner: _Runner, n_jobs: int) -> None:
     for task in pending:
         _check_picklable_fn(task, "local")
     failures: list[tuple[str, BaseException]] = []
-    pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(pending)), mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(pending)), mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
     try:
         order = {t.key: i for i, t in enumerate(pending)}
         futures: dict[Future[Any], Task] = {pool.submit(_call, t.fn, t.kwargs): t for t in pending}
