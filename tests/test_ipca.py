@@ -111,3 +111,14 @@ def test_errors_are_pinned():
     other = Panel(panel.returns, panel.characteristics.rename(columns={"c0": "x"}))
     with pytest.raises(DataValidationError, match="panel characteristics .* differ from those the model was fitted on"):
         InstrumentedPCA(n_factors=1).fit(panel).betas(other)
+
+
+def test_periods_where_a_characteristic_is_missing_everywhere_do_not_break_the_fit():
+    # e.g. 36-month momentum before 36 months of history: ranked to 0 for every asset in those months
+    panel, _, _ = linear_panel(n_chars=6, n_factors=2, seed=7)
+    chars = panel.characteristics.copy()
+    early = chars.index.get_level_values(0) < DATES[12]
+    chars.loc[early, ["c4", "c5"]] = 0.0
+    model = InstrumentedPCA(n_factors=5).fit(Panel(panel.returns, chars))
+    assert np.isfinite(model.factors_.to_numpy()).all() and np.isfinite(model.gamma_.to_numpy()).all()
+    assert model.score(Panel(panel.returns, chars)) > 0.5

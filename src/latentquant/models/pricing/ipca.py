@@ -60,10 +60,9 @@ def _factor_step(gamma: np.ndarray, W: np.ndarray, X: np.ndarray, alpha: np.ndar
     try:
         return np.linalg.solve(A, b[..., None])[..., 0]
     except np.linalg.LinAlgError:
-        raise DataValidationError(
-            "A period's characteristics are too collinear (or too few assets) to identify the factors: "
-            "Γ'Z'ZΓ is singular. Drop periods with fewer assets than factors or redundant characteristics."
-        ) from None
+        # some period's instruments do not identify every factor (e.g. a characteristic that is missing — hence 0
+        # after ranking — for every asset in the early months): use the minimum-norm least-squares solution there
+        return np.einsum("tkj,tj->tk", np.linalg.pinv(A), b)
 
 
 class InstrumentedPCA:
