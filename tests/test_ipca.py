@@ -122,3 +122,4 @@ def test_periods_where_a_characteristic_is_missing_everywhere_do_not_break_the_f
     model = InstrumentedPCA(n_factors=5).fit(Panel(panel.returns, chars))
     assert np.isfinite(model.factors_.to_numpy()).all() and np.isfinite(model.gamma_.to_numpy()).all()
     assert model.score(Panel(panel.returns, chars)) > 0.5
+
