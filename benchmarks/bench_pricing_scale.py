@@ -192,7 +192,7 @@ def worker(args: argparse.Namespace) -> int:
                     "n_factors": args.k, "beta": "nonlinear", "seed": args.seed},
         models=["IPCA", "CA1"], k_grid=[args.k], val_years=VAL_YEARS, first_test_year=first, last_test_year=last,
         refit_every=args.refit_every, scheme="expanding",
-        ca={"n_seeds": 1, "epochs": args.epochs, **CA_SETTINGS}, seed=args.seed,
+        ca={"n_seeds": 1, "epochs": args.epochs, **CA_SETTINGS}, seeds=[args.seed],
         executor=args.executor, n_jobs=args.n_jobs, out=args.out, verbose=False)
     with threadpool_limits(limits=args.threads, user_api="blas"):
         t0 = time.perf_counter()
