@@ -25,6 +25,7 @@ import hashlib
 import os
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -40,7 +41,7 @@ from latentquant.evaluation import (
     pricing_errors,
     total_r2,
 )
-from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.executors import Task, run_tasks
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
@@ -245,6 +246,9 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     cfg.validate()
     panel, factors, source = _load_panel(cfg)
     models = [m for m in cfg.models if m != "FF" or factors is not None]
+    if len(models) < len(cfg.models):
+        warnings.warn("model FF is skipped: this data source provides no observable factor returns.", DataWarning,
+                      stacklevel=2)
     windows = _windows(cfg, panel).windows()
     dates = panel.returns.index.get_level_values(0)
     for w in windows:
