@@ -378,9 +378,14 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
                            floatfmt=".2f")
         run_dir.save_table("predictive_r2_stock_std", tables["predictive_r2_stock_std"],
                            "Std over seeds of the stock-level predictive R² (percentage points)", floatfmt=".3f")
-    run_dir.save_figure("r2_vs_k", figs.plot_metric_curves(tables["total_r2_stock"].T.rename(
-        index=lambda s: int(str(s)[2:])), xlabel="number of factors K", ylabel="total R² (%), stocks"),
-        "Total R² against K, individual stocks")
+    def by_k(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.T.rename(index=lambda s: int(str(s)[2:]))
+
+    std = tables.get("total_r2_stock_std")
+    run_dir.save_figure("r2_vs_k", figs.plot_metric_curves(by_k(tables["total_r2_stock"]),
+                                                           by_k(std) if std is not None else None,
+                                                           xlabel="number of factors K", ylabel="total R² (%), stocks"),
+                        "Total R² against K, individual stocks (error bars: ±1 std over seeds)")
     run_dir.section("Predictive R²")
     run_dir.save_table("predictive_r2_stock", tables["predictive_r2_stock"], "Predictive R² (%), individual stocks",
                        floatfmt=".3f")
