@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentquant.exceptions import DataValidationError, NotFittedError
+from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
 from latentquant.models.selection import SemiSupervisedVAE
 from latentquant.nn import mlp
 from latentquant.training import Trainer
@@ -142,3 +142,15 @@ def test_errors() -> None:
         SemiSupervisedVAE().predict(X)
     with pytest.raises(NotFittedError, match="not fitted"):
         SemiSupervisedVAE().transform(X)
+
+
+def test_bernoulli_likelihood_takes_values_in_the_unit_interval() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(120, 6))
+    y = np.where(np.arange(120) % 4 == 0, (X[:, 0] > 0.5).astype(float), -1.0)
+    clf = SemiSupervisedVAE(likelihood="bernoulli", seed=0, **SMALL).fit(X, y)
+    assert np.allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    with pytest.raises(DataValidationError, match=r"likelihood='bernoulli' needs X in \[0, 1\]"):
+        SemiSupervisedVAE(likelihood="bernoulli", **SMALL).fit(X * 2 - 1, y)
+    with pytest.raises(ConfigError, match="likelihood must be 'gaussian' or 'bernoulli', got 'poisson'"):
+        SemiSupervisedVAE(likelihood="poisson", **SMALL).fit(X, y)

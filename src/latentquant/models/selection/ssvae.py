@@ -2,8 +2,10 @@ r"""Semi-supervised variational autoencoder (Kingma, Rezende, Mohamed & Welling 
 
 Generative model :math:`p(y)=\mathrm{Cat}(1/K)`, :math:`p(z)=\mathcal N(0,I)`,
 :math:`p_\theta(x\mid y,z)=\mathcal N(\hat x(y,z), \tfrac12 I)` (so :math:`-\log p` is the summed squared error up to a
-constant — a Gaussian likelihood suited to continuous, standardised inputs). Inference networks
-:math:`q_\phi(y\mid x)` (the classifier) and :math:`q_\phi(z\mid x,y)=\mathcal N(\mu,\operatorname{diag}\sigma^2)`.
+constant — a Gaussian likelihood suited to continuous, standardised inputs; ``likelihood='bernoulli'`` uses
+:math:`p(x_j=1)=\sigma(\text{decoder})` on raw inputs in [0, 1] instead, as the paper does for MNIST).
+Inference networks :math:`q_\phi(y\mid x)` (the classifier) and
+:math:`q_\phi(z\mid x,y)=\mathcal N(\mu,\operatorname{diag}\sigma^2)`.
 
 Per row, with :math:`-\mathcal L(x,y)=\lVert x-\hat x\rVert^2+\mathrm{KL}(q(z\mid x,y)\Vert p(z))-\log p(y)`:
 
@@ -45,9 +47,11 @@ __all__ = ["SemiSupervisedVAE"]
 class _M2(nn.Module):
     """Networks of model M2: classifier ``q(y|x)``, encoder ``q(z|x,y)``, decoder ``p(x|y,z)``."""
 
-    def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: Sequence[int]) -> None:
+    def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: Sequence[int],
+                 bernoulli: bool = False) -> None:
         super().__init__()
         self.input_dim, self.n_classes, self.latent_dim = input_dim, n_classes, latent_dim
+        self.bernoulli = bernoulli
         h = list(hidden)
         self.classifier = mlp([input_dim, *h, n_classes])
         self.encoder = mlp([input_dim + n_classes, *h], activate_last=bool(h))
@@ -70,7 +74,11 @@ class _M2(nn.Module):
         yr = torch.eye(k, device=x.device, dtype=x.dtype).repeat_interleave(n, dim=0)
         mu, log_var = self.encode(xr, yr)
         z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
-        recon = (self.decoder(torch.cat([z, yr], dim=1)) - xr).pow(2).sum(dim=1)
+        out = self.decoder(torch.cat([z, yr], dim=1))
+        if self.bernoulli:  # decoder outputs logits of p(x_j = 1)
+            recon = F.binary_cross_entropy_with_logits(out, xr, reduction="none").sum(dim=1)
+        else:
+            recon = (out - xr).pow(2).sum(dim=1)
         kl = kl_divergence(mu, log_var)
         neg = recon + kl + math.log(k)  # -log p(y) = log K under the uniform prior
         return neg.view(k, n).T, recon.view(k, n).T, kl.view(k, n).T
@@ -124,7 +132,8 @@ class SemiSupervisedVAE:
     def __init__(self, n_classes: int | None = None, latent_dim: int = 16, hidden: Sequence[int] = (128,),
                  alpha: float = 0.1, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
                  validation_split: float = 0.0, patience: int = 10, seed: int | None = 0, device: str = "cpu",
-                 verbose: bool | None = False) -> None:
+                 verbose: bool | None = False, likelihood: str = "gaussian") -> None:
+        self.likelihood = likelihood
         self.n_classes = n_classes
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
@@ -149,6 +158,8 @@ class SemiSupervisedVAE:
             raise ConfigError(f"latent_dim must be a positive integer, got {self.latent_dim!r}.")
         if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden):
             raise ConfigError(f"hidden must be positive integers, got {list(self.hidden)}.")
+        if self.likelihood not in ("gaussian", "bernoulli"):
+            raise ConfigError(f"likelihood must be 'gaussian' or 'bernoulli', got {self.likelihood!r}.")
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not math.isfinite(self.alpha) \
                 or self.alpha < 0:
             raise ConfigError(f"alpha must be a finite number >= 0, got {self.alpha!r}.")
@@ -215,9 +226,16 @@ class SemiSupervisedVAE:
             raise DataValidationError(f"X must be 2-D (n_samples, n_features), got shape {tuple(x.shape)}.")
         labels = self._encode_labels(y, x.shape[0])
         xn = x.numpy()
-        self.mean_ = xn.mean(axis=0).astype(np.float32)
-        scale = xn.std(axis=0)
-        self.scale_ = np.where(scale > 1e-8, scale, 1.0).astype(np.float32)
+        if self.likelihood == "bernoulli":
+            if xn.min() < 0 or xn.max() > 1:
+                raise DataValidationError("likelihood='bernoulli' needs X in [0, 1] (e.g. pixel intensities / 16); "
+                                          f"got values in [{xn.min():g}, {xn.max():g}].")
+            self.mean_ = np.zeros(xn.shape[1], np.float32)  # the Bernoulli targets are the raw values
+            self.scale_ = np.ones(xn.shape[1], np.float32)
+        else:
+            self.mean_ = xn.mean(axis=0).astype(np.float32)
+            scale = xn.std(axis=0)
+            self.scale_ = np.where(scale > 1e-8, scale, 1.0).astype(np.float32)
         x = (x - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
 
         n, d = x.shape
@@ -225,7 +243,8 @@ class SemiSupervisedVAE:
         with torch.random.fork_rng(enabled=self.seed is not None):
             if self.seed is not None:
                 torch.manual_seed(self.seed)
-            model = _M2(d, k, int(self.latent_dim), [int(h) for h in self.hidden])
+            model = _M2(d, k, int(self.latent_dim), [int(h) for h in self.hidden],
+                        bernoulli=self.likelihood == "bernoulli")
         n_labelled = int((labels >= 0).sum())
         ce_weight = float(self.alpha) * n / n_labelled  # alpha * N in the paper's J, per labelled row after / N
 
