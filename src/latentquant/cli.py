@@ -332,21 +332,9 @@ def factors_report(
     """The full factor-model study: out-of-sample R² vs PCA, disentanglement, scenarios, stress, risk → report.html.
 
     Without --config and --data/--csv it runs the default study (20 S&P 500 stocks and daily crypto)."""
-    import yaml
-
     from latentquant.experiments.factor_model import FactorStudyConfig, Universe, run
 
-    raw: dict[str, Any] = {}
-    if config is not None:
-        try:
-            raw = yaml.safe_load(config.read_text()) or {}
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise LatentQuantError(f"{config} is not valid YAML{where}: {problem}.") from None
-        if not isinstance(raw, dict):
-            raise LatentQuantError(f"{config} must hold a mapping of study options.")
+    raw: dict[str, Any] = _read_yaml(config) if config is not None else {}
     if data is not None or csv is not None:
         if config is not None:
             raise LatentQuantError("Give either --config or --data/--csv, not both.")
