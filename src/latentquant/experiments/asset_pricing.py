@@ -27,7 +27,7 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from latentquant.evaluation import (
 )
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.executors import Task, run_tasks
+from latentquant.experiments._config import study_options
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
 
@@ -82,13 +83,7 @@ class PricingStudyConfig:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> PricingStudyConfig:
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"the study config must be a mapping of options, got {type(raw).__name__}.")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"unknown study option(s) {unknown}; known options: {sorted(known)}.")
-        return cls(**raw)
+        return cls(**study_options(cls, raw))
 
     def validate(self) -> None:
         bad = [m for m in self.models if m not in MODEL_NAMES]

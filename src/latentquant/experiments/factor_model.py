@@ -42,6 +42,7 @@ from latentquant.evaluation import (
     var_es,
 )
 from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.experiments._config import study_options
 from latentquant.experiments._data import STUDY_INPUTS, load_study_returns
 from latentquant.models.autoencoder import AETrainer, Autoencoder
 from latentquant.models.factor import VAEFactorModel
@@ -132,13 +133,7 @@ class FactorStudyConfig:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> FactorStudyConfig:
         """Build a config from a mapping (e.g. parsed YAML); unknown keys are errors, not silently ignored."""
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"the study config must be a mapping of options, got {type(raw).__name__}.")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"unknown study option(s) {unknown}; known options: {sorted(known)}.")
-        kwargs = dict(raw)
+        kwargs = study_options(cls, raw)
         if "universes" in kwargs:
             if not isinstance(kwargs["universes"], list):
                 raise ConfigError(f"universes must be a list of universe mappings, got {kwargs['universes']!r}.")

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from latentquant.data import Panel, split_by_date
 from latentquant.datasets import load_french_portfolios
 from latentquant.evaluation import count_significant, grs_test, pricing_errors, total_r2
 from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.experiments._config import study_options
 from latentquant.models.factor import VAEFactorModel
 from latentquant.models.pricing import FamaFrench, PCAFactors
 from latentquant.reports import RunDirectory, data_fingerprint
@@ -94,13 +95,7 @@ class FFPortfoliosConfig:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> FFPortfoliosConfig:
         """Build a config from a mapping (e.g. parsed YAML); unknown keys are errors, not silently ignored."""
-        if not isinstance(raw, Mapping):
-            raise ConfigError(f"the study config must be a mapping of options, got {type(raw).__name__}.")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ConfigError(f"unknown study option(s) {unknown}; known options: {sorted(known)}.")
-        kwargs = dict(raw)
+        kwargs = study_options(cls, raw)
         if "vae" in kwargs:
             vae = kwargs["vae"]
             if not isinstance(vae, Mapping):
