@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "cpu_model", "git_revision", "load_average", "machine_info", "machine_markdown", "package_version",
-    "physical_cores", "total_ram_gib",
+    "RESULTS_FILE", "RESULTS_HEADER", "append_results", "cpu_model", "fmt_range", "git_revision", "load_average",
+    "machine_info", "machine_markdown", "maxrss_kib", "package_version", "physical_cores", "rss_now_kib", "timed",
+    "total_ram_gib",
 ]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -163,3 +167,55 @@ def machine_markdown(info: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     print(machine_markdown(machine_info()))
+
+
+# ------------------------------------------------------------------ shared by the benchmark scripts
+RESULTS_FILE = Path(__file__).resolve().parent / "RESULTS.md"
+RESULTS_HEADER = """# Benchmark results
+
+Appended by the scripts in `benchmarks/` (newest last). Each section records the machine, the exact command and
+the measured numbers; see `benchmarks/README.md` for what each benchmark measures and its fairness rules.
+"""
+
+
+def append_results(section: str, path: Path = RESULTS_FILE) -> None:
+    """Append a markdown section to the results file (created with its header if missing)."""
+    if not path.exists():
+        path.write_text(RESULTS_HEADER, encoding="utf-8")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n" + section)
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """``(seconds, fn())``."""
+    t0 = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t0, value
+
+
+def fmt_range(values: list[float], digits: int = 3) -> str:
+    """Median, and ``(min–max)`` when there are several values."""
+    med = statistics.median(values)
+    if len(values) == 1:
+        return f"{med:.{digits}f}"
+    return f"{med:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
+
+
+def rss_now_kib() -> float | None:
+    """Current resident set size in KiB (Linux ``/proc``), or ``None`` elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return float(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def maxrss_kib(who: int | None = None) -> float:
+    """Peak resident set size in KiB of this process (or of ``who``, e.g. ``resource.RUSAGE_CHILDREN``)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF if who is None else who).ru_maxrss
+    return peak / 1024 if sys.platform == "darwin" else float(peak)  # bytes on macOS, KiB on Linux

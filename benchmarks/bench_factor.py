@@ -38,7 +38,6 @@ import argparse
 import datetime as dt
 import gc
 import json
-import resource
 import shlex
 import statistics
 import subprocess
@@ -57,17 +56,19 @@ from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import load_average, machine_info, machine_markdown
+from _machine import (
+    RESULTS_FILE,
+    append_results,
+    fmt_range,
+    load_average,
+    machine_info,
+    machine_markdown,
+    maxrss_kib,
+    rss_now_kib,
+    timed,
+)
 
 from latentquant.models.factor import VAEFactorModel
-
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_FILE = BENCH_DIR / "RESULTS.md"
-RESULTS_HEADER = """# Benchmark results
-
-Appended by the scripts in `benchmarks/` (newest last). Each section records the machine, the exact command and
-the measured numbers; see `benchmarks/README.md` for what each benchmark measures and its fairness rules.
-"""
 
 N_FACTORS = 5
 TEST_SHARE = 0.2  # last 20 % of the days are held out
@@ -205,21 +206,8 @@ METHODS = {"vae": "latentquant VAEFactorModel", "pca": f"scikit-learn {sklearn._
 
 
 # ------------------------------------------------------------------------------------------------- memory worker
-def _rss_now_kib() -> float | None:
-    """Current resident set size in KiB (Linux ``/proc``), or ``None`` elsewhere."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
-def _maxrss_kib() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 if sys.platform == "darwin" else float(peak)  # bytes on macOS, KiB on Linux
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -235,12 +223,12 @@ def worker(args: argparse.Namespace) -> int:
         if args.warm_worker:
             fit_method(args.worker, panel.train.iloc[:300], 1, args.seed)
         gc.collect()
-        baseline_peak = _maxrss_kib()
-        baseline = _rss_now_kib() or baseline_peak
+        baseline_peak = maxrss_kib()
+        baseline = rss_now_kib() or baseline_peak
         t0 = time.perf_counter()
         fit_method(args.worker, panel.train, args.epochs, args.seed)
         seconds = time.perf_counter() - t0
-        peak = _maxrss_kib()
+        peak = maxrss_kib()
     print(json.dumps({"method": args.worker, "baseline_kib": baseline, "baseline_peak_kib": baseline_peak,
                       "peak_kib": peak, "seconds": seconds}))
     return 0
@@ -258,10 +246,6 @@ def measure_memory(name: str, args: argparse.Namespace, *, warm: bool = False) -
 
 
 # --------------------------------------------------------------------------------------------------------- timing
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - t0, value
 
 
 def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
@@ -272,11 +256,6 @@ def best_of(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return best, value
 
 
-def fmt_range(values: list[float], digits: int = 2) -> str:
-    med = statistics.median(values)
-    if len(values) == 1:
-        return f"{med:.{digits}f}"
-    return f"{med:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
 def vol_ratio(scenarios: pd.DataFrame, reference: pd.DataFrame) -> float:
@@ -292,11 +271,6 @@ def true_factor_r2(panel: Panel) -> float:
     return float(1.0 - ((panel.test_idio / scale) ** 2).sum() / (z**2).sum())
 
 
-def append_results(section: str, path: Path) -> None:
-    if not path.exists():
-        path.write_text(RESULTS_HEADER, encoding="utf-8")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n" + section)
 
 
 # ----------------------------------------------------------------------------------------------------------- main

@@ -40,7 +40,7 @@ import shlex
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,18 +52,19 @@ from scipy.linalg import subspace_angles
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import load_average, machine_info, machine_markdown, package_version
+from _machine import (
+    RESULTS_FILE,
+    append_results,
+    fmt_range,
+    load_average,
+    machine_info,
+    machine_markdown,
+    package_version,
+    timed,
+)
 
 from latentquant.data.panel import Panel
 from latentquant.models.pricing.ipca import InstrumentedPCA
-
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_FILE = BENCH_DIR / "RESULTS.md"
-RESULTS_HEADER = """# Benchmark results
-
-Appended by the scripts in `benchmarks/` (newest last). Each section records the machine, the exact command and
-the measured numbers; see `benchmarks/README.md` for what each benchmark measures and its fairness rules.
-"""
 
 FACTOR_MEAN = 0.005  # monthly factor premium
 FACTOR_VOL = (0.06, 0.05, 0.04, 0.03, 0.02)  # distinct monthly factor vols (cycled for K > 5), so Γ is identified
@@ -173,24 +174,10 @@ def fit_ours(data: Data, k: int, max_iter: int, tol: float) -> tuple[Instrumente
 
 
 # --------------------------------------------------------------------------------------------------------- timing
-def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
-    t0 = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - t0, value
 
 
-def fmt_range(values: list[float], digits: int = 3) -> str:
-    med = statistics.median(values)
-    if len(values) == 1:
-        return f"{med:.{digits}f}"
-    return f"{med:.{digits}f} ({min(values):.{digits}f}–{max(values):.{digits}f})"
 
 
-def append_results(section: str, path: Path) -> None:
-    if not path.exists():
-        path.write_text(RESULTS_HEADER, encoding="utf-8")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n" + section)
 
 
 # ----------------------------------------------------------------------------------------------------------- main

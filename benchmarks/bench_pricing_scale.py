@@ -59,15 +59,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import load_average, machine_info, machine_markdown
+from _machine import RESULTS_FILE, append_results, load_average, machine_info, machine_markdown, maxrss_kib, rss_now_kib
 
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_FILE = BENCH_DIR / "RESULTS.md"
-RESULTS_HEADER = """# Benchmark results
-
-Appended by the scripts in `benchmarks/` (newest last). Each section records the machine, the exact command and
-the measured numbers; see `benchmarks/README.md` for what each benchmark measures and its fairness rules.
-"""
 TARGET_GIB = 4.0
 START_YEAR = 2000  # simulate_panel's first month is 2000-01-31
 VAL_YEARS = 3  # the study's default
@@ -75,20 +68,8 @@ CA_SETTINGS = {"lr": 0.01, "batch_size": 1024, "patience": 5, "dropout": 0.0}  #
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
-def _maxrss_kib(who: int = resource.RUSAGE_SELF) -> float:
-    peak = resource.getrusage(who).ru_maxrss
-    return peak / 1024 if sys.platform == "darwin" else float(peak)  # bytes on macOS, KiB on Linux
 
 
-def _rss_now_kib() -> float | None:
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return float(line.split()[1])
-    except OSError:
-        pass
-    return None
 
 
 class PhaseSampler:
@@ -103,7 +84,7 @@ class PhaseSampler:
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     def _record(self) -> None:
-        rss = _rss_now_kib()
+        rss = rss_now_kib()
         if rss is not None:
             phase = self.phase
             if phase not in self.peaks:
@@ -146,7 +127,7 @@ def worker(args: argparse.Namespace) -> int:
 
     import_seconds = time.perf_counter() - t_import
     torch.set_num_threads(args.threads)
-    rss_after_imports = _rss_now_kib()
+    rss_after_imports = rss_now_kib()
     sampler = PhaseSampler().start()
     phases: dict[str, float] = {}
     tasks: list[dict[str, Any]] = []
@@ -178,7 +159,7 @@ def worker(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         out = original_fit(**kwargs)
         tasks.append({"task": label, "seconds": time.perf_counter() - t0, "fit_seconds": out["seconds"],
-                      "maxrss_kib": _maxrss_kib()})
+                      "maxrss_kib": maxrss_kib()})
         sampler.enter("fits")
         return out
 
@@ -200,12 +181,12 @@ def worker(args: argparse.Namespace) -> int:
         wall = time.perf_counter() - t0
     phases["pooling + report"] = time.perf_counter() - phases.pop("_t_after_fits")
     sampler.stop()
-    peak = _maxrss_kib()
+    peak = maxrss_kib()
     out_dir = Path(args.out)
     parquet = out_dir / "fits" / "panel.parquet"
     print(json.dumps({
         "wall_seconds": wall, "import_seconds": import_seconds, "phases": phases, "tasks": tasks,
-        "peak_kib": peak, "children_peak_kib": _maxrss_kib(resource.RUSAGE_CHILDREN),
+        "peak_kib": peak, "children_peak_kib": maxrss_kib(resource.RUSAGE_CHILDREN),
         "rss_after_imports_kib": rss_after_imports,
         "phase_peaks_kib": [(name, sampler.peaks[name]) for name in sampler.order],
         "n_windows": len(result.metrics["windows"]), "n_tasks": result.metrics["n_tasks"],
@@ -226,11 +207,11 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                "--k", str(args.k), "--epochs", str(args.epochs), "--refit-every", str(args.refit_every),
                "--windows", str(args.windows), "--threads", str(args.threads), "--seed", str(args.seed),
                "--executor", args.executor, *(["--n-jobs", str(args.n_jobs)] if args.n_jobs else [])]
-        before = _maxrss_kib(resource.RUSAGE_CHILDREN)
+        before = maxrss_kib(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         process_wall = time.perf_counter() - t0
-        children = _maxrss_kib(resource.RUSAGE_CHILDREN)
+        children = maxrss_kib(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise RuntimeError(f"the study worker failed (exit {proc.returncode}):\n{proc.stderr[-6000:]}")
     res: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -327,11 +308,6 @@ def build_report(res: dict[str, Any], args: argparse.Namespace) -> tuple[str, li
     return table, notes
 
 
-def append_results(section: str, path: Path) -> None:
-    if not path.exists():
-        path.write_text(RESULTS_HEADER, encoding="utf-8")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n" + section)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -48,17 +48,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import load_average, machine_info, machine_markdown, package_version
+from _machine import RESULTS_FILE, append_results, load_average, machine_info, machine_markdown, package_version
 
 from latentquant.models.autoencoder import VAE, AETrainer, kl_divergence
-
-BENCH_DIR = Path(__file__).resolve().parent
-RESULTS_FILE = BENCH_DIR / "RESULTS.md"
-RESULTS_HEADER = """# Benchmark results
-
-Appended by the scripts in `benchmarks/` (newest last). Each section records the machine, the exact command and
-the measured numbers; see `benchmarks/README.md` for what each benchmark measures and its fairness rules.
-"""
 
 INPUT_DIM = 100
 LATENT_DIM = 20
@@ -324,11 +316,6 @@ def build_verdict(by_name: dict[str, Summary], rows: int, epochs: int) -> tuple[
     return lines, verdict
 
 
-def append_results(section: str, path: Path) -> None:
-    if not path.exists():
-        path.write_text(RESULTS_HEADER, encoding="utf-8")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n" + section)
 
 
 # ----------------------------------------------------------------------------------------------------------- main
