@@ -244,15 +244,16 @@ def _simple(log_returns: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(np.expm1(log_returns.to_numpy()), index=log_returns.index, columns=log_returns.columns)
 
 
-def _long_short(model: VAEFactorModel, test: pd.DataFrame, fraction: float, ppy: int) -> pd.DataFrame:
-    """Performance of loading-sorted long-short books on the test span (simple returns, rf = 0)."""
+def _long_short(model: VAEFactorModel, test: pd.DataFrame, fraction: float, ppy: int
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Loading-sorted long-short books on the test span (simple returns, rf = 0): their performance and returns."""
     weights = loading_sorted_weights(model.factor_loadings(), fraction)
     simple = _simple(test)
     books = pd.DataFrame(simple.to_numpy() @ weights.to_numpy(), index=test.index, columns=weights.columns)
     perf = performance_summary(books, periods_per_year=ppy)
     assert isinstance(perf, pd.DataFrame)
     perf["corr_with_EW"] = books.corrwith(simple.mean(axis=1))
-    return perf
+    return perf, books
 
 
 def _paths(daily: np.ndarray, horizon: int, n_paths: int) -> np.ndarray:
@@ -351,12 +352,9 @@ def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
             corrs.append(latent_correlation(m.train_factors_.mean)[1])
             actives.append(int((m.kl_per_factor_ > 0.01).sum()))
             kls.append(float(m.kl_per_factor_.sum()))
-            ls_perf = _long_short(m, test, cfg.long_short_fraction, ppy)
+            ls_perf, books = _long_short(m, test, cfg.long_short_fraction, ppy)
             sharpes.append(float(ls_perf["sharpe"].abs().mean()))
-            w = loading_sorted_weights(m.factor_loadings(), cfg.long_short_fraction)
-            books = _simple(test).to_numpy() @ w.to_numpy()
-            bc = np.corrcoef(books, rowvar=False) if books.shape[1] > 1 else np.zeros((1, 1))
-            book_corrs.append(float(np.abs(bc[~np.eye(bc.shape[0], dtype=bool)]).mean()) if bc.shape[0] > 1 else 0.0)
+            book_corrs.append(latent_correlation(books)[1])  # mean |off-diagonal correlation| between the books
         beta_rows.append({
             "β": beta, "test R²": _fmt(*_mean_std(r2s)), "mean |latent corr|": _fmt(*_mean_std(corrs)),
             "active units": f"{np.mean(actives):.1f} / {u.n_factors}", "KL (nats/day)": _fmt(*_mean_std(kls), 2),
@@ -386,7 +384,7 @@ def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
         z = np.zeros((len(grid), model.n_factors))
         z[:, k] = grid
         traversal[name] = pd.DataFrame((model.decode(z).to_numpy() - base) * 100, index=grid, columns=model.columns_)
-    ls_table = _long_short(model, test, cfg.long_short_fraction, ppy)
+    ls_table, _ = _long_short(model, test, cfg.long_short_fraction, ppy)
 
     # --- scenarios vs the test span ----------------------------------------------------------------------------
     n = cfg.n_scenarios
