@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import sys
 import time
 import warnings
 from collections.abc import Mapping
@@ -44,12 +42,12 @@ from latentquant.evaluation import (
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.executors import Task, run_tasks
 from latentquant.experiments._config import study_options
+from latentquant.experiments._tasks import apply_worker_threads, progress_printer, worker_threads
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
 
 __all__ = ["MODEL_NAMES", "PricingStudyConfig", "PricingStudyResult", "run"]
 
-_THREADS_ENV = "LATENTQUANT_TORCH_THREADS"
 MODEL_NAMES = ("FF", "PCA", "IPCA", "CA0", "CA1", "CA2", "CA3", "CVAE")
 
 
@@ -194,11 +192,7 @@ def fit_window(panel_path: str, factors_path: str, window: dict[str, Any], model
     ``data`` is the panel's fingerprint: unused here, it makes a stored result invalid when the data change."""
     from latentquant.data.splits import YearlyWindow
 
-    threads = os.environ.get(_THREADS_ENV)
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))  # several worker processes share the cores: no oversubscription
+    apply_worker_threads()
     panel = _read_panel(panel_path)
     factors = _read_factors(factors_path)
     w = YearlyWindow(tuple(window["train"]), tuple(window["validation"]) if window["validation"] else None,
@@ -280,22 +274,9 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
                         "importance": i == len(windows) - 1 and k == max(cfg.k_grid) and seed == cfg.seeds[0],
                         "data": fingerprint[:16]}))
     t0 = time.perf_counter()
-
-    def progress(done: int, total: int, key: str) -> None:
-        if cfg.verbose is not False:
-            print(f"[{done}/{total}] {key} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-
-    previous = os.environ.get(_THREADS_ENV)
-    if cfg.executor == "local":  # worker processes share the cores: one share of the threads each
-        os.environ[_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // (cfg.n_jobs or os.cpu_count() or 1)))
-    try:
+    with worker_threads(cfg.executor, cfg.n_jobs):
         results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
-                            ray_address=cfg.ray_address, progress=progress)
-    finally:
-        if previous is None:
-            os.environ.pop(_THREADS_ENV, None)
-        else:
-            os.environ[_THREADS_ENV] = previous
+                            ray_address=cfg.ray_address, progress=progress_printer(cfg.verbose))
     fit_seconds = time.perf_counter() - t0
 
     # --- pool the test-span predictions over windows -------------------------------------------------------

@@ -19,6 +19,7 @@ __all__ = [
     "plot_fan_chart",
     "plot_heatmap",
     "plot_latent_scatter",
+    "plot_lines",
     "plot_loss_curves",
     "plot_metric_curves",
     "plot_series_with_band",
@@ -102,6 +103,20 @@ def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "") -> Figu
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.axhline(0, color="k", lw=0.6)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lines(table: pd.DataFrame, *, ylabel: str = "", title: str = "", logy: bool = False) -> Figure:
+    """One line per column on a shared axis (e.g. equity curves); log scale on y when ``logy``."""
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for i, col in enumerate(table.columns):
+        ax.plot(table.index, table[col], lw=1.0, color=f"C{i % 10}", label=str(col))
+    if logy:
+        ax.set_yscale("log")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncol=min(4, max(1, table.shape[1])))
     fig.tight_layout()
     return fig
 
