@@ -15,7 +15,7 @@ Conventions (REFERENCE §1, book Appendix A.4), stated again in every output:
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, Literal
@@ -234,15 +234,16 @@ class SharpeEstimate:
         )
 
 
-def _stationary_bootstrap_sharpes(e: np.ndarray, n_boot: int, block: int, rng: np.random.Generator) -> np.ndarray:
-    """Per-period Sharpe ratios of ``n_boot`` stationary-bootstrap resamples (Politis & Romano 1994).
+def _stationary_bootstrap_indices(t: int, n_boot: int, block: int, rng: np.random.Generator,
+                                  chunk_cells: int = 2_000_000) -> Iterator[np.ndarray]:
+    """Index arrays ``(m, t)`` of stationary-bootstrap resamples (Politis & Romano 1994), ``n_boot`` rows in all,
+    yielded in chunks of about ``chunk_cells`` cells.
 
     Blocks start at uniform positions, have geometric lengths with mean ``block`` and wrap around the end (circular).
+    Apply the same indices to several series to keep their cross-dependence (paired bootstrap).
     """
-    t = e.size
     p = 1.0 / block
-    out = np.empty(n_boot)
-    rows_per_chunk = max(1, 2_000_000 // t)
+    rows_per_chunk = max(1, chunk_cells // t)
     steps = np.arange(t)
     for lo in range(0, n_boot, rows_per_chunk):
         m = min(rows_per_chunk, n_boot - lo)
@@ -250,11 +251,18 @@ def _stationary_bootstrap_sharpes(e: np.ndarray, n_boot: int, block: int, rng: n
         new_block[:, 0] = True
         starts = rng.integers(0, t, size=(m, t))
         last = np.maximum.accumulate(np.where(new_block, steps, 0), axis=1)
-        idx = (np.take_along_axis(starts, last, axis=1) + steps - last) % t
-        sample = e[idx]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[lo:lo + m] = sample.mean(axis=1) / sample.std(axis=1, ddof=1)
-    return out
+        yield (np.take_along_axis(starts, last, axis=1) + steps - last) % t
+
+
+def _resampled_sharpes(sample: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(sample.mean(axis=1) / sample.std(axis=1, ddof=1))
+
+
+def _stationary_bootstrap_sharpes(e: np.ndarray, n_boot: int, block: int, rng: np.random.Generator) -> np.ndarray:
+    """Per-period Sharpe ratios of ``n_boot`` stationary-bootstrap resamples of ``e``."""
+    return np.concatenate([_resampled_sharpes(e[idx])
+                           for idx in _stationary_bootstrap_indices(e.size, n_boot, block, rng)])
 
 
 def sharpe_ci(returns: ArrayLike1D, *, rf: RiskFree = 0.0, periods_per_year: float = 252, level: float = 0.95,
