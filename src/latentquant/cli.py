@@ -28,6 +28,9 @@ app.add_typer(factors_app, name="factors")
 price_app = typer.Typer(no_args_is_help=True,
                         help="Asset pricing: FF, PCA, IPCA, CA0–CA3, conditional VAE under a rolling protocol.")
 app.add_typer(price_app, name="price")
+select_app = typer.Typer(no_args_is_help=True,
+                         help="Sample-specific feature selection for next-day return prediction (S&P 500 study).")
+app.add_typer(select_app, name="select")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -408,6 +411,28 @@ def price_portfolios(
     if out is not None:
         raw["out"] = str(out)
     result = run(FFPortfoliosConfig.from_dict(raw))
+    typer.echo(result.summary())
+
+
+@select_app.command("run")
+@_user_errors
+def select_run(
+    config: Path | None = typer.Option(None, help="YAML study config (see configs/spx_feature_selection.yaml)."),
+    executor: str | None = typer.Option(None, help="serial | local (processes, default) | ray."),
+    n_jobs: int | None = typer.Option(None, help="Worker processes for --executor local."),
+    out: Path | None = typer.Option(None, help="Run directory (default: the config's out, else "
+                                               "runs/feature-selection)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Recompute every fit instead of resuming finished ones."),
+) -> None:
+    """Feature selection for S&P 500 next-day timing: attention models, VAE features and baselines over many seeds,
+    pre-training on peer stocks, semi-supervised VAE; finished fits are kept in OUT/fits, so re-running resumes."""
+    from latentquant.experiments.feature_selection import SelectionStudyConfig, run
+
+    raw = _read_yaml(config) if config is not None else {}
+    for key, value in (("executor", executor), ("n_jobs", n_jobs), ("out", str(out) if out else None)):
+        if value is not None:
+            raw[key] = value
+    result = run(SelectionStudyConfig.from_dict(raw), resume=not fresh)
     typer.echo(result.summary())
 
 
