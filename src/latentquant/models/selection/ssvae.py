@@ -18,6 +18,25 @@ divided by the number of rows :math:`N`: the classification term is weighted by 
 (``alpha=0.1``), which per labelled row is :math:`\alpha N/N_l`. Labelled and unlabelled rows are mixed in every
 batch; the shared :class:`~latentquant.training.Trainer` fits the model.
 
+Options beyond the paper's M2: a learned per-feature observation variance (``learn_variance``), the paper's stacked
+M1+M2 (``m1_latent_dim``: M2 models the latent of an unsupervised VAE fitted first on all rows), and a consistency
+term (``consistency``: a row decoded with class :math:`j` should be classified as :math:`j`).
+:meth:`SemiSupervisedVAE.fit_supervised` fits the classifier alone on labelled rows (the baseline).
+
+Evidence (scikit-learn's 8×8 digits; ``tests/test_ssvae.py``): per seed 0–4, a stratified 70/30 split; 10 labels per
+class among the 1 257 training rows, the other training rows unlabelled; accuracy on the 540 test rows, which are
+never seen in training. SS-VAE with ``hidden=(128,), latent_dim=16, alpha=3, epochs=500``: 0.951 ± 0.011 (mean ±
+std over the seeds); the same 64 → 128 → 10 classifier trained on the 100 labelled rows alone (Adam, batch 32,
+5 000 epochs): 0.888 ± 0.019; a gain of 6.3 points (per seed +8.0, +7.6, +4.4, +4.3, +7.0). Both arms' settings were
+chosen on an inner 80/20 split of each seed's training rows, never on the test rows (validation accuracy: SS-VAE
+0.923 / 0.935 / 0.942 / 0.937 at 80 / 200 / 500 / 1 000 epochs; baseline 0.878 / 0.886 / 0.895 / 0.890 at 200 /
+1 000 / 5 000 / 10 000 epochs). On these data ``learn_variance`` and ``consistency`` changed validation accuracy by
+less than a point, the Bernoulli likelihood lowered it (0.906 vs 0.923 at 80 epochs) and M1+M2 lowered it markedly
+(0.79–0.88; M1 is fitted on ~1 000 rows here against 50 000 MNIST rows in the paper), so none is used by
+that configuration. Reproduce (about 5 min on one CPU thread)::
+
+    pytest tests/test_ssvae.py -m slow -s
+
 References
 ----------
 Kingma, D. P., Rezende, D. J., Mohamed, S. & Welling, M. (2014). Semi-supervised Learning with Deep Generative
@@ -44,14 +63,64 @@ from latentquant.training.trainer import resolve_device
 __all__ = ["SemiSupervisedVAE"]
 
 
+_MIN_OBS_LOG_VAR = math.log(1e-3)  # floor of a learned observation variance (constant features would drive it to 0)
+
+
+def _gaussian_nll(out: torch.Tensor, x: torch.Tensor, log_var: torch.Tensor | None) -> torch.Tensor:
+    r"""Per-row :math:`-\log\mathcal N(x;\hat x,\operatorname{diag}\sigma^2)` up to a constant, shape ``(n,)``.
+
+    ``log_var=None`` means :math:`\sigma^2=\tfrac12`: the summed squared error. A learned ``log_var`` (per feature,
+    floored at ``1e-3``) gives :math:`\tfrac12\sum_j(\log\sigma_j^2-\log\tfrac12+(x_j-\hat x_j)^2/\sigma_j^2)`, which
+    equals the squared error at :math:`\sigma^2=\tfrac12`.
+    """
+    sq = (out - x).pow(2)
+    if log_var is None:
+        return sq.sum(dim=1)
+    lv = log_var.clamp(min=_MIN_OBS_LOG_VAR)
+    return 0.5 * (lv - math.log(0.5) + sq * torch.exp(-lv)).sum(dim=1)
+
+
+class _M1(nn.Module):
+    """Unsupervised VAE (model M1): encoder ``q(z1|x)``, decoder ``p(x|z1)``; its posterior means feed M2."""
+
+    def __init__(self, input_dim: int, latent_dim: int, hidden: Sequence[int], bernoulli: bool = False) -> None:
+        super().__init__()
+        self.input_dim, self.latent_dim, self.bernoulli = input_dim, latent_dim, bernoulli
+        h = list(hidden)
+        self.encoder = mlp([input_dim, *h], activate_last=bool(h))
+        width = h[-1] if h else input_dim
+        self.fc_mu = nn.Linear(width, latent_dim)
+        self.fc_log_var = nn.Linear(width, latent_dim)
+        self.decoder = mlp([latent_dim, *reversed(h), input_dim])
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hid = self.encoder(x)
+        return self.fc_mu(hid), self.fc_log_var(hid)
+
+    def loss_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        mu, log_var = self.encode(x)
+        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+        out = self.decoder(z)
+        if self.bernoulli:
+            recon = F.binary_cross_entropy_with_logits(out, x, reduction="none").sum(dim=1)
+        else:
+            recon = _gaussian_nll(out, x, None)
+        kl = kl_divergence(mu, log_var)
+        return {"loss": (recon + kl).mean(), "recon": recon.mean(), "kl": kl.mean()}
+
+
 class _M2(nn.Module):
     """Networks of model M2: classifier ``q(y|x)``, encoder ``q(z|x,y)``, decoder ``p(x|y,z)``."""
 
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: Sequence[int],
-                 bernoulli: bool = False) -> None:
+                 bernoulli: bool = False, learn_variance: bool = False) -> None:
         super().__init__()
         self.input_dim, self.n_classes, self.latent_dim = input_dim, n_classes, latent_dim
         self.bernoulli = bernoulli
+        # per-feature log σ² of the Gaussian p(x|y,z); fixed at log(1/2) unless learned
+        self.obs_log_var: nn.Parameter | None = (
+            nn.Parameter(torch.full((input_dim,), math.log(0.5))) if learn_variance and not bernoulli else None
+        )
         h = list(hidden)
         self.classifier = mlp([input_dim, *h, n_classes])
         self.encoder = mlp([input_dim + n_classes, *h], activate_last=bool(h))
@@ -67,8 +136,9 @@ class _M2(nn.Module):
         hid = self.encoder(torch.cat([x, y_onehot], dim=1))
         return self.fc_mu(hid), self.fc_log_var(hid)
 
-    def neg_elbo_all(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """``-L(x, y)`` for every class ``y``: returns ``(neg_elbo (n, K), recon (n, K), kl (n, K))``."""
+    def neg_elbo_all(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``-L(x, y)`` for every class ``y``: returns ``(neg_elbo (n, K), recon (n, K), kl (n, K), out (K·n, d))``
+        where ``out`` holds the decoder outputs, block ``j`` decoded with class ``j``."""
         n, k = x.shape[0], self.n_classes
         xr = x.repeat(k, 1)  # block j holds every row with class j
         yr = torch.eye(k, device=x.device, dtype=x.dtype).repeat_interleave(n, dim=0)
@@ -78,10 +148,10 @@ class _M2(nn.Module):
         if self.bernoulli:  # decoder outputs logits of p(x_j = 1)
             recon = F.binary_cross_entropy_with_logits(out, xr, reduction="none").sum(dim=1)
         else:
-            recon = (out - xr).pow(2).sum(dim=1)
+            recon = _gaussian_nll(out, xr, self.obs_log_var)
         kl = kl_divergence(mu, log_var)
         neg = recon + kl + math.log(k)  # -log p(y) = log K under the uniform prior
-        return neg.view(k, n).T, recon.view(k, n).T, kl.view(k, n).T
+        return neg.view(k, n).T, recon.view(k, n).T, kl.view(k, n).T, out
 
 
 class SemiSupervisedVAE:
@@ -98,11 +168,34 @@ class SemiSupervisedVAE:
         Hidden widths of each network (classifier, encoder; the decoder mirrors them).
     alpha : float
         Weight of the classification loss, multiplied by the number of training rows ``N`` as in the paper
-        (:math:`\alpha N`; per labelled row in the batch-mean loss, :math:`\alpha N/N_l`).
+        (:math:`\alpha N`; per labelled row in the batch-mean loss, :math:`\alpha N/N_l`). The default ``0.1`` is the
+        paper's (Bernoulli likelihood on MNIST); with the Gaussian likelihood on standardised inputs a larger weight
+        (``alpha=3`` on digits, see the module docstring) lets the labels shape :math:`q(y\mid x)`.
     epochs, batch_size, lr, validation_split, patience, seed, device, verbose
         Passed to :class:`~latentquant.training.Trainer`. ``validation_split`` holds out the *last* rows (library
         convention: time order); with ``0`` (default) there is no early stopping and all ``epochs`` run.
         ``seed`` also seeds the initial weights: same seed → identical predictions on CPU.
+    likelihood : {'gaussian', 'bernoulli'}
+        Observation model :math:`p(x\mid y,z)`: Gaussian on standardised inputs (default) or Bernoulli on raw inputs
+        in [0, 1]. With M1+M2 it is M1's likelihood; M2 then models the continuous M1 latent with a Gaussian.
+    learn_variance : bool
+        Gaussian likelihood only: learn a per-feature observation variance (floored at ``1e-3``) instead of the fixed
+        :math:`\sigma^2=\tfrac12`. Ignored for ``likelihood='bernoulli'``.
+    m1_latent_dim : int, optional
+        ``None`` (default): model M2 on the inputs. An integer: the paper's stacked M1+M2 — an unsupervised VAE (M1)
+        with this latent size is first fitted on all rows of ``X`` and M2 models its latent :math:`z_1`.
+        :meth:`predict_proba` and :meth:`transform` then take raw ``X`` and map it through M1's posterior mean.
+    m1_hidden : sequence of int
+        Hidden widths of M1's encoder (its decoder mirrors them).
+    m1_epochs : int, optional
+        Epochs of M1 training; ``None``: ``epochs``.
+    m1_sample : bool
+        M1+M2 only: train M2 on a fresh draw :math:`z_1\sim q(z_1\mid x)` at every step (default, as in the paper) or
+        on the posterior means.
+    consistency : float
+        Weight of an optional extra term (not in the paper, default ``0``): each row decoded with class :math:`j`
+        should be classified as :math:`j` by :math:`q(y\mid x)`, i.e. :math:`\sum_j w_j\,(-\log q(j\mid\hat x_j))`
+        with :math:`w` the one-hot label (labelled rows) or the detached :math:`q(y\mid x)` (unlabelled rows).
 
     Attributes
     ----------
@@ -132,8 +225,16 @@ class SemiSupervisedVAE:
     def __init__(self, n_classes: int | None = None, latent_dim: int = 16, hidden: Sequence[int] = (128,),
                  alpha: float = 0.1, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
                  validation_split: float = 0.0, patience: int = 10, seed: int | None = 0, device: str = "cpu",
-                 verbose: bool | None = False, likelihood: str = "gaussian") -> None:
+                 verbose: bool | None = False, likelihood: str = "gaussian", learn_variance: bool = False,
+                 m1_latent_dim: int | None = None, m1_hidden: Sequence[int] = (256,), m1_epochs: int | None = None,
+                 m1_sample: bool = True, consistency: float = 0.0) -> None:
         self.likelihood = likelihood
+        self.consistency = consistency
+        self.learn_variance = learn_variance
+        self.m1_latent_dim = m1_latent_dim
+        self.m1_hidden = tuple(m1_hidden)
+        self.m1_epochs = m1_epochs
+        self.m1_sample = m1_sample
         self.n_classes = n_classes
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
@@ -158,6 +259,23 @@ class SemiSupervisedVAE:
             raise ConfigError(f"latent_dim must be a positive integer, got {self.latent_dim!r}.")
         if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden):
             raise ConfigError(f"hidden must be positive integers, got {list(self.hidden)}.")
+        if not isinstance(self.learn_variance, (bool, np.bool_)):
+            raise ConfigError(f"learn_variance must be a bool, got {self.learn_variance!r}.")
+        if isinstance(self.consistency, bool) or not isinstance(self.consistency, (int, float)) \
+                or not math.isfinite(self.consistency) or self.consistency < 0:
+            raise ConfigError(f"consistency must be a finite number >= 0, got {self.consistency!r}.")
+        if not isinstance(self.m1_sample, (bool, np.bool_)):
+            raise ConfigError(f"m1_sample must be a bool, got {self.m1_sample!r}.")
+        if self.m1_latent_dim is not None and (isinstance(self.m1_latent_dim, bool)
+                                               or not isinstance(self.m1_latent_dim, (int, np.integer))
+                                               or self.m1_latent_dim < 1):
+            raise ConfigError(f"m1_latent_dim must be None or a positive integer, got {self.m1_latent_dim!r}.")
+        if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in self.m1_hidden):
+            raise ConfigError(f"m1_hidden must be positive integers, got {list(self.m1_hidden)}.")
+        if self.m1_epochs is not None and (isinstance(self.m1_epochs, bool)
+                                           or not isinstance(self.m1_epochs, (int, np.integer))
+                                           or self.m1_epochs < 1):
+            raise ConfigError(f"m1_epochs must be None or a positive integer, got {self.m1_epochs!r}.")
         if self.likelihood not in ("gaussian", "bernoulli"):
             raise ConfigError(f"likelihood must be 'gaussian' or 'bernoulli', got {self.likelihood!r}.")
         if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not math.isfinite(self.alpha) \
@@ -210,12 +328,15 @@ class SemiSupervisedVAE:
     def _prepare(self, X: Any) -> torch.Tensor:
         model = self._check_fitted()
         x = to_tensor(X, name="X")
-        if x.ndim != 2 or x.shape[1] != model.input_dim:
+        n_features = len(self.mean_)
+        if x.ndim != 2 or x.shape[1] != n_features:
             raise DataValidationError(
-                f"X must have shape (n_samples, {model.input_dim}) as in fit, got {tuple(x.shape)}."
+                f"X must have shape (n_samples, {n_features}) as in fit, got {tuple(x.shape)}."
             )
         x = (x - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
-        return x.to(next(model.parameters()).device)
+        x = x.to(next(model.parameters()).device)
+        m1 = getattr(self, "m1_", None)
+        return x if m1 is None else m1.encode(x)[0]  # M1+M2: M2 sees the M1 posterior means
 
     # ------------------------------------------------------------------ public API
     def fit(self, X: Any, y: Any) -> SemiSupervisedVAE:
@@ -240,19 +361,26 @@ class SemiSupervisedVAE:
 
         n, d = x.shape
         k = len(self.classes_)
+        self.m1_ = self._fit_m1(x) if self.m1_latent_dim is not None else None
+        m1 = self.m1_
         with torch.random.fork_rng(enabled=self.seed is not None):
             if self.seed is not None:
                 torch.manual_seed(self.seed)
-            model = _M2(d, k, int(self.latent_dim), [int(h) for h in self.hidden],
-                        bernoulli=self.likelihood == "bernoulli")
+            model = _M2(d if m1 is None else m1.latent_dim, k, int(self.latent_dim), [int(h) for h in self.hidden],
+                        bernoulli=self.likelihood == "bernoulli" and m1 is None, learn_variance=self.learn_variance)
         n_labelled = int((labels >= 0).sum())
         ce_weight = float(self.alpha) * n / n_labelled  # alpha * N in the paper's J, per labelled row after / N
+        consistency = float(self.consistency)
 
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
             assert isinstance(m, _M2)
             xb, yb = batch[0], batch[1].long()
+            if m1 is not None:  # M2 models the M1 latent z1 ~ q(z1|x) (sampled afresh each step, or its mean)
+                with torch.no_grad():
+                    mu1, log_var1 = m1.encode(xb.to(next(m1.parameters()).device))
+                    xb = mu1 + torch.exp(0.5 * log_var1) * torch.randn_like(mu1) if self.m1_sample else mu1
             is_lab = yb >= 0
-            neg_elbo, recon, kl = m.neg_elbo_all(xb)
+            neg_elbo, recon, kl, out = m.neg_elbo_all(xb)
             logits = m.logits(xb)
             log_q = F.log_softmax(logits, dim=1)
             q = log_q.exp()
@@ -263,6 +391,16 @@ class SemiSupervisedVAE:
             unl_term = (q * neg_elbo).sum(dim=1) - entropy
             lab = is_lab.to(xb.dtype)
             per_row = lab * (lab_term + ce_weight * ce) + (1 - lab) * unl_term
+            terms: dict[str, torch.Tensor] = {}
+            if consistency > 0:  # a row decoded with class j should be classified as j (weights: label or q, fixed)
+                x_dec = torch.sigmoid(out) if m.bernoulli else out
+                y_all = torch.arange(m.n_classes, device=xb.device).repeat_interleave(xb.shape[0])
+                ce_dec = F.cross_entropy(m.logits(x_dec), y_all, reduction="none").view(m.n_classes, -1).T
+                w_c = torch.where(is_lab.unsqueeze(1), F.one_hot(yb.clamp(min=0), m.n_classes).to(xb.dtype),
+                                  q.detach())
+                cons = (w_c * ce_dec).sum(dim=1)
+                per_row = per_row + consistency * cons
+                terms["consistency"] = cons.mean()
             n_lab = lab.sum().clamp(min=1.0)
             w = torch.where(is_lab.unsqueeze(1), F.one_hot(yb.clamp(min=0), m.n_classes).to(xb.dtype), q)
             return {
@@ -271,6 +409,7 @@ class SemiSupervisedVAE:
                 "recon": (w * recon).sum(dim=1).mean(),
                 "kl": (w * kl).sum(dim=1).mean(),
                 "cross_entropy": (lab * ce).sum() / n_lab,
+                **terms,
             }
 
         trainer = Trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
@@ -282,6 +421,75 @@ class SemiSupervisedVAE:
         self.model_ = model
         self.device_ = resolve_device(self.device)
         return self
+
+    def fit_supervised(self, X: Any, y: Any) -> SemiSupervisedVAE:
+        """Fit only the classifier :math:`q(y\\mid x)` by cross-entropy on labelled rows — the baseline "same
+        classifier on the labelled rows alone". Returns ``self``.
+
+        Every row of ``y`` must be labelled (``-1`` / ``NaN`` rows are rejected). The network, the standardisation
+        (from these rows; none for ``likelihood='bernoulli'``), ``epochs``, ``batch_size``, ``lr`` and ``seed`` are
+        those of :meth:`fit`; the generative networks and ``m1_latent_dim`` are not used (the classifier sees the
+        raw inputs and :meth:`transform` is meaningless after this fit), so :meth:`predict` and
+        :meth:`predict_proba` reflect the classifier alone.
+        """
+        self._check_params()
+        x = to_tensor(X, name="X")
+        if x.ndim != 2:
+            raise DataValidationError(f"X must be 2-D (n_samples, n_features), got shape {tuple(x.shape)}.")
+        labels = self._encode_labels(y, x.shape[0])
+        if (labels < 0).any():
+            raise DataValidationError("fit_supervised needs every row labelled; drop the -1 / NaN rows of y.")
+        xn = x.numpy()
+        if self.likelihood == "bernoulli":
+            self.mean_ = np.zeros(xn.shape[1], np.float32)
+            self.scale_ = np.ones(xn.shape[1], np.float32)
+        else:
+            self.mean_ = xn.mean(axis=0).astype(np.float32)
+            scale = xn.std(axis=0)
+            self.scale_ = np.where(scale > 1e-8, scale, 1.0).astype(np.float32)
+        x = (x - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
+        self.m1_ = None
+        with torch.random.fork_rng(enabled=self.seed is not None):
+            if self.seed is not None:
+                torch.manual_seed(self.seed)
+            model = _M2(x.shape[1], len(self.classes_), int(self.latent_dim), [int(h) for h in self.hidden],
+                        bernoulli=self.likelihood == "bernoulli")
+
+        def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+            assert isinstance(m, _M2)
+            return {"loss": F.cross_entropy(m.logits(batch[0]), batch[1].long())}
+
+        trainer = Trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                          validation_split=self.validation_split, early_stopping=self.validation_split > 0,
+                          patience=self.patience, seed=self.seed, device=self.device, verbose=self.verbose)
+        self.history_ = trainer.fit(model, loss_fn, (x, torch.from_numpy(labels.astype(np.float32))))
+        model.eval()
+        self.model_ = model
+        self.device_ = resolve_device(self.device)
+        return self
+
+    def _fit_m1(self, x: torch.Tensor) -> _M1:
+        """Fit the unsupervised VAE M1 on all (standardised) training rows; returns it in eval mode, frozen."""
+        assert self.m1_latent_dim is not None
+        with torch.random.fork_rng(enabled=self.seed is not None):
+            if self.seed is not None:
+                torch.manual_seed(self.seed)
+            m1 = _M1(x.shape[1], int(self.m1_latent_dim), [int(h) for h in self.m1_hidden],
+                     bernoulli=self.likelihood == "bernoulli")
+
+        def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
+            assert isinstance(m, _M1)
+            return m.loss_terms(batch[0])
+
+        epochs = self.epochs if self.m1_epochs is None else int(self.m1_epochs)
+        trainer = Trainer(epochs=epochs, batch_size=self.batch_size, lr=self.lr,
+                          validation_split=self.validation_split, early_stopping=self.validation_split > 0,
+                          patience=self.patience, seed=self.seed, device=self.device, verbose=self.verbose)
+        self.m1_history_ = trainer.fit(m1, loss_fn, (x,))
+        m1.eval()
+        for p in m1.parameters():
+            p.requires_grad_(False)
+        return m1
 
     @torch.no_grad()
     def predict_proba(self, X: Any) -> np.ndarray:
