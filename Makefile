@@ -40,6 +40,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_factor.py
 	$(PY) benchmarks/bench_ipca.py
 	$(PY) benchmarks/bench_pricing_scale.py
+	$(PY) benchmarks/bench_selection.py
 
 clean:
 	rm -rf $(VENV) runs .mypy_cache .pytest_cache .ruff_cache
