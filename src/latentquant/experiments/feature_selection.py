@@ -352,51 +352,6 @@ def pretrain_arms(data_path: str, model: str, target: str, seed: int, params: di
     return {"preds": pd.DataFrame(preds)}
 
 
-class _LabelledOnlyClassifier:
-    """The classifier network ``q(y|x)`` of :class:`SemiSupervisedVAE` (same widths, learning rate, batch size and
-    seed), trained by cross-entropy on the labelled rows alone: the supervised-only arm of the comparison. It takes as
-    many optimisation steps as the semi-supervised fit (``n_steps_of``: the number of training rows it sees)."""
-
-    def __init__(self, ss_kwargs: Mapping[str, Any], n_steps_of: int) -> None:
-        from latentquant.models.selection import SemiSupervisedVAE
-
-        ss = SemiSupervisedVAE(**ss_kwargs)
-        self.hidden = [int(h) for h in ss.hidden]
-        self.lr, self.batch_size, self.seed = ss.lr, ss.batch_size, ss.seed
-        self.steps = ss.epochs * math.ceil(n_steps_of / ss.batch_size)
-
-    def fit(self, X: np.ndarray, y: np.ndarray) -> _LabelledOnlyClassifier:
-        import torch
-        import torch.nn.functional as F
-
-        from latentquant.nn import mlp
-        from latentquant.training import Trainer
-
-        self.mean_, sd = X.mean(axis=0), X.std(axis=0)
-        self.scale_ = np.where(sd > 1e-8, sd, 1.0)
-        with torch.random.fork_rng():
-            torch.manual_seed(self.seed or 0)
-            self.net_ = mlp([X.shape[1], *self.hidden, 2])
-
-        def loss_fn(m: Any, batch: tuple[Any, ...]) -> dict[str, Any]:
-            return {"loss": F.cross_entropy(m(batch[0]), batch[1].long())}
-
-        x = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
-        epochs = max(1, round(self.steps / math.ceil(len(X) / self.batch_size)))
-        Trainer(epochs=epochs, batch_size=self.batch_size, lr=self.lr, validation_split=0.0,
-                early_stopping=False, seed=self.seed, device="cpu", verbose=False).fit(
-            self.net_, loss_fn, (x, torch.as_tensor(y, dtype=torch.float32)))
-        self.net_.eval()
-        return self
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        import torch
-
-        x = torch.as_tensor((np.asarray(X, dtype=np.float64) - self.mean_) / self.scale_, dtype=torch.float32)
-        with torch.no_grad():
-            return torch.softmax(self.net_(x), dim=1).numpy().astype(np.float64)
-
-
 def semi_supervised_arms(data_path: str, seed: int, label_fraction: float, params: dict[str, Any],
                          data: str = "") -> dict[str, Any]:
     """Up/down classification of the next day with ``label_fraction`` of the training labels: the semi-supervised
@@ -413,12 +368,15 @@ def semi_supervised_arms(data_path: str, seed: int, label_fraction: float, param
     rng = np.random.default_rng(seed)
     idx = np.flatnonzero(tr)
     n_lab = max(2, round(label_fraction * idx.size))
-    labelled = rng.choice(idx, size=n_lab, replace=False)
+    labelled = np.sort(rng.choice(idx, size=n_lab, replace=False))  # time order, as the trainer requires
     y_semi = np.full(len(frame), -1.0)
     y_semi[labelled] = up[labelled]
     kwargs = {"n_classes": 2, "seed": seed, "verbose": False, **params}
     ss = SemiSupervisedVAE(**kwargs).fit(X[tr], y_semi[tr])
-    sup = _LabelledOnlyClassifier(kwargs, n_steps_of=idx.size).fit(X.iloc[labelled].to_numpy(), up[labelled])
+    # the same classifier on the labelled days alone, with as many optimisation steps as the semi-supervised fit
+    steps = ss.epochs * math.ceil(idx.size / ss.batch_size)
+    epochs = max(1, round(steps / math.ceil(n_lab / ss.batch_size)))
+    sup = SemiSupervisedVAE(**{**kwargs, "epochs": epochs}).fit_supervised(X.iloc[labelled], up[labelled])
     out: dict[str, Any] = {"n_labelled": int(n_lab), "n_train": int(idx.size),
                            "test_up_share": float(up[te].mean())}
     for name, est in (("semi_supervised", ss), ("supervised_only", sup)):
@@ -475,8 +433,8 @@ def _seeds_of(cfg: SelectionStudyConfig, model: str) -> list[int]:
 
 
 def _pm(full: pd.DataFrame, col: str) -> list[str]:
-    return [f"{m:.2f} ± {s:.2f}" if np.isfinite(m) else "" for m, s in
-            zip(full[f"{col}_mean"], full[f"{col}_std"].fillna(0.0), strict=True)]
+    return [("" if not np.isfinite(m) else f"{m:.2f}" if not np.isfinite(s) else f"{m:.2f} ± {s:.2f}")
+            for m, s in zip(full[f"{col}_mean"], full[f"{col}_std"], strict=True)]
 
 
 @dataclass
@@ -748,11 +706,15 @@ def _write_report(cfg: SelectionStudyConfig, out: Path, frame: pd.DataFrame, inf
                                                   ylabel=f"growth of 1 (cash earns 0, {cost})"),
                         "Test-span equity curves of the seed ensembles and buy-and-hold")
     if imp.per_sample:
+        spread = "; ".join(
+            f"{m}: mean importance {t.mean().min():.4f}–{t.mean().max():.4f} (uniform {1 / t.shape[1]:.4f}), largest "
+            f"|high − low VIX| difference {imp.regime[m]['diff'].abs().max():.4f}" for m, t in imp.per_sample.items())
         run_dir.section("Sample-specific importance",
                         "Attention importance of a feature on a date: the attention it receives, summed over query "
                         "tokens, averaged over heads, layers and seeds (each row sums to 1). High-VIX days: VIX above "
                         f"the training-span median ({imp.vix_threshold:.1f}); the t-statistic of the difference uses "
-                        "Newey–West standard errors.")
+                        f"Newey–West standard errors. Effect sizes: {spread}. With thousands of days, differences far "
+                        "smaller than the spread between features are statistically significant; read the size first.")
         for model, table in imp.per_sample.items():
             monthly = table.groupby(pd.DatetimeIndex(table.index).to_period("M")).mean()
             run_dir.save_figure(f"importance_{model}", figs.plot_heatmap(
