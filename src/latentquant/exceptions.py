@@ -5,20 +5,26 @@ Hierarchy::
     LatentQuantError                      base of everything raised on purpose
     ├── DataValidationError (ValueError)  bad user data: NaN/inf, unsorted or duplicated dates, ...
     ├── ConfigError (ValueError)          bad hyperparameter or argument value
-    ├── NotFittedError (AttributeError)   estimator used before ``fit``
+    ├── NotFittedError                    estimator used before ``fit`` (also scikit-learn's NotFittedError,
+    │                                     hence ValueError and AttributeError)
     ├── TrainingError (RuntimeError)      optimisation diverged (NaN/inf loss)
     └── CheckpointError (OSError)         corrupted, missing or mismatched checkpoint
 
     DataWarning (UserWarning)             data were altered in a documented way (rows dropped, ...)
+    ConvergenceWarning                    an iterative fit stopped at its iteration limit (also scikit-learn's)
 
 Every message names the argument or column, the offending value or first offending date, and what to do.
 """
 
 from __future__ import annotations
 
+from sklearn.exceptions import ConvergenceWarning as _SklearnConvergenceWarning
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "CheckpointError",
     "ConfigError",
+    "ConvergenceWarning",
     "DataValidationError",
     "DataWarning",
     "LatentQuantError",
@@ -39,8 +45,11 @@ class ConfigError(LatentQuantError, ValueError):
     """A hyperparameter or argument has an invalid value."""
 
 
-class NotFittedError(LatentQuantError, AttributeError):
-    """An estimator or model was used before being fitted."""
+class NotFittedError(LatentQuantError, _SklearnNotFittedError):
+    """An estimator or model was used before being fitted.
+
+    Also a :class:`sklearn.exceptions.NotFittedError`, so code written for scikit-learn estimators catches it.
+    """
 
 
 class TrainingError(LatentQuantError, RuntimeError):
@@ -53,3 +62,10 @@ class CheckpointError(LatentQuantError, OSError):
 
 class DataWarning(UserWarning):
     """Data were modified in a documented way (for example rows dropped)."""
+
+
+class ConvergenceWarning(_SklearnConvergenceWarning):
+    """An iterative fit stopped at ``max_iter`` before meeting its tolerance; raise ``max_iter`` or loosen ``tol``.
+
+    Also a :class:`sklearn.exceptions.ConvergenceWarning`, so ``warnings.filterwarnings`` on either silences it.
+    """

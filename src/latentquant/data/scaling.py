@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
-from latentquant.validation import check_frame
+from latentquant.base import BaseModel
+from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.validation import Constraint, Interval, check_frame
 
 __all__ = ["Standardizer"]
 
 
-class Standardizer:
+class Standardizer(BaseModel):
     """Per-column z-scoring whose mean and standard deviation come from the training rows only.
 
     Fit it on the training span and apply the same transform to validation and test spans, so that no statistic of the
@@ -40,12 +42,19 @@ class Standardizer:
     [-1.0, 0.0, 1.0, 8.0]
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "with_mean": ["boolean"], "with_std": ["boolean"], "ddof": [Interval(Integral, 0, None)],
+    }
+    _fit_hint = "call fit(train_data) first"
+
     def __init__(self, *, with_mean: bool = True, with_std: bool = True, ddof: int = 1) -> None:
         self.with_mean = with_mean
         self.with_std = with_std
         self.ddof = ddof
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> Standardizer:
+        """Learn each column's mean and standard deviation from the training rows ``X``."""
+        self._check_params()
         data = check_frame(X, name="X", min_rows=self.ddof + 1, require_datetime_index=False)
         mean = data.mean() if self.with_mean else pd.Series(0.0, index=data.columns)
         if self.with_std:
@@ -65,8 +74,7 @@ class Standardizer:
         return self
 
     def _check(self, X: pd.DataFrame) -> pd.DataFrame:
-        if not hasattr(self, "mean_"):
-            raise NotFittedError("This Standardizer is not fitted yet; call fit(train_data) first.")
+        self._check_fitted()
         data = check_frame(X, name="X", allow_nan=True, require_datetime_index=False)
         if list(data.columns) != list(self.feature_names_in_):
             raise DataValidationError(
@@ -76,16 +84,17 @@ class Standardizer:
         return data
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Standardise ``X`` (same columns as at fit) with the training-span statistics."""
         data = self._check(X)
         return (data - self.mean_) / self.scale_
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
+        """:meth:`fit` on ``X``, then :meth:`transform` it."""
         return self.fit(X).transform(X)
 
     def inverse_transform(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame | np.ndarray:
         """Map standardised values back to original units (arrays keep their type)."""
-        if not hasattr(self, "mean_"):
-            raise NotFittedError("This Standardizer is not fitted yet; call fit(train_data) first.")
+        self._check_fitted()
         if isinstance(X, pd.DataFrame):
             return self._check(X) * self.scale_ + self.mean_
         arr = np.asarray(X, dtype=np.float64)

@@ -1,11 +1,14 @@
 """Model persistence: a directory holding ``config.json`` (class name + constructor arguments + versions) and
 ``weights.pt`` (a ``state_dict`` of tensors, read back with ``torch.load(weights_only=True)``).
 
-Nothing is unpickled: a checkpoint can only rebuild classes registered with :func:`register_model`.
+Nothing is unpickled: a checkpoint can only rebuild classes registered with :func:`register_model`. The same registry
+rebuilds the networks held by fitted estimators (:mod:`latentquant.base`).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import platform
 from collections.abc import Callable
@@ -17,7 +20,7 @@ from torch import nn
 
 from latentquant.exceptions import CheckpointError
 
-__all__ = ["load_model", "register_model", "registered_models", "save_model"]
+__all__ = ["build_module", "load_model", "module_config", "register_model", "registered_models", "save_model"]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
@@ -28,10 +31,51 @@ M = TypeVar("M", bound=type[nn.Module])
 
 
 def register_model(cls: M) -> M:
-    """Class decorator: make ``cls`` loadable by :func:`load_model`. The class must define ``get_config()``
-    returning JSON-serialisable constructor keyword arguments."""
+    """Class decorator: make ``cls`` loadable by :func:`load_model` and by estimator persistence.
+
+    A class with a ``get_config()`` method (JSON-serialisable constructor keyword arguments) is used as it is; for
+    any other class the decorator records the arguments each instance was built with, which :func:`module_config`
+    returns.
+    """
+    if cls.__name__ in _MODELS and _MODELS[cls.__name__] is not cls:
+        raise CheckpointError(f"two network classes named {cls.__name__!r} are registered; rename one.")
     _MODELS[cls.__name__] = cls
+    if not hasattr(cls, "get_config"):
+        init = cls.__init__
+        signature = inspect.signature(init)
+
+        @functools.wraps(init)
+        def recording_init(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+            init(self, *args, **kwargs)
+            if type(self) is cls:
+                bound = signature.bind(self, *args, **kwargs)
+                bound.apply_defaults()
+                self.__dict__["_init_config"] = dict(list(bound.arguments.items())[1:])
+
+        cls.__init__ = recording_init  # type: ignore[method-assign]
     return cls
+
+
+def module_config(module: nn.Module) -> tuple[str, dict[str, Any]]:
+    """The registered class name of ``module`` and the keyword arguments that rebuild it."""
+    name = type(module).__name__
+    if _MODELS.get(name) is not type(module):
+        raise CheckpointError(f"{name} is not a registered latentquant network; decorate it with @register_model.")
+    get_config: Callable[[], dict[str, Any]] | None = getattr(module, "get_config", None)
+    if get_config is not None:
+        return name, get_config()
+    config: dict[str, Any] = module.__dict__["_init_config"]
+    return name, dict(config)
+
+
+def build_module(name: str, config: dict[str, Any]) -> nn.Module:
+    """Instantiate the registered network class ``name`` with ``config`` (weights are loaded by the caller)."""
+    if name not in _MODELS:
+        raise CheckpointError(f"unknown network class {name!r}; known: {registered_models()}.")
+    try:
+        return _MODELS[name](**config)
+    except TypeError as exc:
+        raise CheckpointError(f"saved arguments do not fit {name} ({exc}).") from exc
 
 
 def registered_models() -> list[str]:

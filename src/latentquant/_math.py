@@ -1,0 +1,129 @@
+r"""The formulas several layers need, each written once.
+
+Models (which must not import :mod:`latentquant.evaluation`) and evaluation functions both call these; the public,
+validated versions live in :mod:`latentquant.evaluation` and delegate here.
+
+* :func:`uncentred_r2` — :math:`1-\sum(r-\hat r)^2/\sum r^2` over cells where both are finite;
+* :func:`running_mean` — factor premia :math:`\hat\lambda_{t-1}`, the mean of the factors strictly before ``t``;
+* :func:`kl_standard_normal`, :func:`kl_normal` — Gaussian KL divergences (NumPy or torch, elementwise);
+* :func:`newey_west_lrv` — Newey–West (Bartlett) long-run covariance of a series of scores;
+* :func:`standardize_stats` — column means and standard deviations of training rows (the array kernel of the
+  scalers fitted on training data only; :class:`~latentquant.data.Standardizer` is the pandas estimator).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from latentquant.exceptions import DataValidationError
+
+__all__ = [
+    "kl_normal",
+    "kl_standard_normal",
+    "newey_west_lrv",
+    "running_mean",
+    "standardize_stats",
+    "uncentred_r2",
+]
+
+
+def uncentred_r2(r: np.ndarray, r_hat: np.ndarray, what: str = "R²") -> float:
+    """``1 − Σ (r − r̂)² / Σ r²`` over the cells where both are finite.
+
+    Examples
+    --------
+    >>> round(uncentred_r2(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.0, 3.0])), 6)
+    0.966667
+    """
+    r = np.asarray(r, dtype=np.float64).ravel()
+    r_hat = np.asarray(r_hat, dtype=np.float64).ravel()
+    keep = np.isfinite(r) & np.isfinite(r_hat)
+    if not keep.any():
+        raise DataValidationError(
+            f"{what}: no (date, asset) cell has both a return and a fitted value; check that the indexes overlap "
+            "(same date type and asset labels) and that the inputs are not all NaN."
+        )
+    r, r_hat = r[keep], r_hat[keep]
+    denom = float(np.sum(r * r))
+    if denom <= 0.0:
+        raise DataValidationError(f"{what}: all returns are zero on the overlapping cells, R² is undefined.")
+    return 1.0 - float(np.sum((r - r_hat) ** 2)) / denom
+
+
+def running_mean(factors: pd.DataFrame) -> pd.DataFrame:
+    """Row ``t`` = mean of the rows strictly before ``t`` (the first row is NaN): :math:`\\hat\\lambda_{t-1}`.
+
+    Examples
+    --------
+    >>> running_mean(pd.DataFrame({"f1": [1.0, 3.0, 8.0]}))["f1"].tolist()
+    [nan, 1.0, 2.0]
+    """
+    return factors.expanding().mean().shift(1)
+
+
+def _backend(x: Any) -> Any:
+    import torch
+
+    return torch if isinstance(x, torch.Tensor) else np
+
+
+def kl_standard_normal(mu: Any, log_var: Any) -> Any:
+    r"""Elementwise :math:`\mathrm{KL}(N(\mu,\sigma^2)\Vert N(0,1)) = -\tfrac12(1+\log\sigma^2-\mu^2-\sigma^2)`.
+
+    Works on NumPy arrays and torch tensors (differentiable); sum over the latent axis for a vector KL.
+
+    Examples
+    --------
+    >>> float(kl_standard_normal(np.array(1.0), np.array(0.0)))
+    0.5
+    """
+    xp = _backend(mu)
+    return -0.5 * (1 + log_var - mu**2 - xp.exp(log_var))
+
+
+def kl_normal(mu_q: Any, sigma_q: Any, mu_p: Any, sigma_p: Any) -> Any:
+    r"""Elementwise :math:`\mathrm{KL}(N(\mu_q,\sigma_q^2)\Vert N(\mu_p,\sigma_p^2)) = \log\frac{\sigma_p}{\sigma_q}
+    + \frac{\sigma_q^2+(\mu_q-\mu_p)^2}{2\sigma_p^2} - \frac12` (NumPy or torch).
+
+    Examples
+    --------
+    >>> float(kl_normal(np.array(1.0), np.array(1.0), np.array(0.0), np.array(1.0)))
+    0.5
+    """
+    xp = _backend(mu_q)
+    return xp.log(sigma_p) - xp.log(sigma_q) + (sigma_q**2 + (mu_q - mu_p) ** 2) / (2.0 * sigma_p**2) - 0.5
+
+
+def newey_west_lrv(scores: np.ndarray, lags: int) -> np.ndarray:
+    r"""Newey–West long-run covariance :math:`\sum_t s_t s_t^\top + \sum_{\ell=1}^{L}(1-\tfrac{\ell}{L+1})
+    (\Gamma_\ell + \Gamma_\ell^\top)`, :math:`\Gamma_\ell = \sum_t s_t s_{t-\ell}^\top` (no division by ``T``,
+    no small-sample correction). ``scores`` is ``(T,)`` or ``(T, k)``; lags beyond ``T − 1`` add nothing.
+
+    Examples
+    --------
+    >>> float(newey_west_lrv(np.array([1.0, -1.0, 1.0, -1.0]), 1)[0, 0])  # 4 + 2·0.5·(−3)
+    1.0
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    s = s[:, None] if s.ndim == 1 else s
+    out = s.T @ s
+    for lag in range(1, min(lags, s.shape[0] - 1) + 1):
+        g = s[lag:].T @ s[:-lag]
+        out += (1.0 - lag / (lags + 1.0)) * (g + g.T)
+    return out
+
+
+def standardize_stats(values: np.ndarray, *, ddof: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (``ddof``, default 1) of a 2-D array of training rows.
+
+    Examples
+    --------
+    >>> m, s = standardize_stats(np.array([[1.0], [2.0], [3.0]]))
+    >>> m.tolist(), s.tolist()
+    ([2.0], [1.0])
+    """
+    x = np.asarray(values, dtype=np.float64)
+    return x.mean(axis=0), x.std(axis=0, ddof=ddof)
