@@ -70,18 +70,22 @@ def _backend(x: Any) -> Any:
     return torch if isinstance(x, torch.Tensor) else np
 
 
-def kl_standard_normal(mu: Any, log_var: Any) -> Any:
+def kl_standard_normal(mu: Any, log_var: Any, *, var: Any = None) -> Any:
     r"""Elementwise :math:`\mathrm{KL}(N(\mu,\sigma^2)\Vert N(0,1)) = -\tfrac12(1+\log\sigma^2-\mu^2-\sigma^2)`.
 
-    Works on NumPy arrays and torch tensors (differentiable); sum over the latent axis for a vector KL.
+    Works on NumPy arrays and torch tensors (differentiable); sum over the latent axis for a vector KL. A caller that
+    holds the variance :math:`\sigma^2` passes it as ``var`` (used instead of ``exp(log_var)``, which can differ from
+    it in the last bit).
 
     Examples
     --------
     >>> float(kl_standard_normal(np.array(1.0), np.array(0.0)))
     0.5
+    >>> float(kl_standard_normal(np.array(0.0), np.log(np.array(4.0)), var=np.array(4.0)))  # ½(4 − 1 − log 4)
+    0.8068528194400546
     """
     xp = _backend(mu)
-    return -0.5 * (1 + log_var - mu**2 - xp.exp(log_var))
+    return -0.5 * (1 + log_var - mu**2 - (xp.exp(log_var) if var is None else var))
 
 
 def kl_normal(mu_q: Any, sigma_q: Any, mu_p: Any, sigma_p: Any) -> Any:

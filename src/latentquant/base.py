@@ -167,7 +167,10 @@ class _Encoder:
                     "codes": [self._array(np.asarray(c)) for c in index.codes], "names": list(index.names)}
         out: dict[str, Any] = {"name": self.encode(index.name)}
         if isinstance(index, pd.DatetimeIndex):
-            out["__datetimeindex__"] = self._array(index.tz_localize(None).asi8 if index.tz else index.asi8)
+            # stored as nanoseconds; the unit (pandas 3 defaults to microseconds) is restored on load
+            naive = index.tz_localize(None) if index.tz else index
+            out["__datetimeindex__"] = self._array(naive.as_unit("ns").asi8)
+            out["unit"] = str(index.unit)
             out["tz"] = str(index.tz) if index.tz else None
             out["freq"] = index.freqstr
             return out
@@ -259,6 +262,8 @@ class _Decoder:
             if data["tz"]:
                 idx = idx.tz_localize("UTC").tz_convert(data["tz"]) if data["tz"] == "UTC" else \
                     idx.tz_localize(data["tz"])
+            if data.get("unit"):
+                idx = idx.as_unit(data["unit"])
             if data.get("freq"):
                 idx = pd.DatetimeIndex(idx, freq=data["freq"])
             return idx

@@ -121,6 +121,8 @@ class Panel:
     min_assets : int
         Periods with fewer assets than this are dropped with a ``DataWarning`` (e.g. the number of factors).
 
+    Notes
+    -----
     Rows without a return are dropped with a warning and a count; a characteristic constant across the cross-section
     in some period is reported by :meth:`constant_characteristics` (after ranking it carries no information then).
 

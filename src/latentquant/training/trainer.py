@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from latentquant.base import register_codec
 from latentquant.data.splits import tail_split
 from latentquant.exceptions import CheckpointError, ConfigError, DataValidationError, TrainingError
 from latentquant.training.early_stopping import EarlyStopping
@@ -123,6 +124,7 @@ class History(dict[str, list[float]]):
         self.setdefault(key, []).append(float(value))
 
     def to_dict(self) -> dict[str, Any]:
+        """The loss curves and attributes as plain Python values (the inverse of :meth:`from_dict`)."""
         return {
             "history": {k: list(v) for k, v in self.items()},
             "best_epoch": self.best_epoch,
@@ -130,6 +132,30 @@ class History(dict[str, list[float]]):
             "stopped_early": self.stopped_early,
             "seconds": self.seconds,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> History:
+        """Rebuild a history written by :meth:`to_dict`.
+
+        Examples
+        --------
+        >>> h = History({"train_loss": [2.0, 1.5]})
+        >>> h.best_epoch = 1
+        >>> again = History.from_dict(h.to_dict())
+        >>> again["train_loss"], again.best_epoch
+        ([2.0, 1.5], 1)
+        """
+        history = cls({str(k): [float(v) for v in values] for k, values in data["history"].items()})
+        history.best_epoch = int(data["best_epoch"])
+        history.restored_best = bool(data["restored_best"])
+        history.stopped_early = bool(data["stopped_early"])
+        history.seconds = float(data["seconds"])
+        return history
+
+
+# a fitted estimator holding a History saves it as its loss curves and attributes (latentquant.base persistence)
+register_codec("History", History, lambda h, enc: enc.encode(h.to_dict()),
+               lambda data, dec: History.from_dict(dec.decode(data)))
 
 
 @dataclass
