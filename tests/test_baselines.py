@@ -88,7 +88,7 @@ def test_lightgbm_early_stopping_on_the_validation_block():
     model = LightGBMBaseline(n_estimators=300, learning_rate=0.1, early_stopping_rounds=10)
     model.fit(X[:600], noise[:600], X_val=X[600:], y_val=noise[600:])
     assert model.best_iteration_ < 50
-    full = model.model_.predict(X[600:].to_numpy(), num_iteration=model.best_iteration_)
+    full = model.booster_.predict(X[600:].to_numpy(), num_iteration=model.best_iteration_)
     np.testing.assert_array_equal(model.predict(X[600:]).to_numpy(), full)
 
 
@@ -149,25 +149,25 @@ def test_input_errors_are_pinned():
     model = RidgeBaseline().fit(X, y)
     bad = X.copy()
     bad.iloc[5, 2] = np.nan
-    with pytest.raises(DataValidationError, match=r"X has a NaN or infinite value in feature 'vix' at 2010-01-08 \(row 5\)"):
+    with pytest.raises(DataValidationError, match=r"X has a NaN or infinite value in column 'vix' at 2010-01-08 \(row 5\)"):
         RidgeBaseline().fit(bad, y)
     with pytest.raises(DataValidationError, match="y has 1 NaN or infinite value"):
         RidgeBaseline().fit(X, y.where(y.index != y.index[3]))
     with pytest.raises(DataValidationError, match="X and y have misaligned indexes"):
         RidgeBaseline().fit(X, y.shift(1, freq="B"))
-    with pytest.raises(DataValidationError, match=r"y must be 1-D with one value per row of X \(200\)"):
+    with pytest.raises(DataValidationError, match=r"X has 200 rows but y has 150; pass row-aligned data"):
         RidgeBaseline().fit(X, y.to_numpy()[:150])
-    with pytest.raises(DataValidationError, match=r"reorder them with X\[model.feature_names_in_\]"):
+    with pytest.raises(DataValidationError, match=r"same columns, other order\); pass X\[model.feature_names_in_\]"):
         model.predict(X[FEATURES[::-1]])
     with pytest.raises(DataValidationError, match=r"columns differ.*missing \['spread'\]"):
         model.predict(X.rename(columns={"spread": "term"}))
-    with pytest.raises(DataValidationError, match="X has 3 feature.*fitted on 4"):
+    with pytest.raises(DataValidationError, match=r"X has 3 column\(s\) but RidgeBaseline was fitted on 4"):
         model.predict(X.to_numpy()[:, :3])
     with pytest.raises(DataValidationError, match="must be 2-D"):
         model.predict(X["mom"].to_numpy())
     with pytest.raises(DataValidationError, match="column 'mom' is not numeric"):
         model.predict(X.assign(mom="a"))
-    with pytest.raises(DataValidationError, match="X_val has 3 feature"):
+    with pytest.raises(DataValidationError, match=r"X_val columns differ from those seen in fit \(missing \['spread'\]\)"):
         LightGBMBaseline(early_stopping_rounds=5).fit(X, y, X_val=X.iloc[:, :3], y_val=y)
 
 
@@ -180,7 +180,7 @@ def test_hyperparameter_errors_are_pinned_and_raised_in_fit():
         (LightGBMBaseline(n_estimators=0), "n_estimators must be a positive integer, got 0"),
         (LightGBMBaseline(subsample=0.0), r"subsample must be a number in \(0, 1\]"),
         (LightGBMBaseline(seed=-1), "seed must be a non-negative integer, got -1"),
-        (LightGBMBaseline(reg_lambda=-1.0), "reg_lambda must be a finite number >= 0"),
+        (LightGBMBaseline(reg_lambda=-1.0), "LightGBMBaseline: reg_lambda must be a number >= 0, got -1.0"),
         (LightGBMBaseline(early_stopping_rounds=0), "early_stopping_rounds must be a positive integer"),
     ]
     for model, message in cases:
@@ -199,7 +199,7 @@ def test_importance_errors_are_pinned():
     ridge = RidgeBaseline().fit(X, y)
     with pytest.raises(ConfigError, match="n_repeats must be a positive integer, got 0"):
         permutation_importance_mda(ridge, X, y, n_repeats=0)
-    with pytest.raises(ConfigError, match="scoring must be 'mse' or 'mae', got 'r2'"):
+    with pytest.raises(ConfigError, match=r"scoring must be one of \['mse', 'mae'\], got 'r2'"):
         permutation_importance_mda(ridge, X, y, scoring="r2")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="model must have a predict"):
         permutation_importance_mda(object(), X, y)  # type: ignore[arg-type]
@@ -207,3 +207,37 @@ def test_importance_errors_are_pinned():
         shap_importance(ridge, X)  # type: ignore[arg-type]
     with pytest.raises(DataValidationError, match="contributions must be the DataFrame"):
         global_shap_ranking(X.to_numpy())  # type: ignore[arg-type]
+
+
+def test_inputs_doctests():
+    import latentquant.models.selection._inputs as inputs_module
+
+    result = doctest.testmod(inputs_module, verbose=False, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 0
+
+
+def test_lightgbm_model_attribute_is_deprecated_for_booster():
+    X, y = _data(n=300)
+    model = LightGBMBaseline(n_estimators=10).fit(X, y)
+    with pytest.warns(FutureWarning, match="LightGBMBaseline.model_ is deprecated.*use booster_"):
+        booster = model.model_
+    assert booster is model.booster_
+    np.testing.assert_array_equal(booster.predict(X.to_numpy(), num_iteration=10), model.predict(X).to_numpy())
+
+
+@pytest.mark.parametrize("make", [lambda: RidgeBaseline(alpha=0.5),
+                                  lambda: LightGBMBaseline(n_estimators=30, subsample=0.7, seed=2)],
+                         ids=["ridge", "lightgbm"])
+def test_save_load_round_trip_without_pickle(make, tmp_path):
+    X, y = _data(n=400, nonlinear=True)
+    model = make().fit(X[:300], y[:300])
+    path = model.save(tmp_path / "m")
+    loaded = type(model).load(path)
+    pd.testing.assert_series_equal(loaded.predict(X[300:]), model.predict(X[300:]), check_exact=True)
+    assert loaded.feature_names_in_ == FEATURES
+    if isinstance(model, LightGBMBaseline):
+        pd.testing.assert_frame_equal(shap_importance(loaded, X[300:]), shap_importance(model, X[300:]))
+        pd.testing.assert_series_equal(loaded.gain_importance_, model.gain_importance_)
+    else:
+        pd.testing.assert_series_equal(loaded.coef_, model.coef_)
+    assert {p.name for p in path.iterdir()} == {"estimator.json", "arrays.npz", "weights.pt"}

@@ -189,3 +189,59 @@ def test_cli_select_run_bad_config_is_one_line(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip().splitlines()[-1].startswith("error: unknown model name(s) ['lstm']")
     assert "Traceback" not in result.output
+
+
+# ----------------------------------------------------------------------------------------------- base classes, registry
+def test_config_and_result_stand_on_the_study_base(study):
+    from latentquant.experiments._config import StudyConfig, StudyResult
+    from latentquant.experiments.feature_selection import SelectionStudyResult
+
+    cfg = SelectionStudyConfig.from_dict({"seeds": [3], "models": ["ridge"]})
+    assert isinstance(cfg, StudyConfig) and cfg.to_dict()["seeds"] == [3]
+    assert isinstance(study, SelectionStudyResult) and isinstance(study, StudyResult)
+    with pytest.raises(TypeError):
+        study.metrics["seeds"] = [9]  # type: ignore[index]  # read-only
+    assert study.table("sharpe").equals(study.tables["sharpe"])
+
+
+def test_models_come_from_the_selection_registry():
+    from latentquant.experiments.feature_selection import MODEL_NAMES, _seeds_of, _takes_validation
+    from latentquant.models.selection import SELECTION_MODELS, LightGBMBaseline, RidgeBaseline
+
+    assert MODEL_NAMES == ("ridge", "lightgbm", "mlp", "self_attention", "cross_attention", "vae_features")
+    assert "semi_supervised_vae" in SELECTION_MODELS and "semi_supervised_vae" not in MODEL_NAMES  # a classifier
+    assert isinstance(make_model("ridge", 5), RidgeBaseline)
+    lgbm = make_model("lightgbm", 5, {"n_estimators": 10})
+    assert isinstance(lgbm, LightGBMBaseline) and lgbm.seed == 5 and lgbm.n_estimators == 10
+    mlp = make_model("mlp", 5, {"seed": 1})
+    assert mlp.seed == 1 and mlp.verbose is False  # explicit params win over the study's defaults
+    cfg = SelectionStudyConfig(seeds=[4, 7])
+    assert _seeds_of(cfg, "ridge") == [4] and _seeds_of(cfg, "mlp") == [4, 7]  # ridge has no randomness
+    assert not _takes_validation(RidgeBaseline()) and _takes_validation(mlp)
+    assert not _takes_validation(lgbm) and _takes_validation(LightGBMBaseline(early_stopping_rounds=5))
+
+
+def test_seed_metrics_are_the_evaluation_statistics():
+    from latentquant.evaluation import sharpe_ratio, strategy_returns
+    from latentquant.experiments.feature_selection import _seed_metrics
+
+    dates = pd.bdate_range("2020-01-01", periods=200)
+    rng = np.random.default_rng(0)
+    y = rng.normal(0.0005, 0.01, 200)
+    frame = pd.DataFrame({"__y__": y, "__rf__": 0.02, "__split__": ["train"] * 100 + ["test"] * 100}, index=dates)
+    pred = pd.Series(y + rng.normal(0, 0.01, 200), index=dates)
+    cfg = SelectionStudyConfig(cost_bps=2.0)
+    out = _seed_metrics(pred, frame, cfg)
+    p, r = pred.iloc[100:], y[100:]
+    pos = (p > 0).astype(float)
+    gross = strategy_returns(pos.to_numpy(), r, cost_bps=2.0)
+    assert out["sharpe_test"] == pytest.approx(sharpe_ratio(gross), rel=1e-12)
+    assert out["sharpe_test_tbill"] == pytest.approx(
+        sharpe_ratio(strategy_returns(pos.to_numpy(), r, rf=0.02, cost_bps=2.0), rf=0.02), rel=1e-12)
+    assert out["time_in_market"] == pytest.approx(pos.mean())
+    assert out["turnover"] == pytest.approx(np.abs(np.diff(pos.to_numpy(), prepend=0.0)).mean())
+    assert out["hit_rate"] == pytest.approx(np.mean(np.sign(p.to_numpy()) == np.sign(r)))
+    assert out["mse_1e4"] == pytest.approx(1e4 * np.mean((p.to_numpy() - r) ** 2))
+    assert out["r2_oos_pct"] == pytest.approx(100 * (1 - np.sum((r - p.to_numpy()) ** 2) / np.sum(r**2)))
+    assert list(out) == ["sharpe_train", "sharpe_test", "sharpe_test_tbill", "hit_rate", "turnover", "max_drawdown",
+                         "time_in_market", "mse_1e4", "r2_oos_pct"]

@@ -196,7 +196,8 @@ def test_cross_attention_group_errors() -> None:
         CrossAttentionSelector(query_features=["vix", "macd"], key_features=["vix"], **SMALL_ATT).fit(X, y)
     with pytest.raises(DataValidationError, match="token group is empty"):  # arrays have no macro names
         CrossAttentionSelector(**SMALL_ATT).fit(X.to_numpy(), y)
-    with pytest.raises(ConfigError, match="key_features must be None or a list of feature names"):
+    with pytest.raises(ConfigError, match="CrossAttentionSelector: key_features must be a list of strings or None, "
+                                          "got 'vix'"):
         CrossAttentionSelector(key_features="vix", **SMALL_ATT).fit(X, y)
 
 
@@ -286,7 +287,7 @@ def test_clone_and_get_params(cls: Any) -> None:
 
 
 def test_public_exports() -> None:
-    assert selection.__all__ == sorted(selection.__all__)
+    assert selection.__all__ == sorted(selection.__all__, key=lambda n: (not n.isupper(), n))  # constants first
     assert {"CrossAttentionSelector", "MLPRegressor", "SelfAttentionSelector", "VAEFeatures"} <= set(selection.__all__)
 
 
@@ -299,8 +300,9 @@ def test_vae_features_latent_dim_and_head() -> None:
     assert model.vae_.latent_dim == 4 and model.vae_.hidden_dims == [8, 6]
     assert len(model.vae_history_["train_loss"]) == 3 and len(model.history_["train_loss"]) == 3
     # the head sees the latent means: predict == head(transform)
+    assert list(z.columns) == ["z0", "z1", "z2", "z3"] and z.index.equals(X.index)
     with torch.no_grad():
-        head = model.model_(torch.from_numpy(z)).numpy()
+        head = model.model_(torch.tensor(z.to_numpy(np.float32))).numpy()
     np.testing.assert_allclose(model.predict(X), model.y_mean_ + model.y_scale_ * head, rtol=1e-5, atol=1e-8)
     # a VAE fitted by fit (not pretrain_vae) is refitted by the next fit on the new rows
     assert not model.vae_pretrained_
@@ -353,11 +355,12 @@ def test_vae_features_errors() -> None:
         VAEFeatures(**SMALL[VAEFeatures]).fit(X, y, refit_vae=False)
     with pytest.raises(NotFittedError, match="no fitted VAE yet"):
         VAEFeatures().transform(X)
-    with pytest.raises(ConfigError, match="beta must be a finite float >= 0, got -1"):
+    with pytest.raises(ConfigError, match="VAEFeatures: beta must be a number >= 0, got -1"):
         VAEFeatures(beta=-1).fit(X, y)
-    with pytest.raises(ConfigError, match="latent_dim must be an integer >= 1, got 0"):
+    with pytest.raises(ConfigError, match="latent_dim must be a positive integer, got 0"):
         VAEFeatures(latent_dim=0).fit(X, y)
-    with pytest.raises(ConfigError, match="refit_vae must be None, True or False"):
+    with pytest.raises(ConfigError, match=r"VAEFeatures: refit_vae must be a boolean \(True or False\) or None, "
+                                          r"got 'no'"):
         VAEFeatures().fit(X, y, refit_vae="no")  # type: ignore[arg-type]
     with pytest.raises(DataValidationError, match="VAEFeatures needs at least 10 rows"):
         VAEFeatures().pretrain_vae(X.iloc[:5])
@@ -372,17 +375,18 @@ def test_nan_and_inf_errors_name_the_place_and_the_fix() -> None:
     Xn = X.copy()
     Xn.iloc[3, 2] = np.nan
     with pytest.raises(DataValidationError,
-                       match=r"X has a NaN or infinite value at date 2005-01-06, column 'macd'; drop the indicator "
-                             r"warm-up rows.*feature_matrix"):
+                       match=r"X has a NaN or infinite value in column 'macd' at 2005-01-06 \(row 3\) \(1 "
+                             r"non-finite value\(s\) in total\); drop the indicator warm-up rows.*feature_matrix"):
         MLPRegressor(epochs=1).fit(Xn, y)
     yn = pd.Series(y, index=X.index)
     yn.iloc[-1] = np.inf
-    with pytest.raises(DataValidationError, match=r"y has a NaN or infinite value at date 2005-03-11.*feature_matrix"):
+    with pytest.raises(DataValidationError, match=r"y has 1 NaN or infinite value\(s\), first at 2005-03-11 "
+                                                  r"\(row 49\).*feature_matrix"):
         MLPRegressor(epochs=1).fit(X, yn)
     model = MLPRegressor(epochs=1).fit(X, y)
     arr = X.to_numpy().copy()
     arr[7, 0] = np.inf
-    with pytest.raises(DataValidationError, match="X has a NaN or infinite value at row 7, column 0"):
+    with pytest.raises(DataValidationError, match="X has a NaN or infinite value in column 0 at row 7"):
         model.predict(arr)
 
 
@@ -396,11 +400,11 @@ def test_shape_and_column_errors() -> None:
         MLPRegressor(epochs=1).fit(X.iloc[:5], y[:5])
     with pytest.raises(DataValidationError, match="X must be 2-D"):
         MLPRegressor(epochs=1).fit(y, y)
-    with pytest.raises(DataValidationError, match="could not be converted to a float array"):
+    with pytest.raises(DataValidationError, match="X column 'rsi14' is not numeric; convert it with pd.to_numeric"):
         MLPRegressor(epochs=1).fit(X.assign(rsi14="high"), y)
     with pytest.raises(ConfigError, match="X_val and y_val must be given together.*got only X_val"):
         MLPRegressor(epochs=1).fit(X, y, X_val=X)
-    with pytest.raises(DataValidationError, match="X_val has 4 columns but MLPRegressor was fitted with 5"):
+    with pytest.raises(DataValidationError, match=r"X_val has 4 column\(s\) but MLPRegressor was fitted on 5"):
         MLPRegressor(epochs=1).fit(X.to_numpy(), y, X_val=X.to_numpy()[:, :4], y_val=y)
     with pytest.raises(DataValidationError, match="X_val has 50 rows but y_val has 3"):
         MLPRegressor(epochs=1).fit(X, y, X_val=X, y_val=y[:3])
@@ -410,7 +414,7 @@ def test_shape_and_column_errors() -> None:
         model.predict(X.rename(columns={"vix": "yield_3m"}))
     with pytest.raises(DataValidationError, match="same columns, other order"):
         model.importance(X[X.columns[::-1]])
-    with pytest.raises(DataValidationError, match="X has 4 columns but SelfAttentionSelector was fitted with 5"):
+    with pytest.raises(DataValidationError, match=r"X has 4 column\(s\) but SelfAttentionSelector was fitted on 5"):
         model.predict(X.to_numpy()[:, :4])
 
 
@@ -426,23 +430,26 @@ def test_not_fitted(cls: Any) -> None:
 
 @pytest.mark.parametrize(("cls", "params", "match"), [
     (SelfAttentionSelector, dict(d_model=10, n_heads=4),
-     r"d_model=10 is not divisible by n_heads=4; pick d_model a multiple of n_heads"),
+     r"SelfAttentionSelector: d_model=10 is not divisible by n_heads=4; pick d_model a multiple of n_heads"),
     (CrossAttentionSelector, dict(d_model=10, n_heads=3), "not divisible by n_heads=3"),
-    (SelfAttentionSelector, dict(dropout=-0.1), r"dropout must be a float in \[0, 1\), got -0.1"),
-    (MLPRegressor, dict(dropout=1.0), r"dropout must be a float in \[0, 1\), got 1.0"),
-    (MLPRegressor, dict(hidden=(2, 0)), r"hidden must be a sequence of positive integers"),
-    (MLPRegressor, dict(hidden=3), r"hidden must be a sequence of positive integers"),
-    (SelfAttentionSelector, dict(head_hidden=(-1,)), "head_hidden must be a sequence of positive integers"),
-    (MLPRegressor, dict(activation="softplus"), "activation='softplus' is not supported"),
-    (MLPRegressor, dict(lr=0.0), "lr must be a positive finite float, got 0.0"),
-    (MLPRegressor, dict(weight_decay=-1e-3), "weight_decay must be a finite float >= 0"),
-    (MLPRegressor, dict(epochs=0), "epochs must be an integer >= 1, got 0"),
-    (MLPRegressor, dict(batch_size=2.5), "batch_size must be an integer >= 1, got 2.5"),
-    (MLPRegressor, dict(patience=0), "patience must be an integer >= 1"),
-    (MLPRegressor, dict(seed=1.5), "seed must be an integer or None"),
-    (MLPRegressor, dict(warm_start="yes"), "warm_start must be True or False"),
-    (SelfAttentionSelector, dict(n_layers=0), "n_layers must be an integer >= 1, got 0"),
-    (SelfAttentionSelector, dict(dim_feedforward=0), "dim_feedforward must be an integer >= 1"),
+    (SelfAttentionSelector, dict(dropout=-0.1), r"SelfAttentionSelector: dropout must be a number in \[0, 1\), got -0.1"),
+    (MLPRegressor, dict(dropout=1.0), r"MLPRegressor: dropout must be a number in \[0, 1\), got 1.0"),
+    (MLPRegressor, dict(hidden=(2, 0)), r"hidden must be a list of positive integers, got \(2, 0\)"),
+    (MLPRegressor, dict(hidden=3), r"hidden must be a list of positive integers, got 3"),
+    (SelfAttentionSelector, dict(head_hidden=(-1,)), "head_hidden must be a list of positive integers"),
+    (MLPRegressor, dict(activation="softplus"), r"activation must be one of \[.*'relu'.*\], got 'softplus'"),
+    (MLPRegressor, dict(lr=0.0), "lr must be a positive number, got 0.0"),
+    (MLPRegressor, dict(weight_decay=-1e-3), "weight_decay must be a number >= 0, got -0.001"),
+    (MLPRegressor, dict(epochs=0), "epochs must be a positive integer, got 0"),
+    (MLPRegressor, dict(batch_size=2.5), "batch_size must be a positive integer, got 2.5"),
+    (MLPRegressor, dict(patience=0), "patience must be a positive integer, got 0"),
+    (MLPRegressor, dict(seed=1.5), "seed must be an integer or None, got 1.5"),
+    (MLPRegressor, dict(warm_start="yes"), r"warm_start must be a boolean \(True or False\), got 'yes'"),
+    (MLPRegressor, dict(verbose=2), r"verbose must be a boolean \(True or False\) or None, got 2"),
+    (SelfAttentionSelector, dict(n_layers=0), "n_layers must be a positive integer, got 0"),
+    (SelfAttentionSelector, dict(dim_feedforward=0), "dim_feedforward must be a positive integer, got 0"),
+    (VAEFeatures, dict(vae_lr=0), "VAEFeatures: vae_lr must be a positive number, got 0"),
+    (VAEFeatures, dict(vae_hidden=[8, "8"]), "vae_hidden must be a list of positive integers"),
     (MLPRegressor, dict(device="tpu:0"), "device='tpu:0' is not a torch device"),
 ])
 def test_bad_params_raise_config_error_at_fit(cls: Any, params: dict[str, Any], match: str) -> None:
@@ -458,3 +465,76 @@ def test_cuda_request_without_cuda_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="device='cuda' was requested but CUDA is not available"):
         MLPRegressor(device="cuda", epochs=1).fit(X, y)
     assert MLPRegressor(device="auto", epochs=1).fit(X, y).predict(X).shape == (30,)
+
+
+# ---------------------------------------------------------------------------------------------- API of the family
+@pytest.mark.parametrize("module", ["mlp", "attention", "vae_features", "ssvae", "_inputs", "_networks", "_neural"])
+def test_doctests(module: str) -> None:
+    import doctest
+    import importlib
+
+    mod = importlib.import_module(f"latentquant.models.selection.{module}")
+    result = doctest.testmod(mod, verbose=False, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+@pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
+def test_pandas_in_pandas_out(cls: Any) -> None:
+    X, y = _frame(120)
+    model = cls(**SMALL[cls]).fit(X, y)
+    pred = model.predict(X.iloc[100:])
+    assert isinstance(pred, pd.Series) and pred.index.equals(X.index[100:]) and pred.name == "prediction"
+    arr = model.predict(X.to_numpy()[100:])  # arrays: a RangeIndex, the same numbers
+    assert arr.index.equals(pd.RangeIndex(20))
+    np.testing.assert_array_equal(arr.to_numpy(), pred.to_numpy())
+
+
+def test_target_series_must_share_the_index_of_x() -> None:
+    X, y = _frame(60)
+    shifted = pd.Series(y, index=X.index + pd.offsets.BDay(1))
+    with pytest.raises(DataValidationError, match=r"X and y have misaligned indexes \(1 date\(s\) only in X, first "
+                                                  r"2005-01-03\)"):
+        MLPRegressor(epochs=1).fit(X, shifted)
+    with pytest.raises(DataValidationError, match=r"y must be one target column, got a DataFrame with 2 columns"):
+        MLPRegressor(epochs=1).fit(X, pd.DataFrame({"a": y, "b": y}, index=X.index))
+
+
+def test_registry_builds_every_model_of_the_family() -> None:
+    from latentquant.models.selection import SELECTION_MODELS
+
+    assert SELECTION_MODELS.names() == ["ridge", "lightgbm", "mlp", "self_attention", "cross_attention",
+                                        "vae_features", "semi_supervised_vae"]
+    model = SELECTION_MODELS.create("self_attention", {"d_model": 8}, n_heads=2)
+    assert isinstance(model, SelfAttentionSelector) and (model.d_model, model.n_heads) == (8, 2)
+    with pytest.raises(ConfigError, match=r"selection model 'mlp' has no parameter\(s\) \['n_layers'\]"):
+        SELECTION_MODELS.create("mlp", {"n_layers": 2})
+    with pytest.raises(ConfigError, match=r"unknown selection model 'gru'; choose from \['ridge'"):
+        SELECTION_MODELS.get("gru")
+
+
+def test_mlp_regressor_old_import_path_warns() -> None:
+    import latentquant.models.selection.attention as attention_module
+
+    with pytest.warns(FutureWarning, match=r"attention.MLPRegressor moved to latentquant.models.selection.mlp"):
+        old = attention_module.MLPRegressor
+    assert old is MLPRegressor
+    with pytest.raises(AttributeError, match="has no attribute 'GRUSelector'"):
+        attention_module.GRUSelector  # noqa: B018
+
+
+def test_hyperparameters_after_the_first_are_keyword_only() -> None:
+    with pytest.raises(TypeError, match="positional argument"):
+        MLPRegressor((4,), "tanh")  # type: ignore[misc]
+    assert MLPRegressor((4,), activation="tanh").get_params()["hidden"] == (4,)
+
+
+@pytest.mark.parametrize("cls", [SelfAttentionSelector, VAEFeatures], ids=lambda c: c.__name__)
+def test_save_load_keeps_the_fitted_state(cls: Any, tmp_path: Any) -> None:
+    X, y = _frame(150)
+    model = cls(**SMALL[cls]).fit(X.iloc[:100], y[:100], X_val=X.iloc[100:], y_val=y[100:])
+    loaded = cls.load(model.save(tmp_path / "m"))
+    pd.testing.assert_series_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.mean_, model.mean_)
+    assert loaded.history_ == model.history_ and loaded.best_epoch_ == model.best_epoch_
+    assert loaded.history_.best_epoch == model.history_.best_epoch
+    assert not any(p.suffix in (".pkl", ".pickle") for p in (tmp_path / "m").iterdir())

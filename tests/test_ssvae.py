@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -112,11 +113,12 @@ def test_proba_rows_sum_to_one_and_shapes() -> None:
     p = clf.predict_proba(X)
     assert p.shape == (120, 3)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
-    assert (p >= 0).all()
+    assert (p.to_numpy() >= 0).all() and list(p.columns) == [0, 1, 2] and p.index.equals(pd.RangeIndex(120))
     assert set(clf.predict(X)) <= {0, 1, 2}
     np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
     assert clf.transform(X).shape == (120, 2)
-    assert 0.0 <= clf.score(X, np.arange(120) % 3) <= 1.0
+    truth = np.arange(120) % 3
+    assert clf.score(X, truth) == pytest.approx(np.mean(clf.predict(X).to_numpy() == truth))
     assert "train_cross_entropy" in clf.history_
 
 
@@ -163,25 +165,30 @@ def test_bernoulli_likelihood_takes_values_in_the_unit_interval() -> None:
     assert np.allclose(clf.predict_proba(X).sum(axis=1), 1.0)
     with pytest.raises(DataValidationError, match=r"likelihood='bernoulli' needs X in \[0, 1\]"):
         SemiSupervisedVAE(likelihood="bernoulli", **SMALL).fit(X * 2 - 1, y)
-    with pytest.raises(ConfigError, match="likelihood must be 'gaussian' or 'bernoulli', got 'poisson'"):
+    with pytest.raises(ConfigError, match=r"SemiSupervisedVAE: likelihood must be one of \['gaussian', 'bernoulli'\], "
+                                          r"got 'poisson'"):
         SemiSupervisedVAE(likelihood="poisson", **SMALL).fit(X, y)
 
 
 def test_new_option_errors() -> None:
     X, y = _toy()
     cases = [
-        (dict(learn_variance=1), "learn_variance must be a bool, got 1"),
-        (dict(m1_sample="yes"), "m1_sample must be a bool, got 'yes'"),
-        (dict(m1_latent_dim=0), "m1_latent_dim must be None or a positive integer, got 0"),
-        (dict(m1_latent_dim=2.5), "m1_latent_dim must be None or a positive integer, got 2.5"),
-        (dict(m1_latent_dim=2, m1_hidden=(0,)), r"m1_hidden must be positive integers, got \[0\]"),
-        (dict(m1_latent_dim=2, m1_epochs=0), "m1_epochs must be None or a positive integer, got 0"),
-        (dict(consistency=-1.0), "consistency must be a finite number >= 0, got -1.0"),
-        (dict(consistency=float("nan")), "consistency must be a finite number >= 0, got nan"),
+        (dict(learn_variance=1), r"learn_variance must be a boolean \(True or False\), got 1"),
+        (dict(m1_sample="yes"), r"m1_sample must be a boolean \(True or False\), got 'yes'"),
+        (dict(m1_latent_dim=0), "m1_latent_dim must be a positive integer or None, got 0"),
+        (dict(m1_latent_dim=2.5), "m1_latent_dim must be a positive integer or None, got 2.5"),
+        (dict(m1_latent_dim=2, m1_hidden=(0,)), r"m1_hidden must be a list of positive integers, got \(0,\)"),
+        (dict(m1_latent_dim=2, m1_epochs=0), "m1_epochs must be a positive integer or None, got 0"),
+        (dict(consistency=-1.0), "consistency must be a number >= 0, got -1.0"),
+        (dict(consistency=float("nan")), "consistency must be a number >= 0, got nan"),
+        (dict(n_classes=1), "SemiSupervisedVAE: n_classes must be an integer >= 2 or None, got 1"),
+        (dict(hidden=[16, 0]), r"hidden must be a list of positive integers, got \[16, 0\]"),
+        (dict(alpha=-0.1), "alpha must be a number >= 0, got -0.1"),
+        (dict(validation_split=1.0), r"validation_split must be a number in \[0, 1\), got 1.0"),
     ]
     for kw, msg in cases:
         with pytest.raises(ConfigError, match=msg):
-            SemiSupervisedVAE(**SMALL, **kw).fit(X, y)
+            SemiSupervisedVAE(**{**SMALL, **kw}).fit(X, y)
 
 
 def test_m1_m2_stacking_shapes_and_determinism() -> None:
@@ -255,3 +262,24 @@ def test_fit_supervised_trains_the_classifier_on_labelled_rows_only() -> None:
     np.testing.assert_array_equal(clf.predict_proba(X), again.predict_proba(X))
     with pytest.raises(DataValidationError, match="fit_supervised needs every row labelled"):
         SemiSupervisedVAE(**SMALL).fit_supervised(X, y)
+
+
+def test_pandas_in_pandas_out_and_save_load(tmp_path) -> None:
+    X, y = _toy()
+    frame = pd.DataFrame(X, columns=["a", "b", "c"], index=pd.bdate_range("2020-01-01", periods=120))
+    clf = SemiSupervisedVAE(seed=1, **SMALL).fit(frame, y)
+    proba, pred, z = clf.predict_proba(frame), clf.predict(frame), clf.transform(frame)
+    assert proba.index.equals(frame.index) and pred.index.equals(frame.index) and z.index.equals(frame.index)
+    assert list(z.columns) == ["z0", "z1"] and pred.name == "prediction"
+    np.testing.assert_array_equal(pred.to_numpy(), clf.classes_[proba.to_numpy().argmax(axis=1)])
+    loaded = SemiSupervisedVAE.load(clf.save(tmp_path / "ss"))
+    pd.testing.assert_frame_equal(loaded.predict_proba(frame), proba)
+    pd.testing.assert_frame_equal(loaded.transform(frame), z)
+    assert loaded.history_["train_loss"] == clf.history_["train_loss"]
+
+
+def test_init_stores_the_hyperparameters_as_given() -> None:
+    clf = SemiSupervisedVAE(hidden=[32], m1_hidden=[16])
+    assert clf.hidden == [32] and clf.m1_hidden == [16]  # no derived state in __init__ (a list stays a list)
+    with pytest.raises(TypeError, match="positional argument"):
+        SemiSupervisedVAE(3, 8)  # type: ignore[misc]

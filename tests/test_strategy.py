@@ -11,28 +11,46 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
+import latentquant.evaluation._series as series_module
+import latentquant.evaluation.sharpe_inference as inference_module
 import latentquant.evaluation.strategy as strategy_module
 from latentquant.evaluation import (
     DeflatedSharpe,
+    SharpeDifference,
     deflated_sharpe_ratio,
     hit_rate,
     long_cash_positions,
+    newey_west_lags,
     probabilistic_sharpe_ratio,
     regime_importance_test,
+    sharpe_difference_test,
     sharpe_ratio,
     strategy_returns,
+    timing_returns,
+    timing_statistics,
     timing_summary,
     turnover,
 )
-from latentquant.evaluation.strategy import _expected_max_sharpe, _psr, newey_west_lags
+from latentquant.evaluation.sharpe_inference import _expected_max_sharpe, _hac_slope, _psr
 from latentquant.exceptions import ConfigError, DataValidationError
 
 DATES = pd.bdate_range("2021-03-01", periods=5)
 
 
-def test_doctests():
-    result = doctest.testmod(strategy_module, verbose=False, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", [strategy_module, inference_module, series_module], ids=lambda m: m.__name__)
+def test_doctests(module):
+    result = doctest.testmod(module, verbose=False, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("name", ["DeflatedSharpe", "SharpeDifference", "deflated_sharpe_ratio", "newey_west_lags",
+                                  "regime_importance_test", "sharpe_difference_test"])
+def test_names_moved_to_sharpe_inference_still_import_from_strategy_with_a_warning(name):
+    with pytest.warns(FutureWarning, match=rf"strategy.{name} moved to latentquant.evaluation.sharpe_inference"):
+        moved = getattr(strategy_module, name)
+    assert moved is getattr(inference_module, name)
+    with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
+        strategy_module.nothing  # noqa: B018
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -105,7 +123,7 @@ def test_strategy_errors_are_pinned():
         strategy_returns(w, y.where(y > -0.005))
     with pytest.raises(DataValidationError, match="below -1"):
         strategy_returns(w, y - 1.5)
-    with pytest.raises(ConfigError, match="cost_bps must be a finite number >= 0"):
+    with pytest.raises(ConfigError, match="cost_bps must be a number >= 0, got -1"):
         strategy_returns(w, y, cost_bps=-1)
     with pytest.raises(DataValidationError, match="misaligned indexes"):
         strategy_returns(w, y, rf=pd.Series(0.02, index=DATES[:4]))
@@ -395,7 +413,7 @@ def test_sharpe_difference_errors():
     x = np.random.default_rng(0).normal(0, 0.01, 50)
     with pytest.raises(ConfigError, match="n_boot must be an integer >= 100"):
         sharpe_difference_test(x, x, n_boot=10)
-    with pytest.raises(ConfigError, match=r"level must be in \(0, 1\)"):
+    with pytest.raises(ConfigError, match=r"level must be a number in \(0, 1\), got 95"):
         sharpe_difference_test(x, x, level=95)
     with pytest.raises(ConfigError, match=r"block must be an integer in \[1, 50\]"):
         sharpe_difference_test(x, x, block=0)
@@ -403,3 +421,93 @@ def test_sharpe_difference_errors():
         sharpe_difference_test(x, x[:-1])
     with pytest.raises(DataValidationError, match="had defined Sharpe ratios for both series"):
         sharpe_difference_test(np.r_[0.01, np.zeros(49)], x, n_boot=200)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# one strategy's statistics, result objects, the shared Newey-West kernel
+# --------------------------------------------------------------------------------------------------------------------
+def test_timing_statistics_hand_computed():
+    dates = pd.bdate_range("2021-03-01", periods=5)
+    pred = pd.Series([0.2, -0.1, 0.3, 0.1, -0.2], index=dates)
+    y = pd.Series([0.01, -0.02, 0.03, -0.01, 0.02], index=dates)
+    stats = timing_statistics(pred, y, cost_bps=10)
+    # long, cash, long, long, cash: three position changes (entry, exit, re-entry, exit = 4) over 5 days
+    assert stats["time_in_market"] == pytest.approx(3 / 5)
+    assert stats["turnover"] == pytest.approx(4 / 5)
+    assert stats["hit_rate"] == pytest.approx(3 / 5)  # days 1, 2, 3 right; 4 and 5 wrong
+    assert stats["mse"] == pytest.approx(np.mean((pred - y) ** 2))
+    assert stats["r2_oos"] == pytest.approx(1 - ((y - pred) ** 2).sum() / (y**2).sum())
+    r = [0.01 - 0.001, -0.001, 0.03 - 0.001, -0.01, -0.001]  # cost 10 bp on each change
+    assert stats["sharpe_rf0"] == pytest.approx(np.mean(r) / np.std(r, ddof=1) * math.sqrt(252))
+    assert stats["sharpe_excess"] == stats["sharpe_rf0"]
+    assert stats["max_drawdown"] == pytest.approx(1 - (1.009 * 0.999 * 1.029 * 0.99 * 0.999) / (1.009 * 0.999 * 1.029))
+    assert stats["n_obs"] == 5.0 and stats.name == "timing"
+    pd.testing.assert_series_equal(timing_returns(pred, y, cost_bps=10), pd.Series(r, index=dates, name="strategy"))
+
+
+def test_timing_statistics_with_a_cash_yield_and_a_dead_predictor():
+    rng = np.random.default_rng(2)
+    dates = pd.bdate_range("2019-01-01", periods=200)
+    y = pd.Series(rng.normal(0.0004, 0.01, 200), index=dates)
+    rf = pd.Series(0.02, index=dates)
+    pred = y + rng.normal(0, 0.01, 200)
+    stats = timing_statistics(pred, y, rf=rf)
+    r = timing_returns(pred, y, rf=rf)
+    assert stats["sharpe_excess"] == pytest.approx(sharpe_ratio(r, rf=rf), rel=1e-12)
+    assert stats["ann_return"] == pytest.approx(r.mean() * 252)
+    never = timing_statistics(-np.ones(200), y.to_numpy())
+    assert np.isnan(never["sharpe_rf0"]) and never["time_in_market"] == 0.0 and never["max_drawdown"] == 0.0
+    assert never["r2_oos"] < 0  # predicting -1 every day is far worse than predicting 0
+    with pytest.raises(ConfigError, match="cost_bps must be a number >= 0, got -5"):
+        timing_statistics(pred, y, cost_bps=-5)
+    with pytest.raises(DataValidationError, match="predictions and asset_returns have misaligned indexes"):
+        timing_statistics(pred, y.iloc[1:])
+
+
+def test_timing_summary_is_built_on_timing_statistics():
+    rng = np.random.default_rng(4)
+    dates = pd.bdate_range("2019-01-01", periods=150)
+    y = pd.Series(rng.normal(0.0004, 0.01, 150), index=dates)
+    preds = pd.DataFrame({"a": y + rng.normal(0, 0.01, 150)}, index=dates)
+    table = timing_summary(preds, y, rf=0.01, cost_bps=3, buy_and_hold=False)
+    stats = timing_statistics(preds["a"], y, rf=0.01, cost_bps=3)
+    for col in ("sharpe_rf0", "sharpe_excess", "ann_return", "ann_vol", "max_drawdown", "hit_rate", "time_in_market"):
+        assert table.loc["a", col] == stats[col]
+    assert table.loc["a", "turnover"] == stats["turnover"] * 252
+
+
+def test_hac_slope_equals_the_newey_west_loop():
+    """The regime test's standard error through the shared kernel equals the loop it replaced (to 1e-12)."""
+    rng = np.random.default_rng(8)
+    d = (np.arange(300) // 30 % 2).astype(float)
+    y = 0.3 + 0.05 * d + rng.normal(0, 0.1, 300)
+    for lags in (0, 1, 7, 299):
+        x = np.column_stack([np.ones_like(d), d])
+        xtx_inv = np.linalg.inv(x.T @ x)
+        beta = xtx_inv @ (x.T @ y)
+        scores = x * (y - x @ beta)[:, None]
+        s = scores.T @ scores
+        for lag in range(1, lags + 1):
+            g = scores[lag:].T @ scores[:-lag]
+            s += (1.0 - lag / (lags + 1.0)) * (g + g.T)
+        se = math.sqrt((xtx_inv @ s @ xtx_inv)[1, 1])
+        slope, hac_se = _hac_slope(y, d, lags)
+        assert slope == pytest.approx(beta[1], rel=1e-12) and hac_se == pytest.approx(se, rel=1e-12)
+
+
+def test_test_results_have_summary_and_to_dict():
+    rng = np.random.default_rng(1)
+    market = rng.normal(0.0004, 0.01, 600)
+    timing = np.where(rng.random(600) < 0.7, market, 0.0)
+    diff = sharpe_difference_test(timing, market, n_boot=200)
+    assert isinstance(diff, SharpeDifference)
+    d = diff.to_dict()
+    assert d["difference"] == diff.difference and d["n_boot"] == 200 and list(d)[:2] == ["difference", "se"]
+    text = diff.summary()
+    assert text.splitlines()[0] == str(diff) and "p_value" in text
+    assert "<table" in diff.summary("html") and "\\begin{tabular}" in diff.summary("latex")
+    dsr = deflated_sharpe_ratio(timing, [0.5, 0.1, -0.2])
+    assert isinstance(dsr, DeflatedSharpe) and dsr.to_dict()["n_trials"] == 3
+    assert "deflated Sharpe ratio" in dsr.summary()
+    with pytest.raises(ConfigError, match=r"fmt must be one of \['text', 'html', 'latex'\], got 'pdf'"):
+        dsr.summary("pdf")  # type: ignore[arg-type]

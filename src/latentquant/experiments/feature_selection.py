@@ -29,29 +29,32 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import itertools
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import RegressorMixin
 
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.executors import Task, run_tasks
-from latentquant.experiments._config import study_options
+from latentquant.experiments._config import StudyConfig, StudyResult
 from latentquant.experiments._tasks import apply_worker_threads, progress_printer, worker_threads
+from latentquant.models.selection import SELECTION_MODELS, LightGBMBaseline, RidgeBaseline, VAEFeatures
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
 
 __all__ = ["MODEL_NAMES", "SelectionStudyConfig", "SelectionStudyResult", "run", "study_data"]
 
-MODEL_NAMES = ("ridge", "lightgbm", "mlp", "self_attention", "cross_attention", "vae_features")
-ATTENTION_MODELS = ("self_attention", "cross_attention")
-_SEEDLESS = ("ridge",)
+#: The timing models of the study: the regressors of the selection registry, in its order.
+MODEL_NAMES = tuple(name for name in SELECTION_MODELS if issubclass(SELECTION_MODELS.get(name), RegressorMixin))
+_TECHNICAL_ONLY = ("vae_features",)  # compresses the technical indicators alone (the macro series stay out)
 _SPLITS = ("train", "validation", "test")
 _MIN_ROWS = 60
 PPY = 252
@@ -61,7 +64,7 @@ _SEMI: dict[str, Any] = {"enabled": True, "label_fraction": 0.05, "seeds": [0, 1
 
 
 @dataclass
-class SelectionStudyConfig:
+class SelectionStudyConfig(StudyConfig):
     """Every choice of the study (see the module docstring); YAML keys are these field names."""
 
     variant: str = "close"
@@ -82,10 +85,6 @@ class SelectionStudyConfig:
     ray_address: str | None = None
     out: str = "runs/feature-selection"
     verbose: bool | None = None
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> SelectionStudyConfig:
-        return cls(**study_options(cls, raw))
 
     def validate(self) -> None:
         if self.variant not in ("close", "ohlcv"):
@@ -140,14 +139,9 @@ class SelectionStudyConfig:
 
 
 @dataclass(frozen=True)
-class SelectionStudyResult:
-    path: Path
-    metrics: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
-
-    @property
-    def report(self) -> Path:
-        return self.path / "report.html"
+class SelectionStudyResult(StudyResult):
+    """What :func:`run` returns: the run directory, the headline metrics and the tables (``sharpe``, ``headline``,
+    importance, pre-training and semi-supervised tables)."""
 
     def summary(self) -> str:
         test = self.tables["sharpe"]["sharpe_test_mean"]
@@ -254,43 +248,47 @@ def _read(path: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------------------------------- one fit
 def make_model(name: str, seed: int, params: Mapping[str, Any] | None = None) -> Any:
-    """A fresh estimator of the study's model ``name`` with constructor overrides ``params``."""
-    from latentquant.models.selection import (
-        CrossAttentionSelector,
-        LightGBMBaseline,
-        MLPRegressor,
-        RidgeBaseline,
-        SelfAttentionSelector,
-        VAEFeatures,
-    )
+    """A fresh estimator of the study's model ``name`` (built by the selection registry) with constructor
+    overrides ``params``; ``seed`` and a silent trainer are defaults of the models that take them.
 
-    kwargs = dict(params or {})
-    classes: dict[str, Any] = {"ridge": RidgeBaseline, "lightgbm": LightGBMBaseline, "mlp": MLPRegressor,
-                               "self_attention": SelfAttentionSelector, "cross_attention": CrossAttentionSelector,
-                               "vae_features": VAEFeatures}
-    if name not in classes:
+    Examples
+    --------
+    >>> model = make_model("mlp", 3, {"epochs": 5})
+    >>> type(model).__name__, model.seed, model.epochs, model.verbose
+    ('MLPRegressor', 3, 5, False)
+    """
+    if name not in MODEL_NAMES:
         raise ConfigError(f"unknown model name {name!r}; choose from {list(MODEL_NAMES)}.")
-    if name not in _SEEDLESS:
+    kwargs = dict(params or {})
+    accepted = SELECTION_MODELS.params(name)
+    if "seed" in accepted:
         kwargs.setdefault("seed", seed)
-    if name not in ("ridge", "lightgbm"):
+    if "verbose" in accepted:
         kwargs.setdefault("verbose", False)
     try:
-        return classes[name](**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"params.{name}: {exc}; see the docstring of {classes[name].__name__}.") from None
+        return SELECTION_MODELS.create(name, kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"params.{name}: {str(exc).rstrip('.')}; see the docstring of "
+                          f"{SELECTION_MODELS.get(name).__name__}.") from None
 
 
 def _inputs(model: str, frame: pd.DataFrame) -> pd.DataFrame:
     cols = _meta_columns(frame)
-    return frame[_technical_columns(cols)] if model == "vae_features" else frame[cols]
+    return frame[_technical_columns(cols)] if model in _TECHNICAL_ONLY else frame[cols]
 
 
-def _fit(model: str, est: Any, X: pd.DataFrame, y: pd.Series, split: pd.Series) -> None:
+def _takes_validation(est: Any) -> bool:
+    """Whether ``est`` stops early on the validation span (its ``fit`` takes ``X_val``; LightGBM only with
+    ``early_stopping_rounds``); otherwise the validation span is not used."""
+    return "X_val" in inspect.signature(est.fit).parameters and getattr(est, "early_stopping_rounds", 0) is not None
+
+
+def _fit(est: Any, X: pd.DataFrame, y: pd.Series, split: pd.Series, **fit_kwargs: Any) -> None:
     tr, va = (split == "train").to_numpy(), (split == "validation").to_numpy()
-    if model == "ridge" or (model == "lightgbm" and est.early_stopping_rounds is None):
-        est.fit(X[tr], y[tr])  # no early stopping: the validation span is not used
+    if _takes_validation(est):
+        est.fit(X[tr], y[tr], X_val=X[va], y_val=y[va], **fit_kwargs)
     else:
-        est.fit(X[tr], y[tr], X_val=X[va], y_val=y[va])
+        est.fit(X[tr], y[tr], **fit_kwargs)
 
 
 def fit_selector(data_path: str, model: str, seed: int, params: dict[str, Any], explain: bool,
@@ -303,21 +301,20 @@ def fit_selector(data_path: str, model: str, seed: int, params: dict[str, Any], 
     X, y, split = _inputs(model, frame), frame["__y__"], frame["__split__"]
     est = make_model(model, seed, params)
     t0 = time.perf_counter()
-    _fit(model, est, X, y, split)
-    out: dict[str, Any] = {"seconds": time.perf_counter() - t0,
-                           "pred": pd.Series(est.predict(X), index=X.index, name="pred")}
+    _fit(est, X, y, split)
+    out: dict[str, Any] = {"seconds": time.perf_counter() - t0, "pred": est.predict(X).rename("pred")}
     history = getattr(est, "history_", None)
     if history is not None:
         out["epochs"] = len(next(iter(history.values()), []))
     te = (split == "test").to_numpy()
-    if model in ATTENTION_MODELS:
+    if hasattr(est, "importance"):  # per-sample attention importance
         out["importance"] = est.importance(X[te])
-    if explain and model == "lightgbm":
+    if explain and isinstance(est, LightGBMBaseline):
         from latentquant.models.selection import global_shap_ranking, permutation_importance_mda, shap_importance
 
         out["mda"] = permutation_importance_mda(est, X[te], y[te], seed=seed)["importance"]
         out["shap"] = global_shap_ranking(shap_importance(est, X[te]))
-    if explain and model == "ridge":
+    if explain and isinstance(est, RidgeBaseline):
         out["coef"] = est.coef_
     return out
 
@@ -334,20 +331,17 @@ def pretrain_arms(data_path: str, model: str, target: str, seed: int, params: di
     preds: dict[str, pd.Series] = {}
 
     def keep(name: str, est: Any) -> None:
-        preds[name] = pd.Series(est.predict(Xo[te]), index=Xo.index[te])
+        preds[name] = est.predict(Xo[te])
 
     alone = make_model(model, seed, params)
-    _fit(model, alone, Xo, own["__y__"], own["__split__"])
+    _fit(alone, Xo, own["__y__"], own["__split__"])
     keep("target_only", alone)
     pre = make_model(model, seed, params)  # vae_features: the VAE and the head learn from the other stocks
-    _fit(model, pre, Xt, others["__y__"], others["__split__"])
+    _fit(pre, Xt, others["__y__"], others["__split__"])
     keep("pretrained", pre)
     pre.set_params(warm_start=True, **fine_tune)
-    if model == "vae_features":  # the pre-trained VAE is kept frozen; the head is fine-tuned on the target
-        tr, va = (own["__split__"] == "train").to_numpy(), (own["__split__"] == "validation").to_numpy()
-        pre.fit(Xo[tr], own["__y__"][tr], X_val=Xo[va], y_val=own["__y__"][va], refit_vae=False)
-    else:
-        _fit(model, pre, Xo, own["__y__"], own["__split__"])
+    # VAE features: the pre-trained VAE is kept frozen; the head is fine-tuned on the target
+    _fit(pre, Xo, own["__y__"], own["__split__"], **({"refit_vae": False} if isinstance(pre, VAEFeatures) else {}))
     keep("fine_tuned", pre)
     return {"preds": pd.DataFrame(preds)}
 
@@ -357,8 +351,6 @@ def semi_supervised_arms(data_path: str, seed: int, label_fraction: float, param
     """Up/down classification of the next day with ``label_fraction`` of the training labels: the semi-supervised
     VAE (all training rows, most unlabelled) vs the same classifier on the labelled rows alone (worker task)."""
     from sklearn.metrics import roc_auc_score
-
-    from latentquant.models.selection import SemiSupervisedVAE
 
     apply_worker_threads()
     frame = _read(data_path)
@@ -372,64 +364,56 @@ def semi_supervised_arms(data_path: str, seed: int, label_fraction: float, param
     y_semi = np.full(len(frame), -1.0)
     y_semi[labelled] = up[labelled]
     kwargs = {"n_classes": 2, "seed": seed, "verbose": False, **params}
-    ss = SemiSupervisedVAE(**kwargs).fit(X[tr], y_semi[tr])
+    ss = SELECTION_MODELS.create("semi_supervised_vae", kwargs).fit(X[tr], y_semi[tr])
     # the same classifier on the labelled days alone, with as many optimisation steps as the semi-supervised fit
     steps = ss.epochs * math.ceil(idx.size / ss.batch_size)
     epochs = max(1, round(steps / math.ceil(n_lab / ss.batch_size)))
-    sup = SemiSupervisedVAE(**{**kwargs, "epochs": epochs}).fit_supervised(X.iloc[labelled], up[labelled])
+    sup = SELECTION_MODELS.create("semi_supervised_vae", kwargs, epochs=epochs).fit_supervised(X.iloc[labelled],
+                                                                                                up[labelled])
     out: dict[str, Any] = {"n_labelled": int(n_lab), "n_train": int(idx.size),
                            "test_up_share": float(up[te].mean())}
     for name, est in (("semi_supervised", ss), ("supervised_only", sup)):
-        proba = est.predict_proba(X[te])[:, 1]
+        proba = est.predict_proba(X[te]).to_numpy()[:, 1]
         out[name] = {"accuracy": float(np.mean((proba > 0.5) == up[te])),
                      "auc": float(roc_auc_score(up[te], proba))}
     return out
 
 
 # --------------------------------------------------------------------------------------------------- metrics
-def _strategy(pred: pd.Series, frame: pd.DataFrame, threshold: float, cost_bps: float,
-              tbill: bool) -> pd.Series:
-    from latentquant.evaluation.strategy import long_cash_positions, strategy_returns
+def _strategy(pred: pd.Series, frame: pd.DataFrame, threshold: float, cost_bps: float) -> pd.Series:
+    """Returns of the long-or-cash strategy on the dates of ``pred`` (cash earns 0)."""
+    from latentquant.evaluation import timing_returns
 
-    pos = long_cash_positions(pred, threshold=threshold)
-    rf = frame.loc[pred.index, "__rf__"] if tbill else 0.0
-    return strategy_returns(pos, frame.loc[pred.index, "__y__"], rf=rf, cost_bps=cost_bps, periods_per_year=PPY)
-
-
-def _or_nan(fn: Any, *args: Any, **kwargs: Any) -> float:
-    """``fn(...)``, or NaN when the statistic is undefined (e.g. the Sharpe ratio of a strategy always in cash)."""
-    try:
-        return float(fn(*args, **kwargs))
-    except DataValidationError:
-        return float("nan")
+    return timing_returns(pred, frame.loc[pred.index, "__y__"], threshold=threshold, cost_bps=cost_bps,
+                          periods_per_year=PPY)
 
 
 def _seed_metrics(pred: pd.Series, frame: pd.DataFrame, cfg: SelectionStudyConfig) -> dict[str, float]:
-    from latentquant.evaluation import max_drawdown, sharpe_ratio
-    from latentquant.evaluation.strategy import hit_rate, long_cash_positions, turnover
+    from latentquant.evaluation import timing_statistics
 
     out: dict[str, float] = {}
     for span in ("train", "test"):
         p = pred[(frame["__split__"] == span).to_numpy()]
-        r0 = _strategy(p, frame, cfg.threshold, cfg.cost_bps, tbill=False)
-        out[f"sharpe_{span}"] = _or_nan(sharpe_ratio, r0, periods_per_year=PPY)
+        y = frame.loc[p.index, "__y__"]
+        stats = timing_statistics(p, y, threshold=cfg.threshold, cost_bps=cfg.cost_bps, periods_per_year=PPY)
+        out[f"sharpe_{span}"] = stats["sharpe_rf0"]  # cash earns 0
         if span == "test":
-            rt = _strategy(p, frame, cfg.threshold, cfg.cost_bps, tbill=True)
-            rf = frame.loc[p.index, "__rf__"]
-            out["sharpe_test_tbill"] = _or_nan(sharpe_ratio, rt, rf=rf, periods_per_year=PPY)
-            y = frame.loc[p.index, "__y__"]
-            out["hit_rate"] = hit_rate(p, y)
-            out["turnover"] = turnover(long_cash_positions(p, threshold=cfg.threshold))
-            out["max_drawdown"] = max_drawdown(r0)
-            out["time_in_market"] = float((p > cfg.threshold).mean())
-            out["mse_1e4"] = float(1e4 * np.mean((p.to_numpy() - y.to_numpy()) ** 2))
-            out["r2_oos_pct"] = float(100 * (1 - np.sum((y - p) ** 2) / np.sum(y**2)))
+            out["sharpe_test_tbill"] = timing_statistics(  # cash earns the T-bill; Sharpe in excess of it
+                p, y, threshold=cfg.threshold, rf=frame.loc[p.index, "__rf__"], cost_bps=cfg.cost_bps,
+                periods_per_year=PPY)["sharpe_excess"]
+            out["hit_rate"] = stats["hit_rate"]
+            out["turnover"] = stats["turnover"]
+            out["max_drawdown"] = stats["max_drawdown"]
+            out["time_in_market"] = stats["time_in_market"]
+            out["mse_1e4"] = 1e4 * stats["mse"]
+            out["r2_oos_pct"] = 100 * stats["r2_oos"]
     return out
 
 
 # --------------------------------------------------------------------------------------------------- aggregation
 def _seeds_of(cfg: SelectionStudyConfig, model: str) -> list[int]:
-    return [cfg.seeds[0]] if model in _SEEDLESS else list(cfg.seeds)
+    """Every seed, or the first one alone for a model without randomness (one fit)."""
+    return list(cfg.seeds) if "seed" in SELECTION_MODELS.params(model) else [cfg.seeds[0]]
 
 
 def _pm(full: pd.DataFrame, col: str) -> list[str]:
@@ -480,7 +464,7 @@ def _main_tables(cfg: SelectionStudyConfig, frame: pd.DataFrame, results: Mappin
             row[f"{col}_mean"] = float(ps[col].mean())
             row[f"{col}_std"] = float(ps[col].std(ddof=1)) if len(ps) > 1 else float("nan")
         e = ensemble[model][test]
-        r = _strategy(e, frame, cfg.threshold, cfg.cost_bps, tbill=False)
+        r = _strategy(e, frame, cfg.threshold, cfg.cost_bps)
         equity[model] = r
         row.update({"ensemble_hit_rate": hit_rate(e, y_test), "ensemble_max_drawdown": max_drawdown(r)})
         try:
@@ -540,7 +524,7 @@ def _importance_tables(cfg: SelectionStudyConfig, frame: pd.DataFrame, results: 
     high_vix = frame.loc[(split == "test").to_numpy(), "vix"] > vix_threshold
     per_sample: dict[str, pd.DataFrame] = {}
     regime: dict[str, pd.DataFrame] = {}
-    for model in (m for m in cfg.models if m in ATTENTION_MODELS):
+    for model in (m for m in cfg.models if hasattr(SELECTION_MODELS.get(m), "importance")):
         imp = pd.concat([results[f"{model}-s{s}"]["importance"] for s in cfg.seeds]).groupby(level=0).mean()
         per_sample[model] = imp
         regime[model] = regime_importance_test(imp, high_vix.reindex(imp.index))
@@ -561,7 +545,7 @@ def _importance_tables(cfg: SelectionStudyConfig, frame: pd.DataFrame, results: 
 def _pretraining_table(cfg: SelectionStudyConfig, pre: Mapping[str, Any], stocks: pd.DataFrame,
                        results: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, float]]:
     """Test MSE, Sharpe and hit rate of the three arms on the target stock (mean and std over seeds)."""
-    from latentquant.evaluation import hit_rate, sharpe_ratio
+    from latentquant.evaluation import sharpe_ratio, timing_statistics
 
     own = stocks[stocks["__ticker__"] == pre["target"]]
     rows = []
@@ -570,11 +554,10 @@ def _pretraining_table(cfg: SelectionStudyConfig, pre: Mapping[str, Any], stocks
             preds = results[f"pretrain-{model}-s{seed}"]["preds"]
             y = own.loc[preds.index, "__y__"]
             for arm in preds.columns:
-                r = _strategy(preds[arm], own, cfg.threshold, cfg.cost_bps, tbill=False)
-                rows.append({"model": model, "arm": arm, "seed": seed,
-                             "mse_1e4": float(1e4 * np.mean((preds[arm] - y) ** 2)),
-                             "sharpe_test": _or_nan(sharpe_ratio, r, periods_per_year=PPY),
-                             "hit_rate": hit_rate(preds[arm], y)})
+                stats = timing_statistics(preds[arm], y, threshold=cfg.threshold, cost_bps=cfg.cost_bps,
+                                          periods_per_year=PPY)
+                rows.append({"model": model, "arm": arm, "seed": seed, "mse_1e4": 1e4 * stats["mse"],
+                             "sharpe_test": stats["sharpe_rf0"], "hit_rate": stats["hit_rate"]})
     agg = pd.DataFrame(rows).groupby(["model", "arm"])[["mse_1e4", "sharpe_test", "hit_rate"]].agg(["mean", "std"])
     agg.columns = pd.Index(["_".join(map(str, c)) for c in agg.columns.to_flat_index()])
     y_test = own.loc[own["__split__"] == "test", "__y__"]
@@ -756,6 +739,6 @@ def _write_report(cfg: SelectionStudyConfig, out: Path, frame: pd.DataFrame, inf
                            "seeds", floatfmt=".3f")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        run_dir.finish(config=asdict(cfg), metrics=metrics, manifest={
+        run_dir.finish(config=cfg.to_dict(), metrics=metrics, manifest={
             "data_source": info["source"], "data_fingerprint": fingerprint,
-            "config_hash": hashlib.sha256(repr(asdict(cfg)).encode()).hexdigest()[:16]})
+            "config_hash": hashlib.sha256(repr(cfg.to_dict()).encode()).hexdigest()[:16]})

@@ -21,19 +21,22 @@ trees. Nature Machine Intelligence 2. (TreeSHAP)
 
 from __future__ import annotations
 
-import math
+import warnings
 from numbers import Integral, Real
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import RegressorMixin
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
-from latentquant.validation import check_aligned
+from latentquant.base import BaseModel, register_codec
+from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.models.selection._inputs import check_columns, feature_values, target_values
+from latentquant.validation import Constraint, Interval, Options, check_arg
 
 __all__ = [
     "LightGBMBaseline",
@@ -48,128 +51,32 @@ class _Predictor(Protocol):
     def predict(self, X: Any) -> Any: ...
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# validation helpers
-# --------------------------------------------------------------------------------------------------------------------
-def _where(index: pd.Index | None, i: int) -> str:
-    if index is None:
-        return f"row {i}"
-    label = index[i]
-    if isinstance(label, pd.Timestamp) and label.tz is None and label == label.normalize():
-        return f"{label:%Y-%m-%d} (row {i})"
-    return f"{label!r} (row {i})"
-
-
 def _as_matrix(X: Any, name: str = "X") -> tuple[np.ndarray, pd.Index | None, list[Any]]:
-    """Float64 values, row index (None for arrays) and feature names of a finite 2-D table."""
-    if isinstance(X, pd.DataFrame):
-        index: pd.Index | None = X.index
-        names = list(X.columns)
-        if X.columns.has_duplicates:
-            raise DataValidationError(f"{name} has duplicated column names; give every feature a unique name.")
-        bad_cols = [c for c in X.columns
-                    if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))]
-        if bad_cols:
-            raise DataValidationError(
-                f"{name} column {bad_cols[0]!r} is not numeric; convert it with pd.to_numeric or drop it "
-                f"({len(bad_cols)} non-numeric column(s))."
-            )
-        values = X.to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        index = None
-        try:
-            values = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise DataValidationError(f"{name} must be a numeric DataFrame or 2-D array ({exc}).") from None
-        if values.ndim != 2:
-            raise DataValidationError(
-                f"{name} must be 2-D (rows × features), got shape {values.shape}; reshape a single feature with "
-                "x.reshape(-1, 1) or pass a DataFrame."
-            )
-        names = [f"x{j}" for j in range(values.shape[1])]
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise DataValidationError(f"{name} is empty (shape {values.shape}); pass at least one row and one feature.")
-    bad = ~np.isfinite(values)
-    if bad.any():
-        i, j = (int(k) for k in np.argwhere(bad)[0])
-        raise DataValidationError(
-            f"{name} has a NaN or infinite value in feature {names[j]!r} at {_where(index, i)} "
-            f"({int(bad.sum())} non-finite value(s) in total); drop or impute these rows first, e.g. X.dropna()."
-        )
-    return values, index, names
+    """Float64 values, row index (None for arrays) and feature names (``x0, x1, ...`` for arrays)."""
+    values, index, names = feature_values(X, name=name)
+    return values, index, names if names is not None else [f"x{j}" for j in range(values.shape[1])]
 
 
-def _as_target(y: Any, X: Any, n_rows: int, name: str = "y") -> np.ndarray:
-    if isinstance(y, pd.DataFrame):
-        if y.shape[1] != 1:
-            raise DataValidationError(f"{name} must be one target column, got a DataFrame with {y.shape[1]} columns.")
-        y = y.iloc[:, 0]
-    if isinstance(y, pd.Series) and isinstance(X, pd.DataFrame):
-        check_aligned(X, y, names=("X" if name == "y" else "X_val", name))
-    try:
-        v = np.asarray(y, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(f"{name} must be numeric ({exc}).") from None
-    if v.ndim != 1 or v.size != n_rows:
-        raise DataValidationError(
-            f"{name} must be 1-D with one value per row of X ({n_rows}), got shape {v.shape}."
-        )
-    bad = ~np.isfinite(v)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataValidationError(
-            f"{name} has {int(bad.sum())} NaN or infinite value(s), first at row {i}; drop those rows from X and "
-            f"{name} together, e.g. keep = {name}.notna(); X, {name} = X[keep], {name}[keep]."
-        )
-    return v
+# a fitted LightGBM model is saved as LightGBM's own text format (every tree, full precision), never pickled
+register_codec("lightgbm.Booster", lgb.Booster, lambda booster, enc: booster.model_to_string(num_iteration=-1),
+               lambda text, dec: lgb.Booster(model_str=text))
 
 
-def _check_positive(name: str, value: Any, *, integer: bool, upper: float | None = None,
-                    inclusive_upper: bool = True, hint: str = "") -> None:
-    kind = Integral if integer else Real
-    ok = not isinstance(value, bool) and isinstance(value, kind) and math.isfinite(float(value)) and float(value) > 0
-    if ok and upper is not None:
-        ok = float(value) <= upper if inclusive_upper else float(value) < upper
-    if not ok:
-        rng = "a positive integer" if integer else "a positive number"
-        if upper is not None:
-            rng = f"a number in (0, {upper:g}{']' if inclusive_upper else ')'}"
-        raise ConfigError(f"{name} must be {rng}, got {value!r}{'; ' + hint if hint else ''}.")
-
-
-class _TabularBaseline:
+class _TabularBaseline(RegressorMixin, BaseModel):  # type: ignore[misc]
     """Shared input checks: remembers the feature names seen in ``fit`` and checks them in ``predict``."""
+
+    _fit_hint = "call fit(X, y) first"
 
     feature_names_in_: list[Any]
     n_features_in_: int
-
-    def _is_fitted(self) -> bool:
-        raise NotImplementedError
-
-    def _check_fitted(self) -> None:
-        if not self._is_fitted():
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(X, y) first.")
 
     def _remember(self, names: list[Any]) -> None:
         self.feature_names_in_ = names
         self.n_features_in_ = len(names)
 
     def _check_columns(self, X: Any, name: str = "X") -> tuple[np.ndarray, pd.Index | None]:
-        values, index, names = _as_matrix(X, name)
-        if values.shape[1] != self.n_features_in_:
-            raise DataValidationError(
-                f"{name} has {values.shape[1]} feature(s) but {type(self).__name__} was fitted on "
-                f"{self.n_features_in_}: {self.feature_names_in_[:8]}; pass the same columns."
-            )
-        if isinstance(X, pd.DataFrame) and names != self.feature_names_in_:
-            if set(names) == set(self.feature_names_in_):
-                fix = f"reorder them with {name}[model.feature_names_in_]"
-            else:
-                missing = [c for c in self.feature_names_in_ if c not in names][:5]
-                fix = f"missing {missing}"
-            raise DataValidationError(
-                f"{name} columns differ from those seen in fit ({fix}); pass the features used to fit, in order."
-            )
+        values, index, names = feature_values(X, name=name)
+        check_columns(type(self).__name__, self.feature_names_in_, self.n_features_in_, values, names, name=name)
         return values, index
 
 
@@ -216,17 +123,18 @@ class RidgeBaseline(_TabularBaseline):
     (500,)
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "alpha": [Interval(Real, 0, None, closed="neither")],  # e.g. 1.0; larger values shrink more
+    }
+
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = alpha
 
-    def _is_fitted(self) -> bool:
-        return hasattr(self, "pipeline_")
-
     def fit(self, X: pd.DataFrame | np.ndarray, y: pd.Series | np.ndarray) -> RidgeBaseline:
         """Standardise ``X`` with its own moments and fit the ridge; returns ``self``."""
-        _check_positive("alpha", self.alpha, integer=False, hint="pass e.g. 1.0; larger values shrink more")
+        self._check_params()
         values, _, names = _as_matrix(X)
-        target = _as_target(y, X, values.shape[0])
+        target = target_values(y, values.shape[0], X=X)
         if values.shape[0] < 2:
             raise DataValidationError(f"X has {values.shape[0]} row(s); at least 2 are needed to standardise.")
         pipe = Pipeline([("scale", StandardScaler()), ("ridge", Ridge(alpha=float(self.alpha)))])
@@ -240,9 +148,32 @@ class RidgeBaseline(_TabularBaseline):
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> pd.Series:
         """Predictions on ``X`` (same columns as in ``fit``), as a Series on ``X``'s index."""
-        self._check_fitted()
+        self._check_fitted("pipeline_")
         values, index = self._check_columns(X)
         return pd.Series(self.pipeline_.predict(values), index=index, name="prediction")
+
+    def _persisted_state(self) -> dict[str, Any]:
+        # the fitted pipeline is saved as the arrays that define it and rebuilt on load (no pickle)
+        state = super()._persisted_state()
+        pipe = state.pop("pipeline_")
+        scaler, ridge = pipe.named_steps["scale"], pipe.named_steps["ridge"]
+        state["_pipeline"] = {"mean": scaler.mean_, "var": scaler.var_, "scale": scaler.scale_,
+                              "n_samples_seen": int(scaler.n_samples_seen_), "coef": ridge.coef_,
+                              "intercept": float(ridge.intercept_), "n_iter": ridge.n_iter_, "solver": ridge.solver_}
+        return state
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        arrays = state.pop("_pipeline")
+        super()._restore_state(state)
+        scaler = StandardScaler()
+        scaler.mean_, scaler.var_, scaler.scale_ = arrays["mean"], arrays["var"], arrays["scale"]
+        scaler.n_samples_seen_ = arrays["n_samples_seen"]
+        ridge = Ridge(alpha=float(self.alpha))
+        ridge.coef_, ridge.intercept_ = arrays["coef"], np.float64(arrays["intercept"])
+        ridge.n_iter_, ridge.solver_ = arrays["n_iter"], arrays["solver"]
+        for step in (scaler, ridge):
+            step.n_features_in_ = self.n_features_in_
+        self.pipeline_ = Pipeline([("scale", scaler), ("ridge", ridge)])
 
 
 class LightGBMBaseline(_TabularBaseline):
@@ -278,8 +209,10 @@ class LightGBMBaseline(_TabularBaseline):
 
     Attributes
     ----------
-    model_ : lightgbm.LGBMRegressor
-        The fitted regressor (trained on a NumPy array; feature names are kept here instead).
+    booster_ : lightgbm.Booster
+        The fitted trees (trained on a NumPy array; feature names are kept here instead). Saved in LightGBM's text
+        format by :meth:`save`. (``model_``, the ``lightgbm.LGBMRegressor`` of earlier versions, now returns this
+        booster with a ``FutureWarning``.)
     best_iteration_ : int
         Number of rounds used by ``predict``: the early-stopping optimum, or ``n_estimators``.
     gain_importance_ : pandas.Series
@@ -302,7 +235,20 @@ class LightGBMBaseline(_TabularBaseline):
     True
     """
 
-    def __init__(self, n_estimators: int = 200, learning_rate: float = 0.05, num_leaves: int = 15,
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "n_estimators": [Interval(Integral, 1, None)],  # e.g. 200
+        "learning_rate": [Interval(Real, 0, 1, closed="right")],  # e.g. 0.05
+        "num_leaves": [Interval(Integral, 2, None)],  # e.g. 15
+        "min_child_samples": [Interval(Integral, 1, None)],  # e.g. 50
+        "subsample": [Interval(Real, 0, 1, closed="right")],  # 1.0 disables row subsampling
+        "colsample_bytree": [Interval(Real, 0, 1, closed="right")],  # 1.0 uses every feature in every tree
+        "reg_lambda": [Interval(Real, 0, None)],
+        "seed": [Interval(Integral, 0, None)],
+        "n_jobs": [Interval(Integral, 1, None)],  # keep 1 for reproducible results
+        "early_stopping_rounds": [Interval(Integral, 1, None), None],  # e.g. 20, or None to disable
+    }
+
+    def __init__(self, n_estimators: int = 200, *, learning_rate: float = 0.05, num_leaves: int = 15,
                  min_child_samples: int = 50, subsample: float = 1.0, colsample_bytree: float = 1.0,
                  reg_lambda: float = 0.0, seed: int = 0, n_jobs: int = 1,
                  early_stopping_rounds: int | None = None) -> None:
@@ -317,27 +263,12 @@ class LightGBMBaseline(_TabularBaseline):
         self.n_jobs = n_jobs
         self.early_stopping_rounds = early_stopping_rounds
 
-    def _is_fitted(self) -> bool:
-        return hasattr(self, "model_")
-
-    def _check_params(self) -> None:
-        _check_positive("n_estimators", self.n_estimators, integer=True, hint="pass e.g. 200")
-        _check_positive("learning_rate", self.learning_rate, integer=False, upper=1.0, hint="pass e.g. 0.05")
-        _check_positive("min_child_samples", self.min_child_samples, integer=True, hint="pass e.g. 50")
-        _check_positive("subsample", self.subsample, integer=False, upper=1.0, hint="1.0 disables row subsampling")
-        _check_positive("colsample_bytree", self.colsample_bytree, integer=False, upper=1.0,
-                        hint="1.0 uses every feature in every tree")
-        _check_positive("n_jobs", self.n_jobs, integer=True, hint="keep 1 for reproducible results")
-        if isinstance(self.num_leaves, bool) or not isinstance(self.num_leaves, Integral) or self.num_leaves < 2:
-            raise ConfigError(f"num_leaves must be an integer >= 2, got {self.num_leaves!r}; pass e.g. 15.")
-        rl = self.reg_lambda
-        if isinstance(rl, bool) or not isinstance(rl, Real) or not math.isfinite(float(rl)) or float(rl) < 0:
-            raise ConfigError(f"reg_lambda must be a finite number >= 0, got {rl!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, Integral) or self.seed < 0:
-            raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}.")
-        esr = self.early_stopping_rounds
-        if esr is not None:
-            _check_positive("early_stopping_rounds", esr, integer=True, hint="pass e.g. 20, or None to disable")
+    @property
+    def model_(self) -> lgb.Booster:
+        """Deprecated: the fitted :class:`lightgbm.Booster`; use ``booster_``."""
+        warnings.warn("LightGBMBaseline.model_ is deprecated and now returns the fitted lightgbm.Booster; use "
+                      "booster_ (model_ goes in the next release).", FutureWarning, stacklevel=2)
+        return self.booster_
 
     def fit(self, X: pd.DataFrame | np.ndarray, y: pd.Series | np.ndarray, *,
             X_val: pd.DataFrame | np.ndarray | None = None,
@@ -360,7 +291,7 @@ class LightGBMBaseline(_TabularBaseline):
                 "X_val/y_val are only used for early stopping; set early_stopping_rounds (e.g. 20) or drop them."
             )
         values, _, names = _as_matrix(X)
-        target = _as_target(y, X, values.shape[0])
+        target = target_values(y, values.shape[0], X=X)
         self._remember(names)
         params: dict[str, Any] = {
             "objective": "regression", "n_estimators": int(self.n_estimators),
@@ -374,14 +305,14 @@ class LightGBMBaseline(_TabularBaseline):
         model = lgb.LGBMRegressor(**params)
         if X_val is not None:
             val_values, _ = self._check_columns(X_val, name="X_val")
-            val_target = _as_target(y_val, X_val, val_values.shape[0], name="y_val")
+            val_target = target_values(y_val, val_values.shape[0], X=X_val, name="y_val", x_name="X_val")
             model.fit(values, target, eval_X=(val_values,), eval_y=(val_target,), eval_metric="l2",
                       callbacks=[lgb.early_stopping(int(self.early_stopping_rounds or 1), verbose=False)])
             best = int(model.best_iteration_) or int(self.n_estimators)
         else:
             model.fit(values, target)
             best = int(model.booster_.current_iteration())
-        self.model_ = model
+        self.booster_ = model.booster_  # predictions through the booster equal the regressor's, bit for bit
         self.best_iteration_ = best
         gain = model.booster_.feature_importance(importance_type="gain", iteration=best)
         self.gain_importance_ = pd.Series(np.asarray(gain, dtype=np.float64), index=pd.Index(names), name="gain")
@@ -389,9 +320,9 @@ class LightGBMBaseline(_TabularBaseline):
 
     def predict(self, X: pd.DataFrame | np.ndarray) -> pd.Series:
         """Predictions with the first ``best_iteration_`` trees, as a Series on ``X``'s index."""
-        self._check_fitted()
+        self._check_fitted("booster_")
         values, index = self._check_columns(X)
-        pred = self.model_.predict(values, num_iteration=self.best_iteration_)
+        pred = self.booster_.predict(values, num_iteration=self.best_iteration_)
         return pd.Series(np.asarray(pred, dtype=np.float64), index=index, name="prediction")
 
 
@@ -456,12 +387,10 @@ def permutation_importance_mda(model: _Predictor, X: pd.DataFrame | np.ndarray, 
     """
     if not callable(getattr(model, "predict", None)):
         raise ConfigError(f"model must have a predict(X) method, got {type(model).__name__}; fit a model first.")
-    if isinstance(n_repeats, bool) or not isinstance(n_repeats, Integral) or n_repeats < 1:
-        raise ConfigError(f"n_repeats must be a positive integer, got {n_repeats!r}; pass e.g. 10.")
-    if scoring not in _SCORES:
-        raise ConfigError(f"scoring must be 'mse' or 'mae', got {scoring!r}.")
+    check_arg("n_repeats", n_repeats, Interval(Integral, 1, None))  # e.g. 10
+    check_arg("scoring", scoring, Options(*_SCORES))
     values, index, names = _as_matrix(X)
-    target = _as_target(y, X, values.shape[0])
+    target = target_values(y, values.shape[0], X=X)
     if values.shape[0] < 2:
         raise DataValidationError(f"X has {values.shape[0]} row(s); permuting needs at least 2.")
 
@@ -520,9 +449,9 @@ def shap_importance(model: LightGBMBaseline, X: pd.DataFrame | np.ndarray) -> pd
             f"shap_importance needs a fitted LightGBMBaseline, got {type(model).__name__}; for other models use "
             "permutation_importance_mda."
         )
-    model._check_fitted()
+    model._check_fitted("booster_")
     values, index = model._check_columns(X)
-    contrib = np.asarray(model.model_.predict(values, num_iteration=model.best_iteration_, pred_contrib=True),
+    contrib = np.asarray(model.booster_.predict(values, num_iteration=model.best_iteration_, pred_contrib=True),
                          dtype=np.float64)
     out = pd.DataFrame(contrib[:, :-1], index=index, columns=pd.Index(model.feature_names_in_))
     out.attrs = {"bias": float(contrib[0, -1]), "method": "TreeSHAP (LightGBM pred_contrib)"}

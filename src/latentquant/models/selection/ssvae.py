@@ -47,18 +47,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
+from sklearn.base import ClassifierMixin
 from torch import nn
 
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
+from latentquant.base import BaseModel
+from latentquant.exceptions import DataValidationError
 from latentquant.models.autoencoder import kl_divergence
 from latentquant.nn import mlp
 from latentquant.training import Trainer, to_tensor
+from latentquant.training.checkpoint import register_model
 from latentquant.training.trainer import resolve_device
+from latentquant.validation import Constraint, Interval, Options, SequenceOf
 
 __all__ = ["SemiSupervisedVAE"]
 
@@ -80,7 +86,8 @@ def _gaussian_nll(out: torch.Tensor, x: torch.Tensor, log_var: torch.Tensor | No
     return 0.5 * (lv - math.log(0.5) + sq * torch.exp(-lv)).sum(dim=1)
 
 
-class _M1(nn.Module):
+@register_model
+class _SemiSupervisedM1(nn.Module):
     """Unsupervised VAE (model M1): encoder ``q(z1|x)``, decoder ``p(x|z1)``; its posterior means feed M2."""
 
     def __init__(self, input_dim: int, latent_dim: int, hidden: Sequence[int], bernoulli: bool = False) -> None:
@@ -109,7 +116,8 @@ class _M1(nn.Module):
         return {"loss": (recon + kl).mean(), "recon": recon.mean(), "kl": kl.mean()}
 
 
-class _M2(nn.Module):
+@register_model
+class _SemiSupervisedM2(nn.Module):
     """Networks of model M2: classifier ``q(y|x)``, encoder ``q(z|x,y)``, decoder ``p(x|y,z)``."""
 
     def __init__(self, input_dim: int, n_classes: int, latent_dim: int, hidden: Sequence[int],
@@ -154,7 +162,7 @@ class _M2(nn.Module):
         return neg.view(k, n).T, recon.view(k, n).T, kl.view(k, n).T, out
 
 
-class SemiSupervisedVAE:
+class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
     r"""Semi-supervised VAE classifier (model M2 of Kingma et al. 2014), scikit-learn style.
 
     Parameters
@@ -204,12 +212,19 @@ class SemiSupervisedVAE:
     mean_, scale_ : numpy.ndarray
         Standardisation statistics, computed from all rows of ``X`` passed to :meth:`fit` (labelled and
         unlabelled; both are training rows — never pass test rows as unlabelled data). Constant features get scale 1.
+    model_ : torch.nn.Module
+        The M2 networks (classifier, encoder, decoder).
+    m1_ : torch.nn.Module or None
+        The M1 VAE of the stacked model (``m1_latent_dim``), else ``None``.
     history_ : History
         Per-epoch losses of the last fit.
 
     Notes
     -----
     ``y`` marks unlabelled rows with ``-1`` or ``NaN`` (treated identically), so ``-1`` cannot be a class label.
+    Outputs are pandas objects on ``X``'s index (a RangeIndex for arrays): :meth:`predict` a Series,
+    :meth:`predict_proba` a DataFrame with one column per class, :meth:`transform` a DataFrame ``z0``, ``z1``, ….
+    A fitted model saves and loads with :meth:`save` / :meth:`load` (configuration + weights, no pickle).
 
     Examples
     --------
@@ -222,22 +237,38 @@ class SemiSupervisedVAE:
     (200, 2)
     """
 
-    def __init__(self, n_classes: int | None = None, latent_dim: int = 16, hidden: Sequence[int] = (128,),
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "n_classes": [Interval(Integral, 2, None), None],
+        "latent_dim": [Interval(Integral, 1, None)],
+        "hidden": [SequenceOf(Interval(Integral, 1, None))],
+        "alpha": [Interval(Real, 0, None)],
+        "epochs": [Interval(Integral, 1, None)],
+        "batch_size": [Interval(Integral, 1, None)],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "validation_split": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 1, None)],
+        "seed": [Interval(Integral, None, None), None],
+        "device": [str, torch.device],
+        "verbose": ["boolean", None],
+        "likelihood": [Options("gaussian", "bernoulli")],
+        "learn_variance": ["boolean"],
+        "m1_latent_dim": [Interval(Integral, 1, None), None],
+        "m1_hidden": [SequenceOf(Interval(Integral, 1, None))],
+        "m1_epochs": [Interval(Integral, 1, None), None],
+        "m1_sample": ["boolean"],
+        "consistency": [Interval(Real, 0, None)],
+    }
+    _fit_hint = "call fit(X, y) first"
+
+    def __init__(self, n_classes: int | None = None, *, latent_dim: int = 16, hidden: Sequence[int] = (128,),
                  alpha: float = 0.1, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
                  validation_split: float = 0.0, patience: int = 10, seed: int | None = 0, device: str = "cpu",
                  verbose: bool | None = False, likelihood: str = "gaussian", learn_variance: bool = False,
                  m1_latent_dim: int | None = None, m1_hidden: Sequence[int] = (256,), m1_epochs: int | None = None,
                  m1_sample: bool = True, consistency: float = 0.0) -> None:
-        self.likelihood = likelihood
-        self.consistency = consistency
-        self.learn_variance = learn_variance
-        self.m1_latent_dim = m1_latent_dim
-        self.m1_hidden = tuple(m1_hidden)
-        self.m1_epochs = m1_epochs
-        self.m1_sample = m1_sample
         self.n_classes = n_classes
         self.latent_dim = latent_dim
-        self.hidden = tuple(hidden)
+        self.hidden = hidden
         self.alpha = alpha
         self.epochs = epochs
         self.batch_size = batch_size
@@ -247,41 +278,15 @@ class SemiSupervisedVAE:
         self.seed = seed
         self.device = device
         self.verbose = verbose
+        self.likelihood = likelihood
+        self.learn_variance = learn_variance
+        self.m1_latent_dim = m1_latent_dim
+        self.m1_hidden = m1_hidden
+        self.m1_epochs = m1_epochs
+        self.m1_sample = m1_sample
+        self.consistency = consistency
 
     # ------------------------------------------------------------------ validation helpers
-    def _check_params(self) -> None:
-        if self.n_classes is not None and (isinstance(self.n_classes, bool)
-                                           or not isinstance(self.n_classes, (int, np.integer))
-                                           or self.n_classes < 2):
-            raise ConfigError(f"n_classes must be None or an integer >= 2, got {self.n_classes!r}.")
-        if isinstance(self.latent_dim, bool) or not isinstance(self.latent_dim, (int, np.integer)) \
-                or self.latent_dim < 1:
-            raise ConfigError(f"latent_dim must be a positive integer, got {self.latent_dim!r}.")
-        if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in self.hidden):
-            raise ConfigError(f"hidden must be positive integers, got {list(self.hidden)}.")
-        if not isinstance(self.learn_variance, (bool, np.bool_)):
-            raise ConfigError(f"learn_variance must be a bool, got {self.learn_variance!r}.")
-        if isinstance(self.consistency, bool) or not isinstance(self.consistency, (int, float)) \
-                or not math.isfinite(self.consistency) or self.consistency < 0:
-            raise ConfigError(f"consistency must be a finite number >= 0, got {self.consistency!r}.")
-        if not isinstance(self.m1_sample, (bool, np.bool_)):
-            raise ConfigError(f"m1_sample must be a bool, got {self.m1_sample!r}.")
-        if self.m1_latent_dim is not None and (isinstance(self.m1_latent_dim, bool)
-                                               or not isinstance(self.m1_latent_dim, (int, np.integer))
-                                               or self.m1_latent_dim < 1):
-            raise ConfigError(f"m1_latent_dim must be None or a positive integer, got {self.m1_latent_dim!r}.")
-        if any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1 for h in self.m1_hidden):
-            raise ConfigError(f"m1_hidden must be positive integers, got {list(self.m1_hidden)}.")
-        if self.m1_epochs is not None and (isinstance(self.m1_epochs, bool)
-                                           or not isinstance(self.m1_epochs, (int, np.integer))
-                                           or self.m1_epochs < 1):
-            raise ConfigError(f"m1_epochs must be None or a positive integer, got {self.m1_epochs!r}.")
-        if self.likelihood not in ("gaussian", "bernoulli"):
-            raise ConfigError(f"likelihood must be 'gaussian' or 'bernoulli', got {self.likelihood!r}.")
-        if isinstance(self.alpha, bool) or not isinstance(self.alpha, (int, float)) or not math.isfinite(self.alpha) \
-                or self.alpha < 0:
-            raise ConfigError(f"alpha must be a finite number >= 0, got {self.alpha!r}.")
-
     def _encode_labels(self, y: Any, n: int) -> np.ndarray:
         """Class index per row, ``-1`` for unlabelled rows (``y == -1`` or NaN)."""
         try:
@@ -319,14 +324,23 @@ class SemiSupervisedVAE:
         idx[labelled] = np.searchsorted(classes, values)
         return idx
 
-    def _check_fitted(self) -> _M2:
-        model = getattr(self, "model_", None)
-        if model is None:
-            raise NotFittedError("This SemiSupervisedVAE is not fitted yet; call fit(X, y) first.")
-        return model
+    def _standardise(self, x: torch.Tensor) -> torch.Tensor:
+        """Set ``mean_``/``scale_`` from the rows ``x`` (none for the Bernoulli likelihood) and standardise them."""
+        xn = x.numpy()
+        if self.likelihood == "bernoulli":
+            self.mean_ = np.zeros(xn.shape[1], np.float32)  # the Bernoulli targets are the raw values
+            self.scale_ = np.ones(xn.shape[1], np.float32)
+        else:
+            # float32 statistics, as the model has always been fitted (the float64 kernel
+            # latentquant._math.standardize_stats differs in the last bit and would move fitted numbers)
+            self.mean_ = xn.mean(axis=0).astype(np.float32)
+            scale = xn.std(axis=0)
+            self.scale_ = np.where(scale > 1e-8, scale, 1.0).astype(np.float32)
+        return (x - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
 
     def _prepare(self, X: Any) -> torch.Tensor:
-        model = self._check_fitted()
+        self._check_fitted("model_")
+        model = self.model_
         x = to_tensor(X, name="X")
         n_features = len(self.mean_)
         if x.ndim != 2 or x.shape[1] != n_features:
@@ -346,18 +360,10 @@ class SemiSupervisedVAE:
         if x.ndim != 2:
             raise DataValidationError(f"X must be 2-D (n_samples, n_features), got shape {tuple(x.shape)}.")
         labels = self._encode_labels(y, x.shape[0])
-        xn = x.numpy()
-        if self.likelihood == "bernoulli":
-            if xn.min() < 0 or xn.max() > 1:
-                raise DataValidationError("likelihood='bernoulli' needs X in [0, 1] (e.g. pixel intensities / 16); "
-                                          f"got values in [{xn.min():g}, {xn.max():g}].")
-            self.mean_ = np.zeros(xn.shape[1], np.float32)  # the Bernoulli targets are the raw values
-            self.scale_ = np.ones(xn.shape[1], np.float32)
-        else:
-            self.mean_ = xn.mean(axis=0).astype(np.float32)
-            scale = xn.std(axis=0)
-            self.scale_ = np.where(scale > 1e-8, scale, 1.0).astype(np.float32)
-        x = (x - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
+        if self.likelihood == "bernoulli" and (float(x.min()) < 0 or float(x.max()) > 1):
+            raise DataValidationError("likelihood='bernoulli' needs X in [0, 1] (e.g. pixel intensities / 16); "
+                                      f"got values in [{float(x.min()):g}, {float(x.max()):g}].")
+        x = self._standardise(x)
 
         n, d = x.shape
         k = len(self.classes_)
@@ -366,14 +372,16 @@ class SemiSupervisedVAE:
         with torch.random.fork_rng(enabled=self.seed is not None):
             if self.seed is not None:
                 torch.manual_seed(self.seed)
-            model = _M2(d if m1 is None else m1.latent_dim, k, int(self.latent_dim), [int(h) for h in self.hidden],
-                        bernoulli=self.likelihood == "bernoulli" and m1 is None, learn_variance=self.learn_variance)
+            model = _SemiSupervisedM2(d if m1 is None else m1.latent_dim, k, int(self.latent_dim),
+                                      [int(h) for h in self.hidden],
+                                      bernoulli=self.likelihood == "bernoulli" and m1 is None,
+                                      learn_variance=self.learn_variance)
         n_labelled = int((labels >= 0).sum())
         ce_weight = float(self.alpha) * n / n_labelled  # alpha * N in the paper's J, per labelled row after / N
         consistency = float(self.consistency)
 
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-            assert isinstance(m, _M2)
+            assert isinstance(m, _SemiSupervisedM2)
             xb, yb = batch[0], batch[1].long()
             if m1 is not None:  # M2 models the M1 latent z1 ~ q(z1|x) (sampled afresh each step, or its mean)
                 with torch.no_grad():
@@ -439,24 +447,16 @@ class SemiSupervisedVAE:
         labels = self._encode_labels(y, x.shape[0])
         if (labels < 0).any():
             raise DataValidationError("fit_supervised needs every row labelled; drop the -1 / NaN rows of y.")
-        xn = x.numpy()
-        if self.likelihood == "bernoulli":
-            self.mean_ = np.zeros(xn.shape[1], np.float32)
-            self.scale_ = np.ones(xn.shape[1], np.float32)
-        else:
-            self.mean_ = xn.mean(axis=0).astype(np.float32)
-            scale = xn.std(axis=0)
-            self.scale_ = np.where(scale > 1e-8, scale, 1.0).astype(np.float32)
-        x = (x - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
+        x = self._standardise(x)
         self.m1_ = None
         with torch.random.fork_rng(enabled=self.seed is not None):
             if self.seed is not None:
                 torch.manual_seed(self.seed)
-            model = _M2(x.shape[1], len(self.classes_), int(self.latent_dim), [int(h) for h in self.hidden],
-                        bernoulli=self.likelihood == "bernoulli")
+            model = _SemiSupervisedM2(x.shape[1], len(self.classes_), int(self.latent_dim),
+                                      [int(h) for h in self.hidden], bernoulli=self.likelihood == "bernoulli")
 
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-            assert isinstance(m, _M2)
+            assert isinstance(m, _SemiSupervisedM2)
             return {"loss": F.cross_entropy(m.logits(batch[0]), batch[1].long())}
 
         trainer = Trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
@@ -468,17 +468,17 @@ class SemiSupervisedVAE:
         self.device_ = resolve_device(self.device)
         return self
 
-    def _fit_m1(self, x: torch.Tensor) -> _M1:
+    def _fit_m1(self, x: torch.Tensor) -> _SemiSupervisedM1:
         """Fit the unsupervised VAE M1 on all (standardised) training rows; returns it in eval mode, frozen."""
         assert self.m1_latent_dim is not None
         with torch.random.fork_rng(enabled=self.seed is not None):
             if self.seed is not None:
                 torch.manual_seed(self.seed)
-            m1 = _M1(x.shape[1], int(self.m1_latent_dim), [int(h) for h in self.m1_hidden],
+            m1 = _SemiSupervisedM1(x.shape[1], int(self.m1_latent_dim), [int(h) for h in self.m1_hidden],
                      bernoulli=self.likelihood == "bernoulli")
 
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-            assert isinstance(m, _M1)
+            assert isinstance(m, _SemiSupervisedM1)
             return m.loss_terms(batch[0])
 
         epochs = self.epochs if self.m1_epochs is None else int(self.m1_epochs)
@@ -491,31 +491,52 @@ class SemiSupervisedVAE:
             p.requires_grad_(False)
         return m1
 
+    @staticmethod
+    def _index(X: Any, n: int) -> pd.Index:
+        return X.index if isinstance(X, pd.DataFrame | pd.Series) else pd.RangeIndex(n)
+
     @torch.no_grad()
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """:math:`q(y\\mid x)`, shape ``(n_samples, n_classes)``, columns ordered as ``classes_``."""
+    def predict_proba(self, X: Any) -> pd.DataFrame:
+        """:math:`q(y\\mid x)`: a DataFrame ``(n_samples, n_classes)`` on ``X``'s index (a RangeIndex for arrays),
+        one column per class of ``classes_``; rows sum to 1."""
         x = self._prepare(X)
-        return torch.softmax(self.model_.logits(x), dim=1).cpu().numpy().astype(np.float64)
+        proba = torch.softmax(self.model_.logits(x), dim=1).cpu().numpy().astype(np.float64)
+        return pd.DataFrame(proba, index=self._index(X, proba.shape[0]), columns=pd.Index(self.classes_, name="class"))
 
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class under :math:`q(y\\mid x)`."""
+    def predict(self, X: Any) -> pd.Series:
+        """Most probable class under :math:`q(y\\mid x)`, a Series named ``"prediction"`` on ``X``'s index."""
         proba = self.predict_proba(X)
-        return np.asarray(self.classes_)[proba.argmax(axis=1)]
+        labels = np.asarray(self.classes_)[proba.to_numpy().argmax(axis=1)]
+        return pd.Series(labels, index=proba.index, name="prediction")
 
     @torch.no_grad()
-    def transform(self, X: Any) -> np.ndarray:
+    def transform(self, X: Any) -> pd.DataFrame:
         """Latent features: posterior mean :math:`\\mu(x, \\hat y)` of :math:`q(z\\mid x, y)` at the predicted class
-        :math:`\\hat y=\\arg\\max_y q(y\\mid x)`, shape ``(n_samples, latent_dim)`` (append :meth:`predict_proba`
-        for the full ``(y, z)`` representation)."""
+        :math:`\\hat y=\\arg\\max_y q(y\\mid x)`, a DataFrame ``(n_samples, latent_dim)`` with columns ``z0``, ``z1``, …
+        on ``X``'s index (append :meth:`predict_proba` for the full ``(y, z)`` representation)."""
         x = self._prepare(X)
         y_hat = self.model_.logits(x).argmax(dim=1)
         mu, _ = self.model_.encode(x, F.one_hot(y_hat, self.model_.n_classes).to(x.dtype))
-        return mu.cpu().numpy()
+        z = mu.cpu().numpy().astype(np.float64)
+        return pd.DataFrame(z, index=self._index(X, z.shape[0]), columns=[f"z{j}" for j in range(z.shape[1])])
 
     def score(self, X: Any, y: Any) -> float:
         """Accuracy of :meth:`predict` on labelled rows ``(X, y)``."""
-        pred = self.predict(X)
+        pred = self.predict(X).to_numpy()
         truth = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y).reshape(-1)
         if truth.shape[0] != pred.shape[0]:
             raise DataValidationError(f"X has {pred.shape[0]} rows but y has {truth.shape[0]}.")
         return float(np.mean(pred == truth))
+
+    # ------------------------------------------------------------------ persistence
+    def _persisted_state(self) -> dict[str, Any]:
+        state = super()._persisted_state()
+        state.pop("device_", None)  # where the networks run is decided again on load
+        return state
+
+    def _restore_state(self, state: dict[str, Any]) -> None:
+        super()._restore_state(state)
+        self.device_ = resolve_device(self.device)
+        for value in state.values():
+            if isinstance(value, nn.Module):
+                value.to(self.device_).eval()

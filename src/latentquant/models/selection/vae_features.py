@@ -22,33 +22,27 @@ Kingma, D. P. & Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any, Self
+from numbers import Integral, Real
+from typing import Any, ClassVar, Self
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
+from latentquant.exceptions import DataValidationError, NotFittedError
 from latentquant.models.autoencoder import VAE, AETrainer
-from latentquant.models.selection.attention import (
-    _EVAL_ROWS,
-    MIN_ROWS,
-    _check_activation,
-    _check_dropout,
-    _check_int,
-    _check_widths,
-    _MLPNet,
-    _NeuralRegressor,
-)
+from latentquant.models.selection._networks import MLPRegressorNet
+from latentquant.models.selection._neural import ACTIVATION, EVAL_ROWS, MIN_ROWS, WIDTHS, NeuralRegressor
 from latentquant.training import History
 from latentquant.training.trainer import resolve_device
+from latentquant.validation import Constraint, Interval, check_arg
 
 __all__ = ["VAEFeatures"]
 
 
-class VAEFeatures(_NeuralRegressor):
+class VAEFeatures(NeuralRegressor):
     """Regressor on VAE latent means: ``x → μ(x) → MLP head → next-day return``.
 
     Parameters
@@ -103,11 +97,22 @@ class VAEFeatures(_NeuralRegressor):
     (2,)
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "latent_dim": [Interval(Integral, 1, None)],
+        "vae_hidden": WIDTHS,
+        "beta": [Interval(Real, 0, None)],
+        "vae_epochs": [Interval(Integral, 1, None)],
+        "vae_lr": [Interval(Real, 0, None, closed="neither")],
+        "head_hidden": WIDTHS,
+        "activation": ACTIVATION,
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+    }
+
     vae_: VAE
 
-    def __init__(self, latent_dim: int = 8, vae_hidden: Sequence[int] = (32, 16), beta: float = 1.0,
+    def __init__(self, latent_dim: int = 8, *, vae_hidden: Sequence[int] = (32, 16), beta: float = 1.0,
                  vae_epochs: int = 100, vae_lr: float = 1e-3, head_hidden: Sequence[int] = (2,),
-                 activation: str = "relu", dropout: float = 0.0, *, epochs: int = 200, batch_size: int = 64,
+                 activation: str = "relu", dropout: float = 0.0, epochs: int = 200, batch_size: int = 64,
                  lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20, seed: int | None = 0,
                  device: str = "cpu", verbose: bool | None = False, warm_start: bool = False) -> None:
         self.latent_dim = latent_dim
@@ -129,22 +134,8 @@ class VAEFeatures(_NeuralRegressor):
         self.warm_start = warm_start
 
     # ------------------------------------------------------------------ hooks
-    def _check_model_params(self) -> None:
-        _check_int("latent_dim", self.latent_dim, 1)
-        _check_widths("vae_hidden", self.vae_hidden)
-        _check_int("vae_epochs", self.vae_epochs, 1)
-        for name in ("beta", "vae_lr"):
-            value = getattr(self, name)
-            positive = name == "vae_lr"
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or (
-                    value <= 0 if positive else value < 0):
-                raise ConfigError(f"{name} must be a finite float {'> 0' if positive else '>= 0'}, got {value!r}.")
-        _check_widths("head_hidden", self.head_hidden)
-        _check_activation(self.activation)
-        _check_dropout(self.dropout)
-
     def _build_network(self, n_features: int) -> nn.Module:
-        return _MLPNet(n_features, [int(h) for h in self.head_hidden], self.activation, float(self.dropout))
+        return MLPRegressorNet(n_features, [int(h) for h in self.head_hidden], self.activation, float(self.dropout))
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model_(self.vae_.latent_mean(x))
@@ -169,8 +160,8 @@ class VAEFeatures(_NeuralRegressor):
     @torch.no_grad()
     def _latent(self, xs: torch.Tensor) -> torch.Tensor:
         self.vae_.eval()
-        parts = [self.vae_.latent_mean(xs[i:i + _EVAL_ROWS].to(self.device_)).cpu()
-                 for i in range(0, xs.shape[0], _EVAL_ROWS)]
+        parts = [self.vae_.latent_mean(xs[i:i + EVAL_ROWS].to(self.device_)).cpu()
+                 for i in range(0, xs.shape[0], EVAL_ROWS)]
         return torch.cat(parts)
 
     # ------------------------------------------------------------------ public API
@@ -190,10 +181,10 @@ class VAEFeatures(_NeuralRegressor):
         """
         self._check_params()
         continuing = bool(self.warm_start) and hasattr(self, "vae_")
-        x = self._validate_X(X, reset=not continuing)
+        x, _ = self._validate_X(X, reset=not continuing)
         if x.shape[0] < MIN_ROWS:
             raise DataValidationError(f"X has {x.shape[0]} rows; VAEFeatures needs at least {MIN_ROWS} rows.")
-        x_val = None if X_val is None else self._validate_X(X_val, name="X_val", reset=False)
+        x_val = None if X_val is None else self._validate_X(X_val, name="X_val", reset=False)[0]
         self._fit_vae(x, x_val, continuing=continuing)
         self.vae_pretrained_ = True
         if hasattr(self, "model_"):
@@ -219,8 +210,7 @@ class VAEFeatures(_NeuralRegressor):
             ``refit_vae=False`` without a fitted VAE.
         """
         self._check_params()
-        if refit_vae is not None and not isinstance(refit_vae, bool):
-            raise ConfigError(f"refit_vae must be None, True or False, got {refit_vae!r}.")
+        check_arg("refit_vae", refit_vae, "boolean", None, owner="VAEFeatures")
         vae_fitted = hasattr(self, "vae_")
         if refit_vae is None:
             refit_vae = not (vae_fitted and getattr(self, "vae_pretrained_", False))
@@ -242,8 +232,12 @@ class VAEFeatures(_NeuralRegressor):
         return self
 
     @torch.no_grad()
-    def transform(self, X: Any) -> np.ndarray:
-        """Latent means :math:`\\mu(x)` of the VAE, shape ``(n_samples, latent_dim)``."""
+    def transform(self, X: Any) -> pd.DataFrame:
+        """Latent means :math:`\\mu(x)` of the VAE: a DataFrame ``(n_samples, latent_dim)`` with columns ``z0``,
+        ``z1``, … on ``X``'s index (a RangeIndex for arrays)."""
         if not hasattr(self, "vae_"):
             raise NotFittedError("This VAEFeatures has no fitted VAE yet; call fit(X, y) or pretrain_vae(X) first.")
-        return self._latent(self._scale_x(self._validate_X(X, reset=False))).numpy()
+        arr, index = self._validate_X(X, reset=False)
+        z = self._latent(self._scale_x(arr)).numpy().astype(np.float64)
+        return pd.DataFrame(z, index=index if index is not None else pd.RangeIndex(arr.shape[0]),
+                            columns=[f"z{j}" for j in range(z.shape[1])])
