@@ -8,7 +8,8 @@ from typer.testing import CliRunner
 
 from latentquant.cli import app
 from latentquant.exceptions import ConfigError
-from latentquant.experiments.asset_pricing import PricingStudyConfig, run
+from latentquant.experiments._config import StudyConfig, StudyResult
+from latentquant.experiments.asset_pricing import PricingStudyConfig, PricingStudyResult, run
 
 SMALL = {
     "data": "simulated",
@@ -45,6 +46,10 @@ def test_study_writes_tables_for_every_model_and_k(study):
     assert std.loc["CA0"].gt(0).all() and std.loc["IPCA"].eq(0).all()  # only the neural model depends on the seed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["total_r2_stock"]["K=2"]["IPCA"] == pytest.approx(table.loc["IPCA", "K=2"])
+    assert isinstance(result, PricingStudyResult) and isinstance(result, StudyResult)
+    assert result.summary().startswith("2 test windows, models ['FF', 'PCA', 'IPCA', 'CA0']; stock-level total R² at")
+    with pytest.raises(TypeError):
+        result.metrics["models"] = []  # results are read-only
 
 
 def test_an_interrupted_study_resumes_without_recomputing_and_ends_with_the_same_tables(study):
@@ -69,7 +74,26 @@ def test_config_errors_are_pinned(tmp_path):
         run(PricingStudyConfig.from_dict({**SMALL, "models": ["CA9"], "out": str(tmp_path / "x")}))
     with pytest.raises(ConfigError, match="executor must be 'serial', 'local' or 'ray', got 'slurm'"):
         run(PricingStudyConfig.from_dict({**SMALL, "executor": "slurm", "out": str(tmp_path / "x")}))
+    # model options are checked against the estimator before any fit
+    with pytest.raises(ConfigError, match=r"pricing model 'CA0' has no parameter\(s\) \['epoch'\]"):
+        run(PricingStudyConfig.from_dict({**SMALL, "ca": {"epoch": 2}, "out": str(tmp_path / "x")}))
+    with pytest.raises(ConfigError, match="ConditionalAutoencoder: epochs must be a positive integer, got 0"):
+        run(PricingStudyConfig.from_dict({**SMALL, "ca": {"epochs": 0}, "out": str(tmp_path / "x")}))
+    with pytest.raises(ConfigError, match=r"cvae must be a mapping of model options, got \[50\]"):
+        run(PricingStudyConfig.from_dict({**SMALL, "cvae": [50], "out": str(tmp_path / "x")}))
     assert not (tmp_path / "x").exists()
+
+
+def test_config_is_a_study_config_and_model_names_are_the_registry():
+    cfg = PricingStudyConfig.from_dict(SMALL)
+    assert isinstance(cfg, StudyConfig) and cfg.to_dict()["models"] == ["FF", "PCA", "IPCA", "CA0"]
+    assert cfg.model_options("CA0") == {"verbose": False, "n_seeds": 1, "epochs": 2, "batch_size": 1024}
+    assert cfg.model_options("IPCA") == {}
+    import latentquant.experiments.asset_pricing as study
+
+    with pytest.warns(FutureWarning, match=r"MODEL_NAMES is deprecated.*PRICING_MODELS.names\(\)"):
+        names = study.MODEL_NAMES
+    assert names == ("FF", "PCA", "IPCA", "CA0", "CA1", "CA2", "CA3", "CVAE")
 
 
 def test_cli_price_run(tmp_path):

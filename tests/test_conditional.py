@@ -90,10 +90,12 @@ def test_ca0_betas_are_linear_in_the_characteristics(nonlinear):
 
 def test_errors_are_pinned(nonlinear):
     _, (train, val, _) = nonlinear
-    with pytest.raises(ConfigError, match=r"depth must be 0, 1, 2 or 3 \(CA0–CA3\), got 4"):
+    with pytest.raises(ConfigError, match=r"ConditionalAutoencoder: depth must be one of \[0, 1, 2, 3\], got 4"):
         ConditionalAutoencoder(2, depth=4).fit(train)
-    with pytest.raises(ConfigError, match="n_factors must be a positive integer, got 0"):
+    with pytest.raises(ConfigError, match="ConditionalAutoencoder: n_factors must be a positive integer, got 0"):
         ConditionalAutoencoder(0).fit(train)
+    with pytest.raises(ConfigError, match=r"ConditionalAutoencoder: dropout must be a number in \[0, 1\), got 1\.5"):
+        ConditionalAutoencoder(2, dropout=1.5).fit(train)
     with pytest.raises(NotFittedError, match=r"This ConditionalAutoencoder is not fitted yet; call fit\(panel\) first"):
         ConditionalAutoencoder(2).fitted(train)
     model = ConditionalAutoencoder(2, n_seeds=1, epochs=1).fit(train, val)

@@ -121,6 +121,16 @@ def test_shapes_and_indexes(sim, fitted_model):
     np.testing.assert_allclose(fitted_model.betas(sub).to_numpy(), betas.iloc[3:].to_numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_default_portfolio_count_is_learned_in_fit_and_predicted_is_the_prior_fit(sim, fitted_model):
+    assert fitted_model.n_portfolios is None and fitted_model.n_portfolios_ == 8  # max(2 K, 8) with K = 2
+    assert fitted_model.net_.portfolio.out_features == 8
+    train = Panel(sim.panel.returns.loc[: sim.panel.dates[39]], sim.panel.characteristics.loc[: sim.panel.dates[39]])
+    test = Panel(sim.panel.returns.loc[sim.panel.dates[40]:], sim.panel.characteristics.loc[sim.panel.dates[40]:])
+    pred = fitted_model.predicted(test, history=train)
+    assert pred.name == "predicted"
+    np.testing.assert_array_equal(pred.to_numpy(), fitted_model.fitted(test, "prior").to_numpy())
+
+
 def test_explicit_validation_panel_and_history(sim):
     train = Panel(sim.panel.returns.loc[: sim.panel.dates[44]], sim.panel.characteristics.loc[: sim.panel.dates[44]])
     val = Panel(sim.panel.returns.loc[sim.panel.dates[45]:], sim.panel.characteristics.loc[sim.panel.dates[45]:])
@@ -139,15 +149,18 @@ def test_errors(sim, fitted_model):
     with pytest.raises(ConfigError, match="which must be 'prior' or 'posterior'"):
         fitted_model.score(panel, which="post")
     for bad in (0, -1, 2.5, True):
-        with pytest.raises(ConfigError, match="n_factors must be a positive integer"):
-            ConditionalVAE(n_factors=bad)
-    with pytest.raises(ConfigError, match="gamma must be"):
-        ConditionalVAE(gamma=0.0)
+        model = ConditionalVAE(n_factors=bad)  # hyperparameters are checked in fit, not in __init__
+        with pytest.raises(ConfigError, match=rf"ConditionalVAE: n_factors must be a positive integer, got {bad}"):
+            model.fit(panel)
+    with pytest.raises(ConfigError, match=r"ConditionalVAE: gamma must be a positive number, got 0\.0"):
+        ConditionalVAE(gamma=0.0).fit(panel)
+    with pytest.raises(ConfigError, match=r"ConditionalVAE: validation_split must be a number in \[0, 1\), got 1"):
+        ConditionalVAE(validation_split=1).fit(panel)
     renamed = Panel(panel.returns, panel.characteristics.rename(columns={"c01": "other"}))
     with pytest.raises(DataValidationError, match="differ from those the model was fitted on"):
         fitted_model.fitted(renamed)
     reordered = Panel(panel.returns, panel.characteristics[panel.characteristics.columns[::-1]])
     with pytest.raises(DataValidationError, match="differ from those the model was fitted on"):
         fitted_model.betas(reordered)
-    with pytest.raises(DataValidationError, match="must be a latentquant Panel"):
+    with pytest.raises(DataValidationError, match="panel must be a latentquant Panel, got Series"):
         ConditionalVAE(**SMALL).fit(panel.returns)

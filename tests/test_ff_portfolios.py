@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from latentquant.cli import app
 from latentquant.exceptions import ConfigError
-from latentquant.experiments.ff_portfolios import FFPortfoliosConfig, run
+from latentquant.experiments._config import StudyConfig, StudyResult
+from latentquant.experiments.ff_portfolios import FFPortfoliosConfig, FFPortfoliosResult, run
 
 SMALL = {"k_grid": [1, 3], "headline_k": 3, "seeds": [0], "verbose": False,
          "vae": {"epochs": 4, "patience": 5, "hidden_dims": [16]}}
@@ -35,6 +36,9 @@ def test_study_writes_report_tables_and_figures(study):
     assert result.metrics["test_span"] == ["2000-01-31", "2017-03-31"]
     assert result.metrics["n_test_months"] == 207
     assert "report:" in result.summary()
+    assert isinstance(result, FFPortfoliosResult) and isinstance(result, StudyResult)
+    assert isinstance(FFPortfoliosConfig.from_dict(SMALL), StudyConfig)
+    assert result.to_dict()["metrics"]["headline_k"] == 3
 
 
 def test_ff3_prices_the_portfolios_well_out_of_sample(study):

@@ -1,12 +1,14 @@
 """InstrumentedPCA: closed forms, recovery of simulated truth, identification, errors."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.linalg import subspace_angles
 
 from latentquant.data import Panel
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
+from latentquant.exceptions import ConfigError, ConvergenceWarning, DataValidationError, NotFittedError
 from latentquant.models.pricing import InstrumentedPCA
 
 DATES = pd.date_range("2000-01-31", periods=120, freq="ME")
@@ -100,13 +102,15 @@ def test_warm_start_converges_in_fewer_iterations():
 
 def test_errors_are_pinned():
     panel, _, _ = linear_panel(n_chars=3)
-    with pytest.raises(ConfigError, match="n_factors must be a positive integer, got 0"):
+    with pytest.raises(ConfigError, match="InstrumentedPCA: n_factors must be a positive integer, got 0"):
         InstrumentedPCA(n_factors=0).fit(panel)
+    with pytest.raises(ConfigError, match=r"InstrumentedPCA: tol must be a positive number, got -1\.0"):
+        InstrumentedPCA(tol=-1.0).fit(panel)
     with pytest.raises(ConfigError, match=r"n_factors=4 exceeds the number of characteristics \(3\)"):
         InstrumentedPCA(n_factors=4).fit(panel)
     with pytest.raises(NotFittedError, match=r"This InstrumentedPCA is not fitted yet; call fit\(panel\) first"):
         InstrumentedPCA().betas(panel)
-    with pytest.raises(DataValidationError, match="expected a latentquant Panel, got DataFrame"):
+    with pytest.raises(DataValidationError, match="panel must be a latentquant Panel, got DataFrame"):
         InstrumentedPCA().fit(panel.characteristics)
     other = Panel(panel.returns, panel.characteristics.rename(columns={"c0": "x"}))
     with pytest.raises(DataValidationError, match="panel characteristics .* differ from those the model was fitted on"):
@@ -123,3 +127,27 @@ def test_periods_where_a_characteristic_is_missing_everywhere_do_not_break_the_f
     assert np.isfinite(model.factors_.to_numpy()).all() and np.isfinite(model.gamma_.to_numpy()).all()
     assert model.score(Panel(panel.returns, chars)) > 0.5
 
+
+
+def test_stopping_at_max_iter_warns_and_keeps_the_last_iterate():
+    panel, _, _ = linear_panel(seed=8)
+    with pytest.warns(ConvergenceWarning, match=r"InstrumentedPCA: ALS stopped at max_iter=2 with a change of .* > "
+                                                r"tol=1e-12; raise max_iter or tol"):
+        model = InstrumentedPCA(n_factors=2, max_iter=2, tol=1e-12).fit(panel)
+    assert model.n_iter_ == 2 and not model.converged_
+    assert np.isfinite(model.gamma_.to_numpy()).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)  # a converged fit does not warn
+        assert InstrumentedPCA(n_factors=2).fit(panel).converged_
+
+
+def test_predicted_adds_the_characteristic_alphas_of_the_unrestricted_model():
+    rng = np.random.default_rng(9)
+    panel, _, _ = linear_panel(alpha=0.01 * rng.normal(size=6), seed=9)
+    train = Panel(panel.returns.loc[DATES[:100]], panel.characteristics.loc[DATES[:100]])
+    test = Panel(panel.returns.loc[DATES[100:]], panel.characteristics.loc[DATES[100:]])
+    model = InstrumentedPCA(n_factors=2, intercept=True).fit(train)
+    lam = np.vstack([model.factors(train).to_numpy(), model.factors(test).to_numpy()[:3]]).mean(axis=0)
+    rows = test.returns.index.get_level_values(0) == DATES[103]
+    expected = model.betas(test)[rows].to_numpy() @ lam + model.alphas(test)[rows].to_numpy()
+    np.testing.assert_allclose(model.predicted(test, history=train)[rows].to_numpy(), expected, rtol=1e-12)

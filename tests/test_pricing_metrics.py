@@ -8,6 +8,7 @@ from scipy import stats
 from sklearn.metrics import r2_score
 
 from latentquant.evaluation import (
+    GRSTestResult,
     count_significant,
     grs_test,
     predictive_r2,
@@ -126,6 +127,21 @@ def test_pricing_errors_nw_vs_iid():
     assert (nw > 1.3 * plain).all()
 
 
+def test_pricing_errors_newey_west_matches_the_bartlett_sum_written_out():
+    # an independent loop over the autocovariances (divisor T each): the t-statistics agree to 1e-12
+    rng = np.random.default_rng(6)
+    e = rng.normal(0, 1, size=(250, 3))
+    u = pd.DataFrame(0.01 + 0.01 * np.cumsum(e, axis=0))  # strongly autocorrelated: every lag matters
+    for lags in (0, 1, 5, 300):
+        tab = pricing_errors(u, nw_lags=lags)
+        for j, col in enumerate(u.columns):
+            x = u[col].to_numpy()
+            d, t = x - x.mean(), len(x)
+            var = sum((1.0 if h == 0 else 2.0 * (1 - h / (lags + 1))) * float(d[h:] @ d[: t - h]) / t
+                      for h in range(min(lags, t - 1) + 1))
+            assert tab["t_stat"].iloc[j] == pytest.approx(x.mean() / np.sqrt(var / t), rel=1e-12, abs=0)
+
+
 def test_count_significant():
     tab = pd.DataFrame({"t_stat": [0.5, -3.5, 4.0, 3.0, np.nan]})
     assert count_significant(tab) == 2
@@ -156,21 +172,48 @@ def test_grs_matches_direct_computation_with_statsmodels_alphas():
     assert 1 + mu @ np.linalg.solve(omega, mu) == pytest.approx(t * xtx_inv00, rel=1e-10)
     expected = (t / n) * ((t - n - k) / (t - k - 1)) * (alpha @ np.linalg.solve(sigma, alpha)) \
         / (1 + mu @ np.linalg.solve(omega, mu))
-    stat, p = grs_test(r, f)
-    assert stat == pytest.approx(expected, rel=1e-10)
-    assert p == pytest.approx(stats.f.sf(expected, n, t - n - k), rel=1e-10)
+    res = grs_test(r, f)
+    assert isinstance(res, GRSTestResult)
+    assert res.statistic == pytest.approx(expected, rel=1e-10)
+    assert res.pvalue == pytest.approx(stats.f.sf(expected, n, t - n - k), rel=1e-10)
+    assert (res.df_num, res.df_denom, res.n_periods, res.n_assets, res.n_factors) == (5, 113, 120, 5, 2)
     dates = pd.date_range("2000-01-31", periods=t, freq="ME")
     r_df = pd.DataFrame(r, index=dates, columns=[f"p{i}" for i in range(n)])
     f_df = pd.DataFrame(f, index=dates, columns=["mkt", "smb"])
-    assert grs_test(r_df, f_df.iloc[::-1]) == pytest.approx((stat, p), rel=1e-12)
+    again = grs_test(r_df, f_df.iloc[::-1])
+    assert (again.statistic, again.pvalue) == pytest.approx((res.statistic, res.pvalue), rel=1e-12)
+
+
+def test_grs_result_summary_to_dict_and_the_deprecated_tuple():
+    res = GRSTestResult(statistic=2.5, pvalue=0.0123456, df_num=5, df_denom=113, n_periods=120, n_assets=5,
+                        n_factors=2)
+    text = res.summary()
+    assert text.splitlines()[0] == "GRS test of zero alphas"
+    assert "statistic  2.5000" in text and "p-value    0.0123" in text and "F df       (5, 113)" in text
+    assert str(res) == text
+    assert "| p-value | 0.0123 |" in res.summary("markdown")
+    assert "<caption>GRS test of zero alphas</caption>" in res.summary("html")
+    assert "<tr><th>F df</th><td>(5, 113)</td></tr>" in res.summary("html")
+    assert r"\begin{tabular}" in res.summary("latex") and r"p-value & 0.0123 \\" in res.summary("latex")
+    assert res.to_dict() == {"statistic": 2.5, "pvalue": 0.0123456, "df_num": 5, "df_denom": 113, "n_periods": 120,
+                             "n_assets": 5, "n_factors": 2}
+    with pytest.raises(ConfigError, match=r"fmt must be one of \['text', 'markdown', 'html', 'latex'\], got 'pdf'"):
+        res.summary("pdf")
+    with pytest.raises(AttributeError):
+        res.statistic = 1.0  # type: ignore[misc]
+    with pytest.warns(FutureWarning, match=r"unpacking or indexing it as \(statistic, pvalue\) is deprecated"):
+        stat, p = res
+    assert (stat, p) == (2.5, 0.0123456)
+    with pytest.warns(FutureWarning, match="use result.statistic and result.pvalue"):
+        assert res[1] == 0.0123456
 
 
 def test_grs_size_under_null_and_power():
     rng = np.random.default_rng(4)
-    pvals = np.array([grs_test(*_simulate(rng, 600, 10, 2, alpha=0.0))[1] for _ in range(200)])
+    pvals = np.array([grs_test(*_simulate(rng, 600, 10, 2, alpha=0.0)).pvalue for _ in range(200)])
     assert 0.02 <= float(np.mean(pvals < 0.05)) <= 0.09
-    stat, p = grs_test(*_simulate(rng, 600, 10, 2, alpha=0.01))
-    assert p < 1e-10 and stat > 10
+    res = grs_test(*_simulate(rng, 600, 10, 2, alpha=0.01))
+    assert res.pvalue < 1e-10 and res.statistic > 10
 
 
 # -------------------------------------------------------------------------------------------------------------- errors

@@ -57,10 +57,6 @@ def _check_panel(panel: Any) -> Panel:
     return panel
 
 
-def _r2(panel: Panel, fitted: pd.Series) -> float:
-    return total_r2(panel.returns, fitted)
-
-
 def characteristic_importance(model: PricingModel, panel: Panel, *, normalize: bool = True) -> pd.Series:
     r"""Drop in total R² when each characteristic is set to 0, with the model held fixed.
 
@@ -98,14 +94,14 @@ def characteristic_importance(model: PricingModel, panel: Panel, *, normalize: b
     """
     _check_model(model)
     panel = _check_panel(panel)
-    full = _r2(panel, model.fitted(panel))
+    full = total_r2(panel.returns, model.fitted(panel))
     chars = panel.characteristics
     drops = {}
     for col in chars.columns:
         zeroed = chars.copy()
         zeroed[col] = 0.0
         panel_j = Panel(panel.returns, zeroed, min_assets=panel.min_assets)
-        drops[col] = full - _r2(panel_j, model.fitted(panel_j))
+        drops[col] = full - total_r2(panel_j.returns, model.fitted(panel_j))
     out = pd.Series(drops, dtype=np.float64, name="importance")
     out.index.name = "characteristic"
     if normalize:

@@ -8,11 +8,18 @@ Conventions (REFERENCE §4.3, Gu, Kelly & Xiu "Autoencoder Asset Pricing Models"
   prediction, not the sample mean, so ``sklearn.metrics.r2_score`` (centred) is the wrong tool here.
 * Predictive R² uses the running mean of the factors up to ``t − 1`` as the factor premium ``λ̂_{t−1}``, never last
   month's factor realisation.
+
+The formulas themselves (uncentred R², running mean, Newey–West) live once in :mod:`latentquant._math`, which the
+models call too; the functions here validate their inputs and delegate.
 """
 
 from __future__ import annotations
 
+import html
 import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -20,9 +27,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from latentquant._math import newey_west_lrv, running_mean, uncentred_r2
 from latentquant.exceptions import ConfigError, DataValidationError
 
-__all__ = ["count_significant", "grs_test", "predictive_r2", "pricing_errors", "running_mean_lambda", "total_r2"]
+__all__ = [
+    "GRSTestResult",
+    "count_significant",
+    "grs_test",
+    "predictive_r2",
+    "pricing_errors",
+    "running_mean_lambda",
+    "total_r2",
+]
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -55,20 +71,6 @@ def _to_long(obj: Any, name: str) -> pd.Series:
         dup = out.index[out.index.duplicated()][0]
         raise DataValidationError(f"{name} has duplicated (date, asset) cell {dup!r}; drop duplicates first.")
     return out.replace([np.inf, -np.inf], np.nan)
-
-
-def _uncentred_r2(r: np.ndarray, r_hat: np.ndarray, what: str) -> float:
-    keep = np.isfinite(r) & np.isfinite(r_hat)
-    if not keep.any():
-        raise DataValidationError(
-            f"{what}: no (date, asset) cell has both a return and a fitted value; check that the indexes overlap "
-            "(same date type and asset labels) and that the inputs are not all NaN."
-        )
-    r, r_hat = r[keep], r_hat[keep]
-    denom = float(np.sum(r * r))
-    if denom <= 0.0:
-        raise DataValidationError(f"{what}: all returns are zero on the overlapping cells, R² is undefined.")
-    return 1.0 - float(np.sum((r - r_hat) ** 2)) / denom
 
 
 def _check_factors(factors: Any, name: str = "factors") -> pd.DataFrame:
@@ -136,7 +138,7 @@ def total_r2(returns: Any, fitted: Any) -> float:
         r_long = _to_long(returns, "returns")
         f_long = _to_long(fitted, "fitted")
         r_al, f_al = r_long.align(f_long, join="inner")
-        return _uncentred_r2(r_al.to_numpy(), f_al.to_numpy(), "total_r2")
+        return uncentred_r2(r_al.to_numpy(), f_al.to_numpy(), "total_r2")
     if isinstance(returns, pd.Series | pd.DataFrame) or isinstance(fitted, pd.Series | pd.DataFrame):
         raise DataValidationError(
             "returns and fitted must both be pandas objects (aligned on their index) or both numpy arrays; "
@@ -148,7 +150,7 @@ def total_r2(returns: Any, fitted: Any) -> float:
         raise DataValidationError(
             f"returns has shape {r.shape} but fitted has shape {f.shape}; pass arrays of the same shape."
         )
-    return _uncentred_r2(r.ravel(), f.ravel(), "total_r2")
+    return uncentred_r2(r.ravel(), f.ravel(), "total_r2")
 
 
 def running_mean_lambda(factors: pd.DataFrame) -> pd.DataFrame:
@@ -174,8 +176,7 @@ def running_mean_lambda(factors: pd.DataFrame) -> pd.DataFrame:
     >>> running_mean_lambda(f)["f1"].tolist()
     [nan, 1.0, 2.0]
     """
-    f = _check_factors(factors)
-    return f.expanding().mean().shift(1)
+    return running_mean(_check_factors(factors))
 
 
 def predictive_r2(returns: Any, betas: pd.DataFrame, factors: pd.DataFrame) -> float:
@@ -236,7 +237,7 @@ def predictive_r2(returns: Any, betas: pd.DataFrame, factors: pd.DataFrame) -> f
     r_hat = pd.Series(np.sum(betas.to_numpy(dtype=np.float64) * lam, axis=1), index=betas.index)
     r_long = _to_long(returns, "returns")
     r_al, f_al = r_long.align(r_hat, join="inner")
-    return _uncentred_r2(r_al.to_numpy(), f_al.to_numpy(), "predictive_r2")
+    return uncentred_r2(r_al.to_numpy(), f_al.to_numpy(), "predictive_r2")
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -245,10 +246,7 @@ def predictive_r2(returns: Any, betas: pd.DataFrame, factors: pd.DataFrame) -> f
 def _nw_se_of_mean(x: np.ndarray, lags: int) -> float:
     """Newey–West (Bartlett) standard error of the mean, autocovariances with divisor T (population convention)."""
     t = x.size
-    u = x - x.mean()
-    var = float(u @ u) / t
-    for j in range(1, min(lags, t - 1) + 1):
-        var += 2.0 * (1.0 - j / (lags + 1.0)) * float(u[j:] @ u[:-j]) / t
+    var = float(newey_west_lrv(x - x.mean(), lags)[0, 0]) / t
     return math.sqrt(max(var, 0.0) / t)
 
 
@@ -331,7 +329,99 @@ def count_significant(alphas_table: pd.DataFrame, threshold: float = 3.0) -> int
 # --------------------------------------------------------------------------------------------------------------------
 # GRS
 # --------------------------------------------------------------------------------------------------------------------
-def grs_test(excess_returns: Any, factors: Any) -> tuple[float, float]:
+_FORMATS = ("text", "markdown", "html", "latex")
+
+
+def _render(title: str, rows: list[tuple[str, str]], fmt: str) -> str:
+    """A two-column table of labelled values as plain text, Markdown, HTML or LaTeX (for ``summary`` methods)."""
+    if fmt == "text":
+        width = max(len(k) for k, _ in rows)
+        return "\n".join([title, *(f"  {k.ljust(width)}  {v}" for k, v in rows)])
+    if fmt == "markdown":
+        return "\n".join([f"**{title}**", "", "| | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
+    if fmt == "html":
+        body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<table><caption>{html.escape(title)}</caption>{body}</table>"
+    if fmt == "latex":
+        def tex(text: str) -> str:
+            return "".join("\\" + c if c in "&%$#_{}" else c for c in text)
+
+        body = "\n".join(f"{tex(k)} & {tex(v)} \\\\" for k, v in rows)
+        head = f"\\multicolumn{{2}}{{l}}{{{tex(title)}}} \\\\"
+        return f"\\begin{{tabular}}{{lr}}\n{head}\n\\hline\n{body}\n\\end{{tabular}}"
+    raise ConfigError(f"fmt must be one of {list(_FORMATS)}, got {fmt!r}.")
+
+
+@dataclass(frozen=True)
+class GRSTestResult:
+    """The Gibbons–Ross–Shanken test of :math:`\\alpha = 0` (see :func:`grs_test`).
+
+    Attributes
+    ----------
+    statistic : float
+        The GRS F statistic.
+    pvalue : float
+        Its p-value under :math:`F(N, T-N-K)`.
+    df_num, df_denom : int
+        Numerator (``N`` test assets) and denominator (``T − N − K``) degrees of freedom.
+    n_periods, n_assets, n_factors : int
+        ``T``, ``N`` and ``K``.
+
+    Examples
+    --------
+    >>> res = GRSTestResult(statistic=1.5, pvalue=0.2, df_num=5, df_denom=233, n_periods=240, n_assets=5,
+    ...                     n_factors=2)
+    >>> print(res.summary())
+    GRS test of zero alphas
+      statistic  1.5000
+      p-value    0.2000
+      F df       (5, 233)
+      T, N, K    240, 5, 2
+    >>> res.to_dict()["pvalue"]
+    0.2
+    """
+
+    statistic: float
+    pvalue: float
+    df_num: int
+    df_denom: int
+    n_periods: int
+    n_assets: int
+    n_factors: int
+
+    def summary(self, fmt: str = "text") -> str:
+        """The test as ``'text'``, ``'markdown'``, ``'html'`` or ``'latex'``."""
+        rows = [("statistic", f"{self.statistic:.4f}"), ("p-value", f"{self.pvalue:.4g}" if self.pvalue < 1e-4
+                                                         else f"{self.pvalue:.4f}"),
+                ("F df", f"({self.df_num}, {self.df_denom})"),
+                ("T, N, K", f"{self.n_periods}, {self.n_assets}, {self.n_factors}")]
+        return _render("GRS test of zero alphas", rows, fmt)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field as plain Python numbers."""
+        return asdict(self)
+
+    # deprecated tuple behaviour: grs_test used to return (statistic, pvalue)
+    def _as_tuple(self) -> tuple[float, float]:
+        warnings.warn("grs_test now returns a GRSTestResult; unpacking or indexing it as (statistic, pvalue) is "
+                      "deprecated and will be removed in the next release: use result.statistic and result.pvalue.",
+                      FutureWarning, stacklevel=3)
+        return self.statistic, self.pvalue
+
+    def __iter__(self) -> Iterator[float]:
+        return iter(self._as_tuple())
+
+    def __getitem__(self, item: int) -> float:
+        return self._as_tuple()[item]
+
+    def __len__(self) -> int:
+        return 2
+
+
+def grs_test(excess_returns: Any, factors: Any) -> GRSTestResult:
     """Gibbons–Ross–Shanken F test of ``α = 0`` for N test assets priced by K traded factors.
 
     Runs the time-series OLS ``r_{i,t} = α_i + β_iᵀ f_t + e_{i,t}`` for each asset and computes
@@ -352,17 +442,18 @@ def grs_test(excess_returns: Any, factors: Any) -> tuple[float, float]:
 
     Returns
     -------
-    (float, float)
-        The GRS statistic and its p-value.
+    GRSTestResult
+        ``statistic``, ``pvalue``, the degrees of freedom, ``summary()`` and ``to_dict()``. (Unpacking it as
+        ``stat, p = grs_test(...)``, the tuple of earlier releases, still works with a ``FutureWarning``.)
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> f = rng.normal(0.005, 0.04, size=(240, 1))
-    >>> r = f @ np.ones((1, 5)) + rng.normal(0.0, 0.02, size=(240, 5))
-    >>> stat, p = grs_test(r, f)
-    >>> 0.0 <= p <= 1.0
-    True
+    >>> r = f @ np.ones((1, 5)) + rng.normal(0.0, 0.02, size=(240, 5))  # no alphas
+    >>> res = grs_test(r, f)
+    >>> (res.df_num, res.df_denom), bool(res.pvalue > 0.01)
+    ((5, 234), True)
     """
     if isinstance(excess_returns, pd.DataFrame | pd.Series) and isinstance(factors, pd.DataFrame | pd.Series):
         if isinstance(excess_returns.index, pd.MultiIndex):
@@ -417,4 +508,5 @@ def grs_test(excess_returns: Any, factors: Any) -> tuple[float, float]:
         ) from None
     stat = (t / n) * ((t - n - k) / (t - k - 1)) * quad_a / (1.0 + quad_f)
     p_value = float(stats.f.sf(stat, n, t - n - k))
-    return float(stat), p_value
+    return GRSTestResult(statistic=float(stat), pvalue=p_value, df_num=n, df_denom=t - n - k, n_periods=t, n_assets=n,
+                         n_factors=k)

@@ -16,6 +16,10 @@ factors (no information from the test month's returns).
 
 Every (window, model, K) fit is an independent task run through :mod:`latentquant.executors` and persisted in the
 run directory as soon as it finishes, so an interrupted study resumes where it stopped.
+
+Orchestration only: models are built by name from :data:`latentquant.models.pricing.PRICING_MODELS`, each says how it
+is fitted (``uses_validation``, ``needs_factor_returns``) and computes its own ``fitted`` and ``predicted`` values; the
+R², pricing errors and importance come from :mod:`latentquant.evaluation`.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ import functools
 import hashlib
 import time
 import warnings
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,20 +44,38 @@ from latentquant.evaluation import (
 )
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.executors import Task, run_tasks
-from latentquant.experiments._config import study_options
+from latentquant.experiments._config import StudyConfig, StudyResult
 from latentquant.experiments._tasks import apply_worker_threads, progress_printer, worker_threads
+from latentquant.models.pricing import PRICING_MODELS
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
 
-__all__ = ["MODEL_NAMES", "PricingStudyConfig", "PricingStudyResult", "run"]
+__all__ = ["PricingStudyConfig", "PricingStudyResult", "run"]
 
-MODEL_NAMES = ("FF", "PCA", "IPCA", "CA0", "CA1", "CA2", "CA3", "CVAE")
+
+def __getattr__(name: str) -> Any:
+    if name == "MODEL_NAMES":  # deprecated: the registry is the one list of pricing models
+        warnings.warn("latentquant.experiments.asset_pricing.MODEL_NAMES is deprecated and will be removed in the next "
+                      "release; use latentquant.models.pricing.PRICING_MODELS.names().", FutureWarning, stacklevel=2)
+        return tuple(PRICING_MODELS.names())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_OPTION_FIELDS = ("ca", "cvae")  # the config fields that hold model options
+
+
+def _options_field(model: str) -> str:
+    """The config field holding a model's options: its registry name in lower case without the trailing depth
+    (``CA0``–``CA3`` → ``ca``, ``CVAE`` → ``cvae``)."""
+    return model.rstrip("0123456789").lower()
 
 
 @dataclass
-class PricingStudyConfig:
+class PricingStudyConfig(StudyConfig):
     """Every choice of the study. ``data``: ``'simulated'`` (see ``simulation``), ``'bundled_prices'`` (monthly
-    price-based characteristics of the bundled S&P 500 stocks) or a path to a CRSP/GKX-layout file."""
+    price-based characteristics of the bundled S&P 500 stocks) or a path to a CRSP/GKX-layout file. ``models``
+    are names of :data:`~latentquant.models.pricing.PRICING_MODELS`; ``ca`` holds the options of CA0–CA3 and
+    ``cvae`` those of CVAE (keyword arguments of the estimators)."""
 
     data: str = "simulated"
     simulation: dict[str, Any] = field(default_factory=lambda: {
@@ -79,33 +100,37 @@ class PricingStudyConfig:
     out: str = "runs/pricing"
     verbose: bool | None = None
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> PricingStudyConfig:
-        return cls(**study_options(cls, raw))
-
     def validate(self) -> None:
-        bad = [m for m in self.models if m not in MODEL_NAMES]
+        """Raise :class:`ConfigError` for the first invalid option."""
+        bad = [m for m in self.models if m not in PRICING_MODELS]
         if bad or not self.models:
-            raise ConfigError(f"models must be a non-empty list from {list(MODEL_NAMES)}, got {self.models!r}.")
+            raise ConfigError(f"models must be a non-empty list from {PRICING_MODELS.names()}, got "
+                              f"{self.models!r}.")
         if not self.k_grid or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.k_grid):
             raise ConfigError(f"k_grid must list positive integers, got {self.k_grid!r}.")
         if not self.seeds or any(isinstance(v, bool) or not isinstance(v, int) for v in self.seeds):
             raise ConfigError(f"seeds must be a non-empty list of integers, got {self.seeds!r}.")
         if self.executor not in ("serial", "local", "ray"):
             raise ConfigError(f"executor must be 'serial', 'local' or 'ray', got {self.executor!r}.")
+        for name in _OPTION_FIELDS:
+            if not isinstance(getattr(self, name), dict):
+                raise ConfigError(f"{name} must be a mapping of model options, got {getattr(self, name)!r}.")
+        for model in self.models:  # unknown or invalid model options fail here, not in a worker process
+            PRICING_MODELS.create(model, self.model_options(model), n_factors=max(self.k_grid))._check_params()
+
+    def model_options(self, model: str) -> dict[str, Any]:
+        """Keyword arguments of ``model`` from its options field (``ca``, ``cvae``), quiet unless they say
+        otherwise; ``{}`` for models without a field."""
+        field_name = _options_field(model)
+        return {"verbose": False, **getattr(self, field_name)} if field_name in _OPTION_FIELDS else {}
 
 
 @dataclass(frozen=True)
-class PricingStudyResult:
-    path: Path
-    metrics: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
-
-    @property
-    def report(self) -> Path:
-        return self.path / "report.html"
+class PricingStudyResult(StudyResult):
+    """What :func:`run` produced: the run directory, the headline metrics and the tables (R² by model × K, ...)."""
 
     def summary(self) -> str:
+        """One line: windows, models and the best stock-level total R² at the largest K."""
         t = self.tables["total_r2_stock"]
         k = t.columns[-1]
         column = t[k]
@@ -163,33 +188,22 @@ def _read_factors(path: str) -> pd.DataFrame | None:
 
 
 # --------------------------------------------------------------------------------------------------- one fit
-def _make_model(name: str, k: int, factors: pd.DataFrame | None, settings: dict[str, Any], seed: int) -> Any:
-    from latentquant.models.pricing import (
-        ConditionalAutoencoder,
-        ConditionalVAE,
-        FamaFrench,
-        InstrumentedPCA,
-        PCAFactors,
-    )
+def _needs_factor_returns(model: str) -> bool:
+    """Whether the model is fitted on observable factor returns (FF)."""
+    return bool(getattr(PRICING_MODELS.get(model), "needs_factor_returns", False))
 
-    if name == "FF":
-        if factors is None:
-            raise ConfigError("model FF needs observable factors; the data source provides none.")
-        return FamaFrench(factors, factors=list(factors.columns[:k]))
-    if name == "PCA":
-        return PCAFactors(k)
-    if name == "IPCA":
-        return InstrumentedPCA(k)
-    if name.startswith("CA"):
-        return ConditionalAutoencoder(k, depth=int(name[2]), seed=seed, **settings["ca"])
-    return ConditionalVAE(k, seed=seed, **settings["cvae"])
+
+def _seeded(model: str) -> bool:
+    """Whether the model's numbers depend on a seed (it has a ``seed`` parameter)."""
+    return "seed" in PRICING_MODELS.params(model)
 
 
 def fit_window(panel_path: str, factors_path: str, window: dict[str, Any], model: str, k: int,
                settings: dict[str, Any], seed: int, importance: bool, data: str = "") -> dict[str, Any]:
     """Fit one model on one window and return its test-span predictions (module-level: runs in worker processes).
 
-    ``data`` is the panel's fingerprint: unused here, it makes a stored result invalid when the data change."""
+    ``settings`` are the model's options (keyword arguments); ``data`` is the panel's fingerprint: unused here, it
+    makes a stored result invalid when the data change."""
     from latentquant.data.splits import YearlyWindow
 
     apply_worker_threads()
@@ -200,29 +214,21 @@ def fit_window(panel_path: str, factors_path: str, window: dict[str, Any], model
     dates = panel.returns.index.get_level_values(0)
     tr, va, te = w.masks(dates)
     test = panel.select(te)
-    neural = model.startswith("CA") or model == "CVAE"
-    estimator = _make_model(model, k, factors, settings, seed)
+    estimator = PRICING_MODELS.create(model, settings, n_factors=k, **({"seed": seed} if _seeded(model) else {}))
+    fit_kwargs: dict[str, Any] = {}
+    if estimator.needs_factor_returns:
+        if factors is None:
+            raise ConfigError(f"model {model} needs observable factors; the data source provides none.")
+        fit_kwargs["factor_returns"] = factors
     t0 = time.perf_counter()
-    if neural:
-        estimator.fit(panel.select(tr), panel.select(va) if va.any() else None)
-    else:
-        estimator.fit(panel.select(tr | va))
+    if estimator.uses_validation:  # neural models: early stopping on the validation years
+        estimator.fit(panel.select(tr), panel.select(va) if va.any() else None, **fit_kwargs)
+    else:  # nothing to tune: fitted on training + validation years
+        estimator.fit(panel.select(tr | va), **fit_kwargs)
     history = panel.select(tr | va)
     out: dict[str, Any] = {"seconds": time.perf_counter() - t0}
-    if model == "CVAE":
-        out["fitted"] = estimator.fitted(test, which="prior")
-        out["predicted"] = out["fitted"]
-    elif model.startswith("CA"):
-        out["fitted"] = estimator.fitted(test)
-        out["predicted"] = estimator.predicted(test, history=history)
-    else:
-        out["fitted"] = estimator.fitted(test)
-        past = estimator.factors(history)
-        full = pd.concat([past, estimator.factors(test)])
-        lam = full.expanding().mean().shift(1).loc[test.dates]
-        per_row = lam.reindex(test.returns.index.get_level_values(0)).to_numpy()
-        out["predicted"] = pd.Series((estimator.betas(test).to_numpy() * per_row).sum(axis=1),
-                                     index=test.returns.index, name="predicted")
+    out["fitted"] = estimator.fitted(test)
+    out["predicted"] = estimator.predicted(test, history=history)
     if importance:
         out["importance"] = characteristic_importance(estimator, test, normalize=False)
     return out
@@ -234,10 +240,11 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     cfg = config
     cfg.validate()
     panel, factors, source = _load_panel(cfg)
-    models = [m for m in cfg.models if m != "FF" or factors is not None]
-    if len(models) < len(cfg.models):
-        warnings.warn("model FF is skipped: this data source provides no observable factor returns.", DataWarning,
-                      stacklevel=2)
+    skipped = [m for m in cfg.models if _needs_factor_returns(m) and factors is None]
+    models = [m for m in cfg.models if m not in skipped]
+    if skipped:
+        warnings.warn(f"model {', '.join(skipped)} {'is' if len(skipped) == 1 else 'are'} skipped: this data source "
+                      "provides no observable factor returns.", DataWarning, stacklevel=2)
     windows = _windows(cfg, panel).windows()
     dates = panel.returns.index.get_level_values(0)
     for w in windows:
@@ -254,9 +261,10 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     if factors is not None:
         factors.to_parquet(factors_path)
     fingerprint = data_fingerprint(frame)
-    settings: dict[str, Any] = {"ca": {"verbose": False, **cfg.ca}, "cvae": {"verbose": False, **cfg.cvae}}
-    def seeds_of(model: str) -> list[int]:  # only the neural models depend on a seed
-        return list(cfg.seeds) if model.startswith("CA") or model == "CVAE" else [cfg.seeds[0]]
+    settings = {m: cfg.model_options(m) for m in models}
+
+    def seeds_of(model: str) -> list[int]:  # only the models with a seed depend on it
+        return list(cfg.seeds) if _seeded(model) else [cfg.seeds[0]]
 
     def key(i: int, model: str, k: int, seed: int) -> str:
         return f"w{i:02d}-{model}-K{k}-s{seed}"
@@ -265,12 +273,12 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     for i, w in enumerate(windows):
         for model in models:
             for k in cfg.k_grid:
-                if model == "FF" and factors is not None and k > factors.shape[1]:
-                    continue
+                if _needs_factor_returns(model) and factors is not None and k > factors.shape[1]:
+                    continue  # no more observable factors than the data hold
                 for seed in seeds_of(model):
                     tasks.append(Task(key=key(i, model, k, seed), fn=fit_window, kwargs={
                         "panel_path": str(panel_path), "factors_path": str(factors_path),
-                        "window": asdict(w), "model": model, "k": k, "settings": settings, "seed": seed,
+                        "window": asdict(w), "model": model, "k": k, "settings": settings[model], "seed": seed,
                         "importance": i == len(windows) - 1 and k == max(cfg.k_grid) and seed == cfg.seeds[0],
                         "data": fingerprint[:16]}))
     t0 = time.perf_counter()
@@ -390,8 +398,8 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
         sim_r = r.to_numpy()
         metrics["note"] = "simulated data: compare with the oracle R² of the data-generating process"
         metrics["test_return_rms"] = float(np.sqrt((sim_r**2).mean()))
-    report = run_dir.finish(config=asdict(cfg), metrics=metrics,
+    report = run_dir.finish(config=cfg.to_dict(), metrics=metrics,
                             manifest={"data_source": source, "data_fingerprint": fingerprint,
-                                      "config_hash": hashlib.sha256(repr(asdict(cfg)).encode()).hexdigest()[:16]})
+                                      "config_hash": hashlib.sha256(repr(cfg.to_dict()).encode()).hexdigest()[:16]})
     assert report.exists()
     return PricingStudyResult(path=out, metrics=metrics, tables=tables)

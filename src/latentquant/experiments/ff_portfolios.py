@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +41,9 @@ import pandas as pd
 
 from latentquant.data import Panel, split_by_date
 from latentquant.datasets import load_french_portfolios
-from latentquant.evaluation import count_significant, grs_test, pricing_errors, total_r2
+from latentquant.evaluation import GRSTestResult, count_significant, grs_test, pricing_errors, total_r2
 from latentquant.exceptions import ConfigError, DataValidationError
-from latentquant.experiments._config import study_options
+from latentquant.experiments._config import StudyConfig, StudyResult, study_options
 from latentquant.models.factor import VAEFactorModel
 from latentquant.models.pricing import FamaFrench, PCAFactors
 from latentquant.reports import RunDirectory, data_fingerprint
@@ -68,7 +68,7 @@ def _is_int(value: Any) -> bool:
 
 
 @dataclass
-class FFPortfoliosConfig:
+class FFPortfoliosConfig(StudyConfig):
     """Every choice of the study (see the module docstring); load one from a mapping (YAML) with :meth:`from_dict`.
 
     ``train_end``/``test_start``/``test_end``/``train_start`` are inclusive dates (``test_start`` defaults to the
@@ -107,6 +107,7 @@ class FFPortfoliosConfig:
         return cls(**kwargs)
 
     def validate(self) -> None:
+        """Raise :class:`ConfigError` for the first invalid option."""
         bad = [m for m in self.models if m not in MODEL_NAMES] if isinstance(self.models, list) else [self.models]
         if bad or not self.models:
             raise ConfigError(f"models must be a non-empty list from {list(MODEL_NAMES)}, got {self.models!r}.")
@@ -141,18 +142,11 @@ class FFPortfoliosConfig:
 
 
 @dataclass(frozen=True)
-class FFPortfoliosResult:
+class FFPortfoliosResult(StudyResult):
     """What :func:`run` produced: headline metrics, the tables of the report and the run directory."""
 
-    path: Path
-    metrics: dict[str, Any]
-    tables: dict[str, pd.DataFrame]
-
-    @property
-    def report(self) -> Path:
-        return self.path / "report.html"
-
     def summary(self) -> str:
+        """Test-span total R² per model and K, and the |t| > 3 counts and GRS p-values at the headline K."""
         m = self.metrics
         lines = [f"30 FF test portfolios, excess returns over RF, monthly; train {m['train_span'][0]}…"
                  f"{m['train_span'][1]}, test {m['test_span'][0]}…{m['test_span'][1]} ({m['n_test_months']} months)."]
@@ -187,9 +181,10 @@ def _panel(wide: pd.DataFrame) -> Panel:
 def _grs(returns: pd.DataFrame, factors: pd.DataFrame) -> tuple[float, float]:
     """GRS (stat, p); NaN when the factor covariance is singular (e.g. a collapsed VAE factor)."""
     try:
-        return grs_test(returns, factors)
+        result: GRSTestResult = grs_test(returns, factors)
     except DataValidationError:
         return float("nan"), float("nan")
+    return result.statistic, result.pvalue
 
 
 def _evaluate(test: pd.DataFrame, fitted: pd.DataFrame, factors: pd.DataFrame | None,
@@ -227,7 +222,7 @@ def run(config: FFPortfoliosConfig) -> FFPortfoliosResult:
     for k in cfg.k_grid:
         if "FF" in cfg.models:
             if k <= len(factor_cols):
-                ff = FamaFrench(ff_all, factors=factor_cols[:k]).fit(train_panel)
+                ff = FamaFrench(n_factors=k).fit(train_panel, factor_returns=ff_all)
                 fitted = _to_wide(ff.fitted(test_panel))[test.columns]
                 fits["FF"][k] = [_evaluate(test, fitted, ff.factors(test_panel), cfg.nw_lags)]
             else:
@@ -368,8 +363,8 @@ def run(config: FFPortfoliosConfig) -> FFPortfoliosResult:
         "fit_seconds": fit_seconds,
     }
     fingerprint = data_fingerprint(data)
-    report = run_dir.finish(config=asdict(cfg), metrics=metrics, manifest={
+    report = run_dir.finish(config=cfg.to_dict(), metrics=metrics, manifest={
         "data_source": "latentquant.datasets.load_french_portfolios", "data_fingerprint": fingerprint,
-        "config_hash": hashlib.sha256(repr(asdict(cfg)).encode()).hexdigest()[:16]})
+        "config_hash": hashlib.sha256(repr(cfg.to_dict()).encode()).hexdigest()[:16]})
     assert report.exists()
     return FFPortfoliosResult(path=out, metrics=metrics, tables=tables)

@@ -23,7 +23,8 @@ Reference: Gu, S., Kelly, B. & Xiu, D. (2021). Autoencoder asset pricing models.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -31,15 +32,25 @@ import torch
 from torch import nn
 
 from latentquant.data.panel import Panel
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
+from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.models.pricing._base import (
+    BasePricingModel,
+    check_characteristics,
+    check_panel,
+    factor_names,
+    running_premia,
+)
 from latentquant.nn import mlp
 from latentquant.training import Trainer
+from latentquant.training.checkpoint import register_model
+from latentquant.validation import Constraint, Interval, Options
 
 __all__ = ["ConditionalAutoencoder", "ConditionalAutoencoderNet"]
 
 DEPTH_HIDDEN = {0: [], 1: [32], 2: [32, 16], 3: [32, 16, 8]}
 
 
+@register_model
 class ConditionalAutoencoderNet(nn.Module):
     """β network ``z → K`` and linear factor network ``x_t → K``; ``forward(z, x) = Σ_k β_k f_k`` per row."""
 
@@ -71,16 +82,10 @@ class ConditionalAutoencoderNet(nn.Module):
 def _tensors(panel: Panel, columns: Sequence[str] | None = None
              ) -> tuple[pd.Index, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(dates, z per row, date index per row, r per row, managed portfolios per date)."""
-    if not isinstance(panel, Panel):
-        raise DataValidationError(
-            f"expected a latentquant Panel, got {type(panel).__name__}; build one with Panel(...)."
-        )
+    check_panel(panel)
     chars = panel.characteristics
-    if columns is not None and list(chars.columns) != list(columns):
-        raise DataValidationError(
-            f"panel characteristics {list(chars.columns)[:5]}… differ from those the model was fitted on "
-            f"({list(columns)[:5]}…); use the same columns in the same order."
-        )
+    if columns is not None:
+        check_characteristics(panel, columns)
     if chars.shape[1] == 0:
         raise DataValidationError("the panel has no characteristics; a conditional autoencoder needs some.")
     x = panel.managed_portfolios("gkx")
@@ -91,7 +96,7 @@ def _tensors(panel: Panel, columns: Sequence[str] | None = None
             torch.tensor(x.to_numpy(np.float32)))
 
 
-class ConditionalAutoencoder:
+class ConditionalAutoencoder(BasePricingModel):
     """CA0–CA3 with a seed ensemble, on a :class:`~latentquant.data.Panel` of lagged, ranked characteristics.
 
     Parameters
@@ -111,8 +116,11 @@ class ConditionalAutoencoder:
     Attributes
     ----------
     members_ : list of ConditionalAutoencoderNet
+        The trained ensemble, in evaluation mode on the CPU.
     histories_ : list of History
+        Per-member training histories.
     characteristics_ : list of str
+        The characteristic columns the model was fitted on.
 
     Examples
     --------
@@ -122,6 +130,23 @@ class ConditionalAutoencoder:
     >>> ca1.name, len(ca1.members_), ca1.fitted(sim.panel).shape
     ('CA1', 2, (1200,))
     """
+
+    uses_validation = True
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "n_factors": [Interval(Integral, 1, None)],
+        "depth": [Options(*DEPTH_HIDDEN)],
+        "n_seeds": [Interval(Integral, 1, None)],
+        "l1": [Interval(Real, 0, None)],
+        "epochs": [Interval(Integral, 1, None)],
+        "batch_size": [Interval(Integral, 1, None)],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "patience": [Interval(Integral, 1, None)],
+        "dropout": [Interval(Real, 0, 1)],
+        "validation_split": [Interval(Real, 0, 1)],
+        "seed": [Interval(Integral, 0, None)],
+        "device": [str],
+        "verbose": ["boolean", None],
+    }
 
     def __init__(self, n_factors: int = 1, *, depth: int = 1, n_seeds: int = 5, l1: float = 1e-5,
                  epochs: int = 100, batch_size: int = 2048, lr: float = 1e-3, patience: int = 5,
@@ -143,22 +168,14 @@ class ConditionalAutoencoder:
 
     @property
     def name(self) -> str:
+        """``'CA0'`` … ``'CA3'``."""
         return f"CA{self.depth}"
-
-    def _check_params(self) -> None:
-        if isinstance(self.n_factors, bool) or not isinstance(self.n_factors, (int, np.integer)) or self.n_factors < 1:
-            raise ConfigError(f"n_factors must be a positive integer, got {self.n_factors!r}.")
-        if self.depth not in DEPTH_HIDDEN:
-            raise ConfigError(f"depth must be 0, 1, 2 or 3 (CA0–CA3), got {self.depth!r}.")
-        if isinstance(self.n_seeds, bool) or not isinstance(self.n_seeds, int) or self.n_seeds < 1:
-            raise ConfigError(f"n_seeds must be a positive integer, got {self.n_seeds!r}.")
-        if not self.l1 >= 0:
-            raise ConfigError(f"l1 must be >= 0, got {self.l1!r}.")
 
     def fit(self, panel: Panel, val_panel: Panel | None = None) -> ConditionalAutoencoder:
         """Train the ensemble on ``panel``; early stopping on ``val_panel`` (later months) or, without one, on the
         last ``validation_split`` share of the panel's months."""
         self._check_params()
+        check_panel(panel)
         if val_panel is None:
             dates = panel.dates
             n_val = round(len(dates) * self.validation_split)
@@ -203,27 +220,22 @@ class ConditionalAutoencoder:
         return self
 
     # ---------------------------------------------------------------------------------------- predictions
-    def _check(self) -> None:
-        if not hasattr(self, "members_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(panel) first.")
-
     @torch.no_grad()
     def member_betas(self, panel: Panel) -> list[pd.DataFrame]:
         """β̂_{i,t−1} of every ensemble member (long (date, asset) × K each; members' factors are not aligned with
         each other, so betas are not averaged)."""
-        self._check()
+        self._check_fitted()
         _, z, _, _, _ = _tensors(panel, self.characteristics_)
-        names = [f"f{k + 1}" for k in range(self.n_factors)]
-        return [pd.DataFrame(net.betas(z).double().numpy(), index=panel.returns.index, columns=names)
-                for net in self.members_]
+        return [pd.DataFrame(net.betas(z).double().numpy(), index=panel.returns.index,
+                             columns=factor_names(net.factor_net.out_features)) for net in self.members_]
 
     @torch.no_grad()
     def member_factors(self, panel: Panel) -> list[pd.DataFrame]:
         """Each member's factors f̂_t = W x_t on ``panel``'s months (uses the month's returns through x_t)."""
-        self._check()
+        self._check_fitted()
         dates, _, _, _, x = _tensors(panel, self.characteristics_)
-        names = [f"f{k + 1}" for k in range(self.n_factors)]
-        return [pd.DataFrame(net.factors(x).double().numpy(), index=dates, columns=names) for net in self.members_]
+        return [pd.DataFrame(net.factors(x).double().numpy(), index=dates,
+                             columns=factor_names(net.factor_net.out_features)) for net in self.members_]
 
     def betas(self, panel: Panel) -> pd.DataFrame:
         """β̂ of the first ensemble member (see :meth:`member_betas` for all)."""
@@ -248,14 +260,6 @@ class ConditionalAutoencoder:
         past = self.member_factors(history) if history is not None else [None] * len(self.members_)
         out = np.zeros(len(panel.returns))
         for b, f, h in zip(self.member_betas(panel), self.member_factors(panel), past, strict=True):
-            full = f if h is None else pd.concat([h, f])
-            lam = full.expanding().mean().shift(1).loc[f.index]
-            if lam.isna().any().any():
-                lam = lam.fillna(0.0)  # the very first month has no history: predict 0
+            lam = running_premia(f, h)
             out += (b.to_numpy() * lam.reindex(rows).to_numpy()).sum(axis=1)
         return pd.Series(out / len(self.members_), index=panel.returns.index, name="predicted")
-
-    def score(self, panel: Panel) -> float:
-        """Uncentred total R² of the ensemble on ``panel``."""
-        r = panel.returns.to_numpy()
-        return float(1.0 - ((r - self.fitted(panel).to_numpy()) ** 2).sum() / (r**2).sum())

@@ -40,7 +40,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -48,11 +49,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from latentquant._math import kl_normal, uncentred_r2
 from latentquant.data.panel import Panel
 from latentquant.data.splits import tail_split
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
+from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.models.pricing._base import BasePricingModel, check_characteristics, check_panel, factor_names
 from latentquant.nn import mlp
+from latentquant.training.checkpoint import register_model
 from latentquant.training.trainer import History, Trainer, resolve_device
+from latentquant.validation import Constraint, Interval
 
 __all__ = ["ConditionalVAE", "gaussian_kl"]
 
@@ -65,16 +70,16 @@ def gaussian_kl(mu_q: torch.Tensor, sigma_q: torch.Tensor, mu_p: torch.Tensor, s
     r"""Closed-form :math:`\mathrm{KL}(N(\mu_q, \operatorname{diag}\sigma_q^2)\,\Vert\,N(\mu_p,
     \operatorname{diag}\sigma_p^2))`, summed over the last dimension:
     :math:`\sum_k \log\frac{\sigma_{p,k}}{\sigma_{q,k}} + \frac{\sigma_{q,k}^2 + (\mu_{q,k}-\mu_{p,k})^2}
-    {2\sigma_{p,k}^2} - \frac12`."""
-    var_p = sigma_p.pow(2)
-    return (torch.log(sigma_p) - torch.log(sigma_q)
-            + (sigma_q.pow(2) + (mu_q - mu_p).pow(2)) / (2.0 * var_p) - 0.5).sum(dim=-1)
+    {2\sigma_{p,k}^2} - \frac12` (the elementwise formula is :func:`latentquant._math.kl_normal`)."""
+    kl: torch.Tensor = kl_normal(mu_q, sigma_q, mu_p, sigma_p)
+    return kl.sum(dim=-1)
 
 
 def _masked_softmax(logits: torch.Tensor, mask: torch.Tensor, dim: int) -> torch.Tensor:
     return torch.softmax(logits.masked_fill(~mask, float("-inf")), dim=dim)
 
 
+@register_model
 class _FactorVAENet(nn.Module):
     """The network; every month-level input is padded to ``(B, N_max, ·)`` with a boolean ``mask`` ``(B, N_max)``."""
 
@@ -162,13 +167,7 @@ def _to_months(panel: Panel, scale: float) -> _Months:
                    torch.from_numpy(mask), month, slot)
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
-    return int(value)
-
-
-class ConditionalVAE:
+class ConditionalVAE(BasePricingModel):
     r"""FactorVAE (Duan et al. 2022) on a :class:`~latentquant.data.Panel` whose characteristics are already lagged
     (row ``(t, i)`` holds :math:`z_{i,t-1}`); see the module docstring for the architecture.
 
@@ -212,6 +211,10 @@ class ConditionalVAE:
     return_scale_ : float
         Root mean square of the training returns; the network works on returns divided by it, and every output
         (factors, alphas, fitted values) is reported in return units.
+    n_portfolios_ : int
+        The number of portfolios P of the posterior's portfolio layer (``n_portfolios`` or its default).
+    characteristics_ : list
+        The characteristic columns the model was fitted on.
 
     Examples
     --------
@@ -226,31 +229,41 @@ class ConditionalVAE:
     history_: History
     return_scale_: float
     characteristics_: list[Any]
+    n_portfolios_: int
+    uses_validation = True
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "n_factors": [Interval(Integral, 1, None)],
+        "hidden": [Interval(Integral, 1, None)],
+        "n_portfolios": [Interval(Integral, 1, None), None],
+        "gamma": [Interval(Real, 0, None, closed="neither")],
+        "epochs": [Interval(Integral, 1, None)],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "patience": [Interval(Integral, 1, None)],
+        "batch_size": [Interval(Integral, 1, None)],
+        "weight_decay": [Interval(Real, 0, None)],
+        "validation_split": [Interval(Real, 0, 1)],
+        "seed": [Interval(Integral, 0, None)],
+        "device": [str],
+        "verbose": ["boolean", None],
+    }
 
     def __init__(self, n_factors: int = 3, *, hidden: int = 64, n_portfolios: int | None = None, gamma: float = 1.0,
                  epochs: int = 100, lr: float = 3e-3, patience: int = 10, batch_size: int = 8,
                  weight_decay: float = 0.0, validation_split: float = 0.2, seed: int = 0, device: str = "auto",
                  verbose: bool | None = None) -> None:
-        self.n_factors = _positive_int("n_factors", n_factors)
-        self.hidden = _positive_int("hidden", hidden)
-        self.n_portfolios = (max(2 * self.n_factors, 8) if n_portfolios is None
-                             else _positive_int("n_portfolios", n_portfolios))
-        if not (isinstance(gamma, (int, float)) and not isinstance(gamma, bool) and gamma > 0
-                and math.isfinite(gamma)):
-            raise ConfigError(f"gamma must be a positive finite float, got {gamma!r}.")
-        if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
-            raise ConfigError(f"validation_split must be a float in [0, 1), got {validation_split!r}.")
-        self.gamma = float(gamma)
+        self.n_factors = n_factors
+        self.hidden = hidden
+        self.n_portfolios = n_portfolios
+        self.gamma = gamma
         self.epochs = epochs
         self.lr = lr
         self.patience = patience
         self.batch_size = batch_size
         self.weight_decay = weight_decay
-        self.validation_split = float(validation_split)
+        self.validation_split = validation_split
         self.seed = seed
         self.device = device
         self.verbose = verbose
-        self._names = [f"f{k + 1}" for k in range(self.n_factors)]
 
     # ------------------------------------------------------------------------------------------------ fitting
     def fit(self, panel: Panel, val_panel: Panel | None = None) -> ConditionalVAE:
@@ -258,16 +271,19 @@ class ConditionalVAE:
 
         Early stopping monitors ``val_panel`` when given, else the last ``validation_split`` share of ``panel``'s
         months (time order); the best epoch's weights are restored."""
-        self._check_panel(panel, "panel")
+        self._check_params()
+        check_panel(panel)
         chars = list(panel.characteristics.columns)
         if val_panel is not None:
-            self._check_panel(val_panel, "val_panel")
+            check_panel(val_panel, "val_panel")
             if list(val_panel.characteristics.columns) != chars:
                 raise DataValidationError("val_panel characteristics differ from panel's; use the same columns in "
                                           "the same order.")
+        n_portfolios = max(2 * self.n_factors, 8) if self.n_portfolios is None else int(self.n_portfolios)
+        validation_split = float(self.validation_split)
         T = panel.n_periods
         # the Trainer holds out the same last months (tail_split) when there is no val_panel
-        n_train = T if val_panel is not None else len(tail_split(T, self.validation_split)[0])
+        n_train = T if val_panel is not None else len(tail_split(T, validation_split)[0])
         device = resolve_device(self.device)
         train_dates = panel.dates[:n_train]
         r_train = panel.returns[panel.returns.index.get_level_values(0).isin(train_dates)].to_numpy(np.float64)
@@ -280,7 +296,7 @@ class ConditionalVAE:
         X = torch.cat([F.pad(b.x, (0, 0, 0, n_max - b.x.shape[1])) for b in blocks]).to(device)
         Y = torch.cat([F.pad(b.y, (0, n_max - b.y.shape[1])) for b in blocks]).to(device)
         M = torch.cat([F.pad(b.mask, (0, n_max - b.mask.shape[1])) for b in blocks]).to(device)
-        gamma = self.gamma
+        gamma = float(self.gamma)
         n_bar = float(M[:n_train].sum()) / n_train
 
         def loss_fn(net: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
@@ -299,9 +315,9 @@ class ConditionalVAE:
 
         with torch.random.fork_rng():
             torch.manual_seed(self.seed)
-            net = _FactorVAENet(len(chars), self.hidden, self.n_factors, self.n_portfolios)
+            net = _FactorVAENet(len(chars), self.hidden, self.n_factors, n_portfolios)
         trainer = Trainer(epochs=self.epochs, lr=self.lr, patience=self.patience, batch_size=self.batch_size,
-                          weight_decay=self.weight_decay, validation_split=self.validation_split, seed=self.seed,
+                          weight_decay=self.weight_decay, validation_split=validation_split, seed=self.seed,
                           device=str(device), verbose=self.verbose)
         months = torch.arange(T, dtype=torch.float32)
         val = (torch.arange(T, X.shape[0], dtype=torch.float32),) if val_panel is not None else None
@@ -310,26 +326,15 @@ class ConditionalVAE:
         self.net_ = net
         self.return_scale_ = scale
         self.characteristics_ = chars
+        self.n_portfolios_ = n_portfolios
         return self
 
     # -------------------------------------------------------------------------------------------- predictions
-    @staticmethod
-    def _check_panel(panel: Any, name: str) -> None:
-        if not isinstance(panel, Panel):
-            raise DataValidationError(f"{name} must be a latentquant Panel, got {type(panel).__name__}; build one "
-                                      "with Panel(...).")
-
     def _check(self, panel: Panel, which: str | None = None) -> None:
-        if not hasattr(self, "net_"):
-            raise NotFittedError("This ConditionalVAE is not fitted yet; call fit(panel) first.")
+        self._check_fitted()
         if which is not None and which not in _WHICH:
             raise ConfigError(f"which must be 'prior' or 'posterior', got {which!r}.")
-        self._check_panel(panel, "panel")
-        if list(panel.characteristics.columns) != self.characteristics_:
-            raise DataValidationError(
-                f"panel characteristics {list(panel.characteristics.columns)[:5]}… differ from those the model was "
-                f"fitted on ({self.characteristics_[:5]}…); use the same columns in the same order."
-            )
+        check_characteristics(check_panel(panel), self.characteristics_)
 
     @torch.no_grad()
     def _predict(self, panel: Panel, which: str) -> tuple[_Months, np.ndarray, np.ndarray, np.ndarray]:
@@ -361,7 +366,7 @@ class ConditionalVAE:
         """β_i = W_β e_i + b_β for every row of ``panel`` (long, (date, asset) × K); characteristics only."""
         self._check(panel)
         _, _, _, beta = self._predict(panel, "prior")
-        return pd.DataFrame(beta, index=panel.returns.index, columns=self._names)
+        return pd.DataFrame(beta, index=panel.returns.index, columns=factor_names(beta.shape[1]))
 
     def alphas(self, panel: Panel) -> pd.Series:
         """μ_α,i in return units for every row of ``panel``; characteristics only."""
@@ -377,7 +382,7 @@ class ConditionalVAE:
         returns**; it is labelled in ``DataFrame.attrs['which']`` and is not an out-of-sample quantity."""
         self._check(panel, which)
         months, mu_z, _, _ = self._predict(panel, which)
-        out = pd.DataFrame(mu_z * self.return_scale_, index=months.dates, columns=self._names)
+        out = pd.DataFrame(mu_z * self.return_scale_, index=months.dates, columns=factor_names(mu_z.shape[1]))
         out.attrs["which"] = which
         return out
 
@@ -391,11 +396,18 @@ class ConditionalVAE:
         series.attrs["which"] = which
         return series
 
+    def predicted(self, panel: Panel, history: Panel | None = None) -> pd.Series:
+        """The prior fitted values μ_α,i + β_iᵀ μ_prior,t: the prior predicts the month's factors from lagged
+        characteristics only, so it *is* the predictive value; ``history`` is accepted for the common interface of
+        pricing models and not needed."""
+        if history is not None:
+            check_panel(history, "history")
+        return self.fitted(panel, "prior").rename("predicted")
+
     def score(self, panel: Panel, which: str = "prior") -> float:
         """Uncentred total R², 1 − Σ(r − r̂)² / Σr², with r̂ = :meth:`fitted` ``(panel, which)``.
 
         ``which='prior'`` (default) is an honest number on a held-out panel. ``which='posterior'`` **uses the same
         month's returns to build the factors — it is NOT an out-of-sample R²** and must be reported as such."""
         fit = self.fitted(panel, which).to_numpy()
-        r = panel.returns.to_numpy(np.float64)
-        return float(1.0 - ((r - fit) ** 2).sum() / (r**2).sum())
+        return uncentred_r2(panel.returns.to_numpy(np.float64), fit, "ConditionalVAE.score")

@@ -21,21 +21,24 @@ Journal of Financial Economics 134(3), 501–524.
 
 from __future__ import annotations
 
+import warnings
+from numbers import Integral, Real
+from typing import Any, ClassVar
+
 import numpy as np
 import pandas as pd
 
 from latentquant.data.panel import Panel
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
+from latentquant.exceptions import ConfigError, ConvergenceWarning, DataValidationError
+from latentquant.models.pricing._base import LinearFactorModel, check_characteristics, check_panel, factor_names
+from latentquant.validation import Constraint, Interval
 
 __all__ = ["InstrumentedPCA"]
 
 
 def _moments(panel: Panel) -> tuple[pd.Index, np.ndarray, np.ndarray, np.ndarray]:
     """Per-date W_t = Z'Z, x_t = Z'r and N_t (missing characteristics → 0)."""
-    if not isinstance(panel, Panel):
-        raise DataValidationError(
-            f"expected a latentquant Panel, got {type(panel).__name__}; build one with Panel(...)."
-        )
+    check_panel(panel)
     z = panel.characteristics.fillna(0.0).to_numpy(np.float64)
     r = panel.returns.to_numpy(np.float64)
     dates = panel.returns.index.get_level_values(0)
@@ -64,7 +67,7 @@ def _factor_step(gamma: np.ndarray, W: np.ndarray, X: np.ndarray, alpha: np.ndar
     return np.einsum("tkj,tj->tk", np.linalg.pinv(A, rcond=1e-8), b)
 
 
-class InstrumentedPCA:
+class InstrumentedPCA(LinearFactorModel):
     """IPCA estimator on a :class:`~latentquant.data.Panel` whose characteristics are already lagged and ranked
     (``panel.lag(1).rank()``): row ``(t, i)`` must hold :math:`z_{i,t-1}`.
 
@@ -75,7 +78,8 @@ class InstrumentedPCA:
     intercept : bool
         Estimate :math:`\\Gamma_\\alpha` (characteristic-implied alphas; the restricted model is ``False``).
     max_iter, tol : int, float
-        ALS stops when the largest absolute change of Γ and of the factors is below ``tol``, or after ``max_iter``.
+        ALS stops when the largest absolute change of Γ and of the factors is below ``tol``, or after ``max_iter``
+        iterations with a :class:`~latentquant.exceptions.ConvergenceWarning`.
     warm_start : bool
         Start from the previous fit's Γ (e.g. in annual refits) instead of the SVD of the managed portfolios.
 
@@ -88,6 +92,7 @@ class InstrumentedPCA:
     factors_ : pandas.DataFrame
         In-sample factor realisations, dates × K.
     n_iter_, converged_ : int, bool
+        ALS iterations run and whether the change fell below ``tol``.
 
     Examples
     --------
@@ -104,6 +109,13 @@ class InstrumentedPCA:
     gamma_: pd.DataFrame
     gamma_alpha_: pd.Series | None
     factors_: pd.DataFrame
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "n_factors": [Interval(Integral, 1, None)],
+        "intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None)],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "warm_start": ["boolean"],
+    }
 
     def __init__(self, n_factors: int = 1, *, intercept: bool = False, max_iter: int = 1000, tol: float = 1e-6,
                  warm_start: bool = False) -> None:
@@ -113,12 +125,13 @@ class InstrumentedPCA:
         self.tol = tol
         self.warm_start = warm_start
 
-    def fit(self, panel: Panel) -> InstrumentedPCA:
+    def fit(self, panel: Panel, y: Any = None) -> InstrumentedPCA:
+        """Alternating least squares on the panel's per-month moments (``y`` is ignored).
+
+        Warns with :class:`~latentquant.exceptions.ConvergenceWarning` when ``max_iter`` iterations end before the
+        change falls below ``tol`` (the last iterate is kept)."""
+        self._check_params()
         K = self.n_factors
-        if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-            raise ConfigError(f"n_factors must be a positive integer, got {K!r}.")
-        if not (isinstance(self.max_iter, int) and self.max_iter >= 1 and self.tol > 0):
-            raise ConfigError(f"max_iter must be >= 1 and tol > 0, got {self.max_iter!r} and {self.tol!r}.")
         dates, W, X, n = _moments(panel)
         T, L = X.shape
         if K > L:
@@ -134,6 +147,7 @@ class InstrumentedPCA:
         factors = _factor_step(gamma, W, X, alpha)
         converged = False
         it = 0
+        change = float("nan")
         for it in range(1, self.max_iter + 1):  # noqa: B007 — n_iter_ is the last value
             gamma_new, alpha_new = self._gamma_step(factors, W, X)
             factors_new = _factor_step(gamma_new, W, X, alpha_new)
@@ -144,8 +158,12 @@ class InstrumentedPCA:
             if change < self.tol:
                 converged = True
                 break
+        if not converged:
+            warnings.warn(f"InstrumentedPCA: ALS stopped at max_iter={self.max_iter} with a change of {change:.3g} "
+                          f"> tol={self.tol:g}; raise max_iter or tol (or start from a previous fit with "
+                          "warm_start=True).", ConvergenceWarning, stacklevel=2)
         gamma, factors, alpha = self._normalise(gamma, factors, alpha)
-        names = [f"f{k + 1}" for k in range(K)]
+        names = factor_names(K)
         chars = panel.characteristics.columns
         self.gamma_ = pd.DataFrame(gamma, index=chars, columns=names)
         self.gamma_alpha_ = pd.Series(alpha, index=chars, name="gamma_alpha") if alpha is not None else None
@@ -184,50 +202,32 @@ class InstrumentedPCA:
         return gamma * sign, F * sign, alpha
 
     # -------------------------------------------------------------------------------- predictions on any panel
-    def _check(self) -> None:
-        if not hasattr(self, "gamma_"):
-            raise NotFittedError("This InstrumentedPCA is not fitted yet; call fit(panel) first.")
-
     def _z(self, panel: Panel) -> np.ndarray:
-        if list(panel.characteristics.columns) != list(self.gamma_.index):
-            raise DataValidationError(
-                f"panel characteristics {list(panel.characteristics.columns)[:5]}… differ from those the model was "
-                f"fitted on ({list(self.gamma_.index)[:5]}…); use the same columns in the same order."
-            )
+        check_characteristics(check_panel(panel), self.gamma_.index)
         return panel.characteristics.fillna(0.0).to_numpy(np.float64)
 
     def betas(self, panel: Panel) -> pd.DataFrame:
         """β̂_{i,t−1} = z_{i,t−1}'Γ_β for every row of ``panel`` (long, (date, asset) × K)."""
-        self._check()
+        self._check_fitted()
         return pd.DataFrame(self._z(panel) @ self.gamma_.to_numpy(), index=panel.returns.index,
                             columns=self.gamma_.columns)
 
     def alphas(self, panel: Panel) -> pd.Series:
         """z_{i,t−1}'Γ_α (zeros for the restricted model)."""
-        self._check()
+        self._check_fitted()
         a = self._z(panel) @ self.gamma_alpha_.to_numpy() if self.gamma_alpha_ is not None else 0.0
         return pd.Series(np.broadcast_to(a, len(panel.returns)).copy(), index=panel.returns.index, name="alpha")
+
+    def _alpha_values(self, panel: Panel) -> np.ndarray | None:
+        # the restricted model has no alpha: nothing is added to its fitted and predicted values
+        return self.alphas(panel).to_numpy() if self.gamma_alpha_ is not None else None
 
     def factors(self, panel: Panel) -> pd.DataFrame:
         """Factor realisations on ``panel``'s dates with Γ held fixed: the cross-sectional regression
         f̂_t = (Γ'W_tΓ)⁻¹Γ'(x_t − W_tΓ_α) — uses the returns of period t (the 'total R²' convention)."""
-        self._check()
+        self._check_fitted()
+        check_characteristics(check_panel(panel), self.gamma_.index)
         dates, W, X, _ = _moments(panel)
         alpha = self.gamma_alpha_.to_numpy() if self.gamma_alpha_ is not None else None
         return pd.DataFrame(_factor_step(self.gamma_.to_numpy(), W, X, alpha), index=dates,
                             columns=self.gamma_.columns)
-
-    def fitted(self, panel: Panel, factors: pd.DataFrame | None = None) -> pd.Series:
-        """β̂_{i,t−1}'f̂_t (+ alpha): ``factors`` default to :meth:`factors` of the same panel."""
-        f = self.factors(panel) if factors is None else factors
-        b = self.betas(panel)
-        per_row = f.reindex(panel.returns.index.get_level_values(0)).to_numpy()
-        if np.isnan(per_row).any():
-            raise DataValidationError("factors do not cover every date of the panel.")
-        out = (b.to_numpy() * per_row).sum(axis=1) + self.alphas(panel).to_numpy()
-        return pd.Series(out, index=panel.returns.index, name="fitted")
-
-    def score(self, panel: Panel) -> float:
-        """Uncentred total R² on ``panel``: 1 − Σ(r − β̂'f̂)² / Σr²."""
-        r = panel.returns.to_numpy()
-        return float(1.0 - ((r - self.fitted(panel).to_numpy()) ** 2).sum() / (r**2).sum())

@@ -1,9 +1,10 @@
 r"""Factor models with constant loadings: observable factors (Fama–French) and statistical factors (PCA).
 
-Both share the interface of :class:`~latentquant.models.pricing.InstrumentedPCA`: ``fit(panel)`` on a training
-window, then ``betas(panel)``, ``factors(panel)``, ``fitted(panel)`` and ``score(panel)`` (uncentred total R²) on any
-panel of the same assets. Loadings are per asset and constant, so an asset must be in the training window to be
-priced later.
+Both share the interface of every pricing model (:mod:`latentquant.models.pricing._base`): ``fit(panel)`` on a
+training window, then ``betas(panel)``, ``factors(panel)``, ``fitted(panel)``, ``predicted(panel, history)`` and
+``score(panel)`` (uncentred total R²) on any panel of the same assets. Loadings are per asset and constant, so an
+asset must be in the training window to be priced later. FamaFrench takes its observable factor returns in
+``fit(panel, factor_returns=...)``.
 
 * :class:`FamaFrench` — :math:`r_{i,t} = \alpha_i + \beta_i^\top f_t + \varepsilon_{i,t}` with observable factor
   returns :math:`f_t` (MKT, SMB, HML, RMW, CMA, UMD …); :math:`\beta_i` by time-series OLS; fitted returns
@@ -15,29 +16,32 @@ priced later.
 
 from __future__ import annotations
 
+import inspect
+import warnings
 from collections.abc import Sequence
+from numbers import Integral
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from latentquant.data.panel import Panel
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
+from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.models.pricing._base import LinearFactorModel, check_panel, factor_names
+from latentquant.validation import Constraint, Interval, SequenceOf
 
 __all__ = ["FamaFrench", "PCAFactors"]
 
 
-class _ConstantBetaModel:
+class _ConstantBetaModel(LinearFactorModel):
     """Shared prediction code: per-asset constant betas ``beta_`` (assets × K)."""
 
     beta_: pd.DataFrame
 
-    def _check(self) -> None:
-        if not hasattr(self, "beta_"):
-            raise NotFittedError(f"This {type(self).__name__} is not fitted yet; call fit(panel) first.")
-
     def betas(self, panel: Panel) -> pd.DataFrame:
         """β̂_i for every ``(date, asset)`` row of ``panel``; every asset must have been in the training panel."""
-        self._check()
+        self._check_fitted()
+        check_panel(panel)
         assets = panel.returns.index.get_level_values(1)
         unknown = pd.Index(assets).difference(self.beta_.index)
         if len(unknown):
@@ -48,33 +52,19 @@ class _ConstantBetaModel:
         return pd.DataFrame(self.beta_.reindex(assets).to_numpy(), index=panel.returns.index,
                             columns=self.beta_.columns)
 
-    def factors(self, panel: Panel) -> pd.DataFrame:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def fitted(self, panel: Panel, factors: pd.DataFrame | None = None) -> pd.Series:
-        """β̂_i'f̂_t for every row of ``panel`` (``factors`` default to :meth:`factors` of the same panel)."""
-        f = self.factors(panel) if factors is None else factors
-        per_row = f.reindex(panel.returns.index.get_level_values(0)).to_numpy()
-        if np.isnan(per_row).any():
-            raise DataValidationError("factors do not cover every date of the panel.")
-        out = (self.betas(panel).to_numpy() * per_row).sum(axis=1)
-        return pd.Series(out, index=panel.returns.index, name="fitted")
-
-    def score(self, panel: Panel) -> float:
-        """Uncentred total R² on ``panel``: 1 − Σ(r − β̂'f̂)² / Σr²."""
-        r = panel.returns.to_numpy()
-        return float(1.0 - ((r - self.fitted(panel).to_numpy()) ** 2).sum() / (r**2).sum())
-
 
 class FamaFrench(_ConstantBetaModel):
     """Observable-factor model with time-series OLS loadings.
 
     Parameters
     ----------
-    factor_returns : pandas.DataFrame
-        Dates × factors, in the same units as the panel's excess returns (decimals), covering the panel's dates.
-    factors : sequence of str, optional
-        Columns to use (e.g. ``['Mkt-RF', 'SMB', 'HML']`` for FF3); default: every column.
+    factor_returns : pandas.DataFrame, optional
+        **Deprecated** (pass it to :meth:`fit`); kept for one release so that ``FamaFrench(frame)`` still works.
+    factor_names : sequence of str, optional
+        Columns of the factor returns to use (e.g. ``['Mkt-RF', 'SMB', 'HML']`` for FF3); default: every column.
+        (The keyword was ``factors=`` before; it still works, with a ``FutureWarning``.)
+    n_factors : int, optional
+        Keep the first ``n_factors`` of those columns (K=1 CAPM, K=3 FF3 with ``MktRF, SMB, HML, …``); default: all.
 
     Attributes
     ----------
@@ -82,6 +72,9 @@ class FamaFrench(_ConstantBetaModel):
         Assets × factors.
     alpha_ : pandas.Series
         Time-series intercepts on the training window (pricing errors).
+    factor_returns_ : pandas.DataFrame
+        The factor returns used (every date given to :meth:`fit`, the chosen columns, float64), so that
+        :meth:`factors` and :meth:`fitted` work on later dates.
 
     Examples
     --------
@@ -89,31 +82,55 @@ class FamaFrench(_ConstantBetaModel):
     >>> f = pd.DataFrame({"MKT": np.random.default_rng(0).normal(0.01, 0.04, 60)}, index=dates)
     >>> idx = pd.MultiIndex.from_product([dates, ["p1", "p2"]], names=["date", "asset"])
     >>> r = pd.Series(np.repeat(f["MKT"].to_numpy(), 2) * np.tile([0.5, 1.5], 60), index=idx)
-    >>> model = FamaFrench(f).fit(Panel(r, pd.DataFrame(index=idx)))
+    >>> model = FamaFrench().fit(Panel(r, pd.DataFrame(index=idx)), factor_returns=f)
     >>> model.beta_["MKT"].round(6).tolist()
     [0.5, 1.5]
     """
 
-    def __init__(self, factor_returns: pd.DataFrame, factors: Sequence[str] | None = None) -> None:
-        self.factor_returns = factor_returns
-        self.factors_used = factors
+    needs_factor_returns = True
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "factor_returns": [pd.DataFrame, None],
+        "factor_names": [SequenceOf(str, min_len=1), None],
+        "n_factors": [Interval(Integral, 1, None), None],
+    }
 
-    def _factor_frame(self) -> pd.DataFrame:
-        frame = self.factor_returns
+    def __init__(self, factor_returns: pd.DataFrame | None = None, *, factor_names: Sequence[str] | None = None,
+                 n_factors: int | None = None, **deprecated: Any) -> None:
+        if "factors" in deprecated:
+            # the keyword clashed with the factors(panel) method, which scikit-learn's get_params cannot tell apart
+            warnings.warn("FamaFrench(factors=...) is deprecated and will be removed in the next release; use "
+                          "FamaFrench(factor_names=...).", FutureWarning, stacklevel=2)
+            if factor_names is None:
+                factor_names = deprecated.pop("factors")
+            else:
+                deprecated.pop("factors")
+        if deprecated:
+            raise TypeError(f"FamaFrench got unexpected keyword argument(s) {sorted(deprecated)}.")
+        self.factor_returns = factor_returns
+        self.factor_names = factor_names
+        self.n_factors = n_factors
+
+    def _select(self, frame: Any) -> pd.DataFrame:
+        """The chosen columns of the factor returns, float64."""
         if not isinstance(frame, pd.DataFrame) or frame.empty:
             raise DataValidationError(
-                "factor_returns must be a non-empty DataFrame of factor returns (dates × factors)."
+                "factor_returns must be a non-empty DataFrame of factor returns (dates × factors), got "
+                f"{type(frame).__name__}; pass it as fit(panel, factor_returns=...)."
             )
-        if self.factors_used is not None:
-            missing = [c for c in self.factors_used if c not in frame.columns]
-            if missing:
-                raise ConfigError(f"factors {missing} are not columns of factor_returns ({list(frame.columns)}).")
-            frame = frame[list(self.factors_used)]
-        return frame.astype(np.float64)
+        columns = list(frame.columns) if self.factor_names is None else list(self.factor_names)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ConfigError(f"FamaFrench: factor_names {missing} are not columns of factor_returns "
+                              f"({list(frame.columns)}); pick from those columns.")
+        if self.n_factors is not None:
+            if self.n_factors > len(columns):
+                raise ConfigError(f"FamaFrench: n_factors={self.n_factors} exceeds the {len(columns)} factor(s) "
+                                  f"{columns}; use at most {len(columns)}.")
+            columns = columns[: self.n_factors]
+        return frame[columns].astype(np.float64)
 
-    def factors(self, panel: Panel) -> pd.DataFrame:
-        """The observable factor returns on the panel's dates."""
-        frame = self._factor_frame()
+    @staticmethod
+    def _on_dates(frame: pd.DataFrame, panel: Panel) -> pd.DataFrame:
         missing = panel.dates.difference(frame.index)
         if len(missing):
             raise DataValidationError(
@@ -122,24 +139,62 @@ class FamaFrench(_ConstantBetaModel):
             )
         return frame.loc[panel.dates]
 
-    def fit(self, panel: Panel) -> FamaFrench:
-        f = self.factors(panel)
+    def factors(self, panel: Panel) -> pd.DataFrame:
+        """The observable factor returns on the panel's dates."""
+        self._check_fitted()
+        return self._on_dates(self.factor_returns_, check_panel(panel))
+
+    def fit(self, panel: Panel, y: Any = None, *, factor_returns: pd.DataFrame | None = None) -> FamaFrench:
+        """Time-series OLS of every asset's returns on a constant and the factor returns.
+
+        Parameters
+        ----------
+        panel : Panel
+            The training months (characteristics are not used).
+        y : None
+            Ignored (scikit-learn's signature).
+        factor_returns : pandas.DataFrame
+            Dates × factors, in the same units as the panel's excess returns (decimals), covering the panel's
+            dates; the dates after the panel's are kept for :meth:`factors` on later panels.
+        """
+        self._check_params()
+        check_panel(panel)
+        if factor_returns is None and self.factor_returns is not None:
+            warnings.warn("FamaFrench(factor_returns) is deprecated and will be removed in the next release; pass "
+                          "the factor returns to fit: FamaFrench(...).fit(panel, factor_returns=frame).",
+                          FutureWarning, stacklevel=2)
+            factor_returns = self.factor_returns
+        if factor_returns is None:
+            raise DataValidationError("FamaFrench.fit needs the observable factor returns; pass "
+                                      "fit(panel, factor_returns=frame) with a dates × factors DataFrame.")
+        frame = self._select(factor_returns)
+        f = self._on_dates(frame, panel)
         wide = panel.wide_returns()
         K = f.shape[1]
         betas, alphas = {}, {}
         for asset in wide.columns:
-            y = wide[asset].dropna()
-            if len(y) < K + 2:
+            y_i = wide[asset].dropna()
+            if len(y_i) < K + 2:
                 raise DataValidationError(
-                    f"asset {asset!r} has {len(y)} returns in the training panel; at least {K + 2} are needed for "
+                    f"asset {asset!r} has {len(y_i)} returns in the training panel; at least {K + 2} are needed for "
                     f"{K} factor loadings and an intercept."
                 )
-            X = np.column_stack([np.ones(len(y)), f.loc[y.index].to_numpy()])
-            coef = np.linalg.lstsq(X, y.to_numpy(), rcond=None)[0]
+            X = np.column_stack([np.ones(len(y_i)), f.loc[y_i.index].to_numpy()])
+            coef = np.linalg.lstsq(X, y_i.to_numpy(), rcond=None)[0]
             alphas[asset], betas[asset] = coef[0], coef[1:]
+        self.factor_returns_ = frame
         self.beta_ = pd.DataFrame(betas, index=f.columns).T
         self.alpha_ = pd.Series(alphas, name="alpha")
         return self
+
+
+# FamaFrench(factors=...) (renamed factor_names: the old name clashed with the factors(panel) method) is accepted for
+# one release through **deprecated, which is not a hyperparameter: hide it from the signature that scikit-learn's
+# get_params, clone and estimator checks read
+_init_signature = inspect.signature(FamaFrench.__init__)
+setattr(FamaFrench.__init__, "__signature__", _init_signature.replace(  # noqa: B010 - a function attribute
+    parameters=[p for p in _init_signature.parameters.values() if p.kind is not p.VAR_KEYWORD]))
+del _init_signature
 
 
 class PCAFactors(_ConstantBetaModel):
@@ -156,16 +211,28 @@ class PCAFactors(_ConstantBetaModel):
         Assets × ``f1..fK``, normalised as :math:`\\sqrt N` times the eigenvectors (so :math:`\\beta^\\top\\beta/N=I`).
     factors_ : pandas.DataFrame
         In-sample factors, dates × K.
+
+    Examples
+    --------
+    >>> dates = pd.date_range("2000-01-31", periods=48, freq="ME")
+    >>> idx = pd.MultiIndex.from_product([dates, ["p1", "p2", "p3"]], names=["date", "asset"])
+    >>> f = np.random.default_rng(0).normal(0.01, 0.04, 48)
+    >>> r = pd.Series(np.repeat(f, 3) * np.tile([0.5, 1.0, 1.5], 48), index=idx)
+    >>> pca = PCAFactors(n_factors=1).fit(Panel(r, pd.DataFrame(index=idx)))
+    >>> round(pca.score(Panel(r, pd.DataFrame(index=idx))), 6)
+    1.0
     """
+
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {"n_factors": [Interval(Integral, 1, None)]}
 
     def __init__(self, n_factors: int = 1) -> None:
         self.n_factors = n_factors
 
-    def fit(self, panel: Panel) -> PCAFactors:
+    def fit(self, panel: Panel, y: Any = None) -> PCAFactors:
+        """Eigen-decomposition of the training panel's uncentred second moment (``y`` is ignored)."""
+        self._check_params()
         K = self.n_factors
-        if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1:
-            raise ConfigError(f"n_factors must be a positive integer, got {K!r}.")
-        wide = panel.wide_returns()
+        wide = check_panel(panel).wide_returns()
         complete = wide.dropna(axis=1, how="any")
         if complete.shape[1] < wide.shape[1]:
             dropped = wide.columns.difference(complete.columns)
@@ -181,14 +248,12 @@ class PCAFactors(_ConstantBetaModel):
         order = np.argsort(eigval)[::-1][:K]
         vec = eigvec[:, order]
         vec = vec * np.where(vec.sum(axis=0) < 0, -1.0, 1.0)  # sign: loadings sum to a positive number
-        names = [f"f{k + 1}" for k in range(K)]
-        self.beta_ = pd.DataFrame(np.sqrt(N) * vec, index=complete.columns, columns=names)
+        self.beta_ = pd.DataFrame(np.sqrt(N) * vec, index=complete.columns, columns=factor_names(K))
         self.factors_ = self.factors(panel)
         return self
 
     def factors(self, panel: Panel) -> pd.DataFrame:
         """f̂_t = (β'β)⁻¹β'r_t over the assets present at t."""
-        self._check()
         B = self.betas(panel).to_numpy()
         r = panel.returns.to_numpy()
         dates = panel.returns.index.get_level_values(0)
