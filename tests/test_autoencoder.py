@@ -44,6 +44,52 @@ def test_kl_closed_form_matches_monte_carlo():
         torch.distributions.Normal(mu, std), torch.distributions.Normal(0.0, 1.0)).sum().item(), rel=1e-6)
 
 
+def test_kl_divergence_is_the_shared_formula_bit_for_bit():
+    """kl_divergence delegates to latentquant._math.kl_standard_normal; the numbers (and gradients) are those of
+    the closed form it replaced, −½ Σ (1 + log σ² − μ² − σ²)."""
+    from latentquant._math import kl_standard_normal
+
+    g = torch.Generator().manual_seed(1)
+    mu = torch.randn(257, 7, generator=g, requires_grad=True)
+    log_var = (2 * torch.randn(257, 7, generator=g)).requires_grad_(True)
+    new = kl_divergence(mu, log_var)
+    old = -0.5 * torch.sum(1.0 + log_var - mu.pow(2) - log_var.exp(), dim=1)
+    assert torch.equal(new, old)
+    assert torch.equal(new, kl_standard_normal(mu, log_var).sum(dim=1))
+    grads_new = torch.autograd.grad(new.sum(), (mu, log_var))
+    grads_old = torch.autograd.grad(old.sum(), (mu, log_var))
+    assert all(torch.equal(a, b) for a, b in zip(grads_new, grads_old, strict=True))
+    # a standard normal posterior has KL 0; N(μ, 1) has ½μ² per dimension
+    assert kl_divergence(torch.zeros(1, 3), torch.zeros(1, 3)).item() == 0.0
+    assert kl_divergence(torch.full((1, 2), 2.0), torch.zeros(1, 2)).item() == pytest.approx(4.0)
+
+
+def test_reconstruct_decodes_the_latent_mean(factor_data):
+    X = standardise(factor_data[0])[:300]
+    vae = VAE(20, 3, seed=0)
+    AETrainer(seed=0, verbose=False).fit(vae, X, epochs=2)
+    vae.train()  # reconstruct is deterministic whatever the mode, and leaves the mode as it was
+    with torch.no_grad():
+        expected = vae.decode(vae.fc_mu(vae.encoder(torch.tensor(X, dtype=torch.float32)))).numpy()
+    out = vae.reconstruct(X, batch_size=64)  # several blocks
+    assert vae.training
+    assert out.shape == (300, 20) and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    # bit for bit what decoding the extracted features gives (the study's numbers do not move)
+    vae.eval()
+    via_features = vae.decode(torch.as_tensor(AETrainer.extract_features(vae, X))).detach().numpy()
+    np.testing.assert_array_equal(vae.reconstruct(X), via_features)
+    # a linear autoencoder of full width with identity weights reconstructs exactly
+    ae = Autoencoder(4, 4, hidden_dims=[], activation="identity", seed=0)
+    with torch.no_grad():
+        ae.fc_z.weight.copy_(torch.eye(4))
+        ae.fc_z.bias.zero_()
+        ae.decoder[0].weight.copy_(torch.eye(4))
+        ae.decoder[0].bias.zero_()
+    x = np.arange(12.0).reshape(3, 4)
+    np.testing.assert_array_equal(ae.reconstruct(x), x.astype(np.float32))
+
+
 def test_vae_loss_static_method_matches_formula():
     x, recon = torch.randn(8, 5), torch.randn(8, 5)
     mu, log_var = torch.randn(8, 2), torch.randn(8, 2)
@@ -179,8 +225,12 @@ def test_bad_inputs_raise_documented_errors():
         VAE(10, 0)
     with pytest.raises(ConfigError, match=r"activation='sigmoidal' is not supported"):
         VAE(10, 2, activation="sigmoidal")
-    with pytest.raises(ConfigError, match="beta must be a finite number >= 0, got -1"):
+    with pytest.raises(ConfigError, match=r"^AETrainer: beta must be a number >= 0, got -1\.$"):
         AETrainer(beta=-1)
+    with pytest.raises(ConfigError, match=r"^AETrainer: beta must be a number >= 0, got inf\.$"):
+        AETrainer().fit(VAE(10, 2), np.zeros((20, 10)), beta=float("inf"))
+    with pytest.raises(ConfigError, match=r"^hidden_dims must be a list of positive integers or None, got \[8, 0\]\.$"):
+        VAE(10, 2, hidden_dims=[8, 0])
     vae = VAE(10, 2, seed=0)
     with pytest.raises(DataValidationError, match=r"X must have shape \(n_samples, 10\) to match input_dim=10, got \(5, 9\)"):
         AETrainer(verbose=False).fit(vae, np.zeros((5, 9)))
@@ -192,8 +242,10 @@ def test_bad_inputs_raise_documented_errors():
         vae.sample(0)
     with pytest.raises(ConfigError, match="n_steps must be an integer >= 2"):
         vae.interpolate(np.zeros(10), np.ones(10), n_steps=1)
-    with pytest.raises(ConfigError, match=r"quantile must be in \(0, 1\)"):
+    with pytest.raises(ConfigError, match=r"^quantile must be a number in \(0, 1\), got 1.5\.$"):
         anomaly_threshold([1.0, 2.0], 1.5)
+    with pytest.raises(ConfigError, match=r"^batch_size must be a positive integer, got 0\.$"):
+        vae.reconstruct(np.zeros((3, 10)), batch_size=0)
     with pytest.raises(ConfigError, match="model must be an Autoencoder, DenoisingAutoencoder or VAE"):
         AETrainer().fit(torch.nn.Linear(2, 2), np.zeros((4, 2)))
 

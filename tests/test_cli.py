@@ -124,7 +124,7 @@ def fitted(factor_run):
 def test_factors_fit_writes_model_factors_and_report(factor_run, fitted):
     res, _, out = factor_run
     assert res.exit_code == 0, (res.output, res.exception)
-    for name in ("model/factor_model.json", "factors.parquet", "report.html", "tables/loadings.csv",
+    for name in ("model/estimator.json", "factors.parquet", "report.html", "tables/loadings.csv",
                  "metrics.json", "config.json", "manifest.json"):
         assert (out / name).is_file(), name
     n_train = len(pd.bdate_range("2018-01-02", TRAIN_END))  # log returns: the first price date is lost
@@ -236,7 +236,7 @@ def test_factors_scenarios_user_errors(tmp_path, factor_run):
     empty = tmp_path / "empty"
     empty.mkdir()
     one_error_line(runner.invoke(app, ["factors", "scenarios", "--model", str(empty), "--out", ok]),
-                   f"error: No fitted factor model in {empty} (looked for factor_model.json in {empty} and "
+                   f"error: No fitted factor model in {empty} (looked for estimator.json in {empty} and "
                    f"{empty / 'model'}); run `latentquant factors fit ... --out DIR` first.")
     assert not (tmp_path / "s.parquet").exists()
 
@@ -391,7 +391,7 @@ def test_factors_report_single_universe_from_csv(tmp_path, factor_run):
     assert res.exit_code == 0, (res.output, res.exception)
     assert res.stderr == ""  # --quiet
     assert res.stdout.startswith("prices: K=2, test R² ") and f"report: {out / 'report.html'}" in res.stdout
-    for name in ("report.html", "metrics.json", "config.json", "model/prices/factor_model.json",
+    for name in ("report.html", "metrics.json", "config.json", "model/prices/estimator.json",
                  "factors_prices.parquet", "tables/prices_r2_by_k.csv", "tables/prices_stress_scenarios.csv"):
         assert (out / name).is_file(), name
     m = json.loads((out / "metrics.json").read_text())["universes"]["prices"]

@@ -47,11 +47,30 @@ def test_perturbing_the_test_span_leaves_the_training_span_unchanged(tmp_path):
 
 
 def test_result_tables_and_summary(tmp_path):
+    import dataclasses
+
+    from latentquant.experiments._config import StudyResult
+
     r = run_vae_returns(config(write_prices(tmp_path / "p.csv"), tmp_path / "a"))
+    assert isinstance(r, StudyResult)
     assert list(r.r2_table.columns) == ["train R²", "test R²", "test R² std (seeds)", "n"]
     assert r.scenario_table.loc["historical test span", "corr_distance"] == pytest.approx(0.0, abs=1e-12)
     assert (r.latent_std.to_numpy() > 0).all()
     assert "n=2 seeds" in r.summary()
+    assert sorted(r.tables) == ["latent_mean", "latent_std", "r2", "r2_per_seed", "scenario_quality", "top_anomalies"]
+    # the tables written to the run directory are the result's tables
+    pd.testing.assert_frame_equal(pd.read_csv(r.path / "tables" / "r2.csv", index_col=0), r.r2_table)
+    # read-only: properties and table() hand out copies; metrics cannot be reassigned
+    latent, r2 = r.latent_mean, r.table("r2")
+    latent.iloc[0, 0] = r2.iloc[0, 0] = 1e9
+    assert r.latent_mean.iloc[0, 0] != 1e9 and r.r2_table.iloc[0, 0] != 1e9
+    with pytest.raises(TypeError):
+        r.metrics["n_seeds"] = 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.path = tmp_path  # type: ignore[misc]
+    with pytest.raises(ConfigError, match=r"^no table 'loadings'; tables: \['latent_mean', "):
+        r.table("loadings")
+    assert r.to_dict()["metrics"]["n_seeds"] == 2 and "r2" in r.to_dict()["tables"]
 
 
 def test_config_errors(tmp_path):
@@ -62,6 +81,15 @@ def test_config_errors(tmp_path):
         run_vae_returns(config(p, tmp_path / "a", input="levels"))
     with pytest.raises(DataValidationError, match="The training span has 7 rows; at least 20 are needed"):
         run_vae_returns(config(p, tmp_path / "a", train_end="2018-01-10"))
+    with pytest.raises(ConfigError, match=r"^seeds must be a list of non-negative integers \(at least 1\), got \[\]\.$"):
+        run_vae_returns(config(p, tmp_path / "a", seeds=[]))
+    with pytest.raises(ConfigError, match=r"^anomaly_quantile must be a number in \(0.5, 1\), got 1\.$"):
+        run_vae_returns(config(p, tmp_path / "a", anomaly_quantile=1))
+    with pytest.raises(ConfigError, match=r"^hidden_dims must be a list of positive integers, got \[0\]\.$"):
+        run_vae_returns(config(p, tmp_path / "a", hidden_dims=[0]))
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(ConfigError, match=r"unknown study option\(s\) \['latent'\]"):
+        VAEReturnsConfig.from_dict({"latent": 3})
 
 
 # ---------------------------------------------------------------------------------------------- factor model study
@@ -112,7 +140,7 @@ def test_factor_study_metrics_tables_and_run_directory(study):
     assert list(tables["risk_decomposition"].index) == ["f1", "f2", "interaction", "factor total", "idiosyncratic",
                                                         "total"]
     for name in ("report.html", "metrics.json", "config.json", "manifest.json", "history_sim.json",
-                 "model/sim/factor_model.json", "factors_sim.parquet", "tables/sim_r2_by_k.csv"):
+                 "model/sim/estimator.json", "factors_sim.parquet", "tables/sim_r2_by_k.csv"):
         assert (r.path / name).is_file(), name
     assert r.report == r.path / "report.html" and "sim: Explained variance" in r.report.read_text()
     factors = pd.read_parquet(r.path / "factors_sim.parquet")
@@ -121,6 +149,33 @@ def test_factor_study_metrics_tables_and_run_directory(study):
     np.testing.assert_allclose(factors[["mean_f1", "mean_f2"]].iloc[: m["train_rows"]].to_numpy(),
                                model.train_factors_.mean.to_numpy())
     assert "sim: K=2, test R² " in r.summary() and f"report: {r.report}" in r.summary()
+
+
+def test_factor_study_result_is_read_only(study):
+    import dataclasses
+
+    from latentquant.experiments._config import StudyResult
+
+    _, r = study
+    assert isinstance(r, StudyResult)
+    table = r.table("r2_by_k")  # one universe: no name needed
+    pd.testing.assert_frame_equal(table, r.table("r2_by_k", "sim"))
+    table.iloc[0, 0] = "changed"
+    books = r.table("long_short", "sim")
+    books.iloc[0, 0] = 1e9
+    assert r.table("r2_by_k").iloc[0, 0] != "changed" and r.table("long_short").iloc[0, 0] != 1e9
+    with pytest.raises(TypeError):
+        r.tables["sim"]["r2_by_k"] = table
+    with pytest.raises(TypeError):
+        r.tables["other"] = {}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.metrics = {}  # type: ignore[misc]
+    with pytest.raises(ConfigError, match=r"^no universe 'bonds'; universes: \['sim'\]\.$"):
+        r.table("r2_by_k", "bonds")
+    with pytest.raises(ConfigError, match=r"^no table 'alphas' for universe 'sim'; tables: \['beta_sweep', "):
+        r.table("alphas")
+    as_dict = r.to_dict()
+    assert as_dict["path"] == str(r.path) and set(as_dict["tables"]["sim"]) == set(r.tables["sim"])
 
 
 def test_factor_study_pca_r2_matches_a_direct_computation(study):
@@ -177,7 +232,7 @@ def test_factor_study_bad_config_leaves_no_run_directory(tmp_path):
         cfg = factor_config(p, out)
         cfg.universes = cfg.universes * 2
         run(cfg)
-    with pytest.raises(ConfigError, match=r"^n_scenarios must be >= 100, got 50\.$"):
+    with pytest.raises(ConfigError, match=r"^n_scenarios must be an integer >= 100, got 50\.$"):
         run(factor_config(p, out, n_scenarios=50))
     assert not out.exists()
 

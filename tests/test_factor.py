@@ -462,16 +462,58 @@ def test_save_load_round_trip(model, train, holdout, tmp_path):
     pd.testing.assert_series_equal(model.kl_per_factor_, loaded.kl_per_factor_)
     assert loaded.score(holdout) == model.score(holdout)
     assert list(loaded.columns_) == ASSETS
+    # the one estimator format: JSON + arrays + weights, nothing pickled
+    assert sorted(p.name for p in path.iterdir()) == ["arrays.npz", "estimator.json", "weights.pt"]
     # missing or corrupted files raise CheckpointError with a message that says what to pass
-    with pytest.raises(CheckpointError, match=r"factor_model.json is missing; pass the directory written by "
-                                              r"VAEFactorModel.save\(\)"):
+    with pytest.raises(CheckpointError, match=r"estimator.json is missing; pass the directory written by "
+                                              r"model.save\(path\)"):
         VAEFactorModel.load(tmp_path / "nothing")
-    (path / "train_factors.parquet").unlink()
-    with pytest.raises(CheckpointError, match="is not a readable VAEFactorModel"):
+    (path / "arrays.npz").unlink()
+    with pytest.raises(CheckpointError, match="could not be loaded as a VAEFactorModel"):
         VAEFactorModel.load(path)
-    (path / "factor_model.json").write_text("{not json")
-    with pytest.raises(CheckpointError, match=r"is not a readable VAEFactorModel \(JSONDecodeError"):
+    (path / "estimator.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="is corrupted or not a saved latentquant estimator"):
         VAEFactorModel.load(path)
+
+
+def _save_in_the_0_1_0_layout(model: VAEFactorModel, directory) -> None:
+    """What VAEFactorModel.save wrote in latentquant 0.1.0 (factor_model.json, network/, two Parquet files)."""
+    directory.mkdir(parents=True)
+    model.vae_.save(directory / "network")
+    params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in model.get_params().items()}
+    state = {
+        "params": params, "columns": list(model.columns_),
+        "scaler_mean": model.scaler_.mean_.tolist(), "scaler_scale": model.scaler_.scale_.tolist(),
+        "latent_mean": model.latent_mean_.tolist(), "latent_cov": model.latent_cov_.tolist(),
+        "residual_var": model.residual_var_.tolist(), "history": model.history_.to_dict(),
+    }
+    (directory / "factor_model.json").write_text(json.dumps(state, indent=2))
+    f = pd.concat({"mean": model.train_factors_.mean, "std": model.train_factors_.std}, axis=1)
+    f.columns = ["_".join(map(str, col)) for col in f.columns]
+    f["anomaly_score"] = model.train_anomaly_scores_
+    f.to_parquet(directory / "train_factors.parquet")
+    model._train_residuals.to_parquet(directory / "train_residuals.parquet")
+
+
+def test_models_saved_by_0_1_0_still_load_with_a_future_warning(model, train, holdout, tmp_path):
+    _save_in_the_0_1_0_layout(model, tmp_path / "old")
+    with pytest.warns(FutureWarning, match=r"holds a VAEFactorModel in the 0.1.0 layout \(factor_model.json\); "
+                                           r"reading it will stop working in the next release"):
+        loaded = VAEFactorModel.load(tmp_path / "old")
+    assert loaded.get_params() == model.get_params()
+    pd.testing.assert_frame_equal(loaded.encode(holdout).mean, model.encode(holdout).mean)
+    pd.testing.assert_frame_equal(loaded.generate_scenarios(100, "stressed", stress_period=STRESS, seed=1),
+                                  model.generate_scenarios(100, "stressed", stress_period=STRESS, seed=1))
+    pd.testing.assert_series_equal(loaded.kl_per_factor_, model.kl_per_factor_)
+    assert loaded.history_.to_dict() == model.history_.to_dict()
+    # saving again moves it to the current format, which loads without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        again = VAEFactorModel.load(loaded.save(tmp_path / "new"))
+    pd.testing.assert_frame_equal(again.decode(np.eye(K)), model.decode(np.eye(K)))
+    (tmp_path / "old" / "train_factors.parquet").unlink()
+    with pytest.warns(FutureWarning), pytest.raises(CheckpointError, match="is not a readable VAEFactorModel"):
+        VAEFactorModel.load(tmp_path / "old")
 
 
 def test_save_load_keeps_non_string_asset_names(train, tmp_path):
@@ -569,7 +611,13 @@ def _prices(train) -> pd.DataFrame:
     ("bad input", {"input": "logret"}, ConfigError,
      r"input must be one of \['prices', 'log_returns', 'returns'\], got 'logret'"),
     ("bad n_factors", {"n_factors": 0}, ConfigError, "n_factors must be a positive integer, got 0"),
-    ("bad beta", {"beta": -1.0}, ConfigError, "beta must be a finite number >= 0, got -1.0"),
+    ("bad beta", {"beta": -1.0}, ConfigError, r"^VAEFactorModel: beta must be a number >= 0, got -1.0\.$"),
+    ("bad hidden_dims", {"hidden_dims": (8, 0)}, ConfigError,
+     r"^VAEFactorModel: hidden_dims must be a list of positive integers, got \(8, 0\)\.$"),
+    ("bad activation", {"activation": "sigmoidal"}, ConfigError,
+     r"^VAEFactorModel: activation must be one of \[.*'relu'.*\], got 'sigmoidal'\.$"),
+    ("bad validation_split", {"validation_split": 1.0}, ConfigError,
+     r"^VAEFactorModel: validation_split must be a number in \[0, 1\), got 1.0\.$"),
     ("bad periods", {"periods_per_year": 0}, ConfigError, "periods_per_year must be a positive integer, got 0"),
 ])
 def test_fit_rejects_bad_input_with_typed_errors(train, case, params, exc, match):
@@ -649,7 +697,7 @@ def test_methods_reject_bad_arguments_with_typed_errors(model, train, holdout):
         (lambda: model.decode(np.full((1, 3), np.inf)), DataValidationError, "z contains NaN or infinite values"),
         (lambda: model.decode(pd.DataFrame({"f1": [0.0]})), DataValidationError,
          r"z lacks factor columns \['f2', 'f3'\]"),
-        (lambda: model.anomaly_scores(holdout, kl_weight=-1), ConfigError, "kl_weight must be >= 0, got -1"),
+        (lambda: model.anomaly_scores(holdout, kl_weight=-1), ConfigError, r"^kl_weight must be a number >= 0, got -1\.$"),
     ]
     for call, exc, match in cases:
         with pytest.raises(exc, match=match):
@@ -677,3 +725,213 @@ def test_methods_before_fit_raise_not_fitted(train, method, args, tmp_path):
         getattr(VAEFactorModel(n_factors=2), method)(*args)
     assert issubclass(NotFittedError, AttributeError)
     assert not (tmp_path / "m").exists()
+
+
+# ---------------------------------------------------------------------------------------------- results are immutable
+def test_risk_decomposition_is_immutable(model):
+    import dataclasses
+
+    w = np.linspace(-1, 1, N_ASSETS)
+    rd = model.risk_decomposition(w)
+    before = rd.to_dict()
+    table = rd.table()
+    for series in (rd.factor_contributions, rd.asset_contributions, rd.exposures):
+        series.iloc[0] = 1e9  # changes a copy only
+    contributions = rd.factor_contributions
+    contributions["f1"] = -5.0
+    assert rd.to_dict() == before
+    pd.testing.assert_frame_equal(rd.table(), table)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rd.total_variance = 0.0  # type: ignore[misc]
+    assert "factor_variance" in repr(rd) and "Portfolio volatility" in rd.summary()
+
+
+# ---------------------------------------------------------------------------------------------- the split-out maths
+def test_linear_risk_decomposition_closed_form():
+    from latentquant.models.factor.risk import linear_risk_decomposition
+
+    # two assets, two factors: B = [[1, 1], [1, -1]], Σz = diag(1, 4), D = diag(0.5, 0.5), w = (1, 0)
+    B = pd.DataFrame([[1.0, 1.0], [1.0, -1.0]], index=["A", "B"], columns=["f1", "f2"])
+    rd = linear_risk_decomposition(np.array([1.0, 0.0]), B, np.diag([1.0, 4.0]), pd.Series([0.5, 0.5], index=["A", "B"]),
+                                   periods_per_year=12)
+    # b = Bᵀw = (1, 1): factor contributions b_k (Σ b)_k = (1, 4); idiosyncratic 0.5; asset A carries everything
+    assert rd.factor_contributions.tolist() == [1.0, 4.0] and rd.exposures.tolist() == [1.0, 1.0]
+    assert (rd.factor_variance, rd.idiosyncratic_variance, rd.total_variance) == (5.0, 0.5, 5.5)
+    assert rd.asset_contributions.to_dict() == {"A": 5.5, "B": 0.0}
+    assert rd.periods_per_year == 12 and rd.table().loc["total", "ann_vol_equivalent"] == pytest.approx(np.sqrt(66))
+
+
+def test_monte_carlo_risk_decomposition_through_a_linear_decoder_is_euler():
+    from latentquant.models.factor.risk import monte_carlo_risk_decomposition
+
+    W = np.array([[1.0, 0.5], [0.0, 2.0], [1.0, -1.0]])  # 3 assets × 2 factors
+    cov = np.array([[1.0, 0.3], [0.3, 2.0]])
+    w = np.array([0.2, 0.3, 0.5])
+    scale = np.array([0.01, 0.02, 0.03])
+    b = (W * scale[:, None]).T @ w
+    rd = monte_carlo_risk_decomposition(w, lambda z: z @ W.T, np.array([0.5, -0.5]), cov, scale,
+                                        pd.Series([1e-4, 2e-4, 3e-4]), pd.Series(b, index=["f1", "f2"]),
+                                        n_samples=50_000, seed=3)
+    assert rd.method == "monte_carlo" and rd.n_samples == 50_000 and rd.asset_contributions.empty
+    assert rd.factor_variance == pytest.approx(b @ cov @ b, rel=0.03)
+    np.testing.assert_allclose(rd.factor_contributions.to_numpy(), b * (cov @ b), rtol=0.05, atol=0.01 * (b @ cov @ b))
+    assert abs(rd.interaction) < 1e-12 * rd.factor_variance  # linear: the parts add up exactly
+    assert rd.idiosyncratic_variance == pytest.approx(w**2 @ np.array([1e-4, 2e-4, 3e-4]), rel=1e-12)
+    with pytest.raises(ConfigError, match=r"^n_samples must be an integer >= 100, got 99\.$"):
+        monte_carlo_risk_decomposition(w, lambda z: z @ W.T, np.zeros(2), cov, scale, pd.Series([0.0] * 3),
+                                       pd.Series(b), n_samples=99)
+
+
+def test_check_weights_aligns_a_series_on_asset_names():
+    from latentquant.models.factor.risk import check_weights
+
+    cols = pd.Index(["A", "B", "C"])
+    assert check_weights(pd.Series({"C": 2.0, "A": 1.0}), cols).tolist() == [1.0, 0.0, 2.0]
+    with pytest.raises(DataValidationError, match=r"^weights name assets more than once: \['A'\]"):
+        check_weights(pd.Series([1.0, 2.0], index=["A", "A"]), cols)
+
+
+def test_aggregate_posterior_and_kl_per_factor_closed_forms():
+    from latentquant.models.factor.scenarios import aggregate_posterior
+
+    means = pd.DataFrame({"f1": [-1.0, 0.0, 1.0], "f2": [2.0, 2.0, 2.0]})
+    stds = pd.DataFrame({"f1": [1.0, 1.0, 1.0], "f2": [0.5, 0.5, 0.5]})
+    mean, std = aggregate_posterior(FactorEncoding(means, stds))
+    assert mean.tolist() == [0.0, 2.0]
+    np.testing.assert_allclose(std.to_numpy(), [np.sqrt(1.0 + 1.0), 0.5], rtol=1e-15)  # Var(μ) + mean σ²
+    # KL(N(μ, σ²) ‖ N(0, 1)) = ½(σ² + μ² − 1) − log σ, averaged over dates
+    kl = FactorEncoding(means, stds).kl_per_factor()
+    expected = (0.5 * (stds**2 + means**2 - 1) - np.log(stds)).mean()
+    np.testing.assert_allclose(kl.to_numpy(), expected.to_numpy(), rtol=1e-12)
+    assert kl.name == "kl_nats" and list(kl.index) == ["f1", "f2"]
+
+
+def test_scenario_helpers():
+    from latentquant.models.factor.scenarios import factor_position, hold_fixed, interpolation_path, residual_rms
+
+    z, alpha = interpolation_path(np.array([1.0, -1.0]), np.array([3.0, 1.0]), 5)
+    np.testing.assert_allclose(z[:, 0], [1.0, 1.5, 2.0, 2.5, 3.0])
+    assert alpha.name == "alpha" and alpha.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert residual_rms(pd.DataFrame({"A": [1.0, -1.0, 1.0, -1.0], "B": [0.0, 0.0, 0.0, 2.0]})).tolist() == [1.0, 1.0]
+    assert factor_position(np.int64(1), ["f1", "f2"]) == 1
+    with pytest.raises(ConfigError, match=r"^Unknown factor True; use a name in \['f1', 'f2'\] or an index 0..1\.$"):
+        factor_position(True, ["f1", "f2"])
+    with pytest.raises(ConfigError, match=r"^fixed\['f1'\] must be a finite number, got inf\.$"):
+        hold_fixed(np.zeros((2, 2)), {"f1": np.inf}, ["f1", "f2"])
+
+
+def test_traverse_of_a_linear_decoder_is_a_straight_line(linear_model):
+    grid = np.array([-2.0, 0.0, 1.0, 3.0])
+    paths = linear_model.traverse(grid)
+    assert list(paths) == FACTORS
+    B = linear_model.factor_loadings().to_numpy()  # constant Jacobian, original units
+    for k, name in enumerate(FACTORS):
+        frame = paths[name]
+        assert list(frame.columns) == ASSETS and frame.index.tolist() == grid.tolist()
+        np.testing.assert_allclose(frame.to_numpy(), np.outer(grid, B[:, k]), rtol=2e-5, atol=1e-9)
+    assert linear_model.traverse()["f1"].shape == (25, N_ASSETS)
+
+
+# ---------------------------------------------------------------------------------------------- evaluation it uses
+def test_pca_benchmark_matches_the_projection_on_training_components():
+    from latentquant.evaluation import pca_benchmark
+
+    X, _, _ = simulate_factor_data(n_rows=600, n_assets=8, n_factors=2, seed=4)
+    train, test = X[:400], X[400:]
+    bench = pca_benchmark(train, test, 2)
+    centre = train.mean(axis=0)
+    v = np.linalg.svd(train - centre, full_matrices=False)[2][:2].T
+    for rows, r2 in ((train, bench.train_r2), (test, bench.test_r2)):
+        recon = centre + (rows - centre) @ v @ v.T
+        assert r2 == pytest.approx(1 - ((rows - recon) ** 2).sum() / (rows**2).sum(), rel=1e-10)
+    cols = 1 - ((test - (centre + (test - centre) @ v @ v.T)) ** 2).sum(0) / (test**2).sum(0)
+    np.testing.assert_allclose(bench.test_r2_per_column, cols, rtol=1e-10)
+    with pytest.raises(ConfigError, match=r"^n_components must be a positive integer, got 0\.$"):
+        pca_benchmark(train, test, 0)
+
+
+def test_linear_autoencoder_benchmark_approaches_pca():
+    from latentquant.evaluation import linear_autoencoder_benchmark, pca_benchmark
+
+    X, _, _ = simulate_factor_data(n_rows=800, n_assets=8, n_factors=2, seed=5)
+    X = (X - X[:600].mean(0)) / X[:600].std(0, ddof=1)
+    pca = pca_benchmark(X[:600], X[600:], 2)
+    ae = linear_autoencoder_benchmark(X[:600], X[600:], 2, epochs=150, lr=1e-2, validation_split=0.0)
+    assert pca.test_r2 - 0.02 < ae.test_r2 <= pca.test_r2 + 0.01
+    one = linear_autoencoder_benchmark(X[:600], X[600:], 1, epochs=150, lr=1e-2, validation_split=0.0)
+    assert one.test_r2 < ae.test_r2 - 0.05  # a narrower bottleneck explains clearly less
+    again = linear_autoencoder_benchmark(X[:600], X[600:], 2, epochs=150, lr=1e-2, validation_split=0.0)
+    assert again.test_r2 == ae.test_r2  # seeded
+
+
+def test_scenario_quality_moments_and_gaussian_benchmark():
+    from latentquant.evaluation import annualised_moments, distribution_summary, gaussian_scenarios, scenario_quality
+
+    rng = np.random.default_rng(6)
+    hist = pd.DataFrame(rng.multivariate_normal([0.001, 0.0], [[1e-4, 5e-5], [5e-5, 4e-4]], 4000),
+                        columns=["A", "B"])
+    gauss = gaussian_scenarios(hist, 100_000, seed=1)
+    assert list(gauss.columns) == ["A", "B"] and gauss.index.equals(pd.RangeIndex(100_000))
+    np.testing.assert_allclose(gauss.cov().to_numpy(), hist.cov().to_numpy(), rtol=0.03)
+    pd.testing.assert_frame_equal(gauss, gaussian_scenarios(hist, 100_000, seed=1))
+    table = scenario_quality({"hist": hist, "gauss": gauss}, hist, periods_per_year=12)
+    pd.testing.assert_series_equal(table.loc["gauss"], distribution_summary(
+        gauss, reference_corr=hist.corr(), periods_per_year=12), check_names=False)
+    assert table.loc["hist", "corr_distance"] == pytest.approx(0.0, abs=1e-12)
+    assert table.loc["gauss", "excess_kurtosis_mean"] == pytest.approx(0.0, abs=0.1)
+    m = annualised_moments(hist, periods_per_year=12, level=0.05)
+    np.testing.assert_allclose(m["ann_mean"], hist.mean() * 12, rtol=1e-15)
+    np.testing.assert_allclose(m["ann_vol"], hist.std(ddof=1) * np.sqrt(12), rtol=1e-15)
+    np.testing.assert_allclose(m["quantile"], hist.quantile(0.05), rtol=1e-15)
+
+
+def test_horizon_comparison_and_cumulative_paths():
+    from latentquant.evaluation import cumulative_paths, horizon_comparison, var_es
+
+    paths = cumulative_paths(np.arange(1.0, 7.0), horizon=2, n_paths=3)
+    assert paths.tolist() == [[1.0, 3.0], [3.0, 7.0], [5.0, 11.0]]
+    with pytest.raises(DataValidationError, match=r"^daily has 6 draws; 4 paths of 2 periods need 8\.$"):
+        cumulative_paths(np.arange(6.0), horizon=2, n_paths=4)
+    rng = np.random.default_rng(7)
+    sims = {"calm": pd.DataFrame(rng.normal(0, 0.01, (4000, 2))), "wild": pd.DataFrame(rng.normal(0, 0.03, (4000, 2)))}
+    realised = pd.DataFrame([[0.01, 0.03], [-0.02, 0.0], [0.05, 0.01]])
+    w = np.array([0.5, 0.5])
+    out = horizon_comparison(sims, realised, w, horizon=20, n_paths=200, periods_per_year=252)
+    assert list(out.table.index) == ["calm", "wild", "realised"]
+    assert list(out.table.columns) == ["ann_vol", "VaR", "ES", "horizon_median", "horizon_q05"]
+    np.testing.assert_allclose(out.realised_path, [0.02, 0.01, 0.04])  # the realised EW path, all 3 days
+    assert out.table.loc["realised", "horizon_median"] == pytest.approx(0.04) and np.isnan(
+        out.table.loc["realised", "horizon_q05"])
+    port = sims["wild"].to_numpy() @ w
+    assert out.table.loc["wild", "ann_vol"] == pytest.approx(port.std(ddof=1) * np.sqrt(252), rel=1e-15)
+    assert tuple(out.table.loc["wild", ["VaR", "ES"]]) == var_es(port)
+    np.testing.assert_array_equal(out.paths["wild"], cumulative_paths(port, 20, 200))
+    assert out.table.loc["wild", "ann_vol"] > 2.5 * out.table.loc["calm", "ann_vol"]
+
+
+def test_loading_sorted_books_and_loading_discrepancy():
+    from latentquant.evaluation import loading_discrepancy, loading_sorted_books
+
+    B = pd.DataFrame({"f1": [0.9, 0.1, -0.5, 0.0], "f2": [0.0, 1.0, 0.2, -1.0]}, index=list("ABCD"))
+    log_r = pd.DataFrame(np.log1p([[0.02, -0.01, 0.01, 0.00], [0.00, 0.03, -0.02, 0.01],
+                                   [-0.01, 0.02, 0.00, -0.03], [0.01, 0.00, 0.01, 0.02]]), columns=list("ABCD"))
+    books = loading_sorted_books(B, log_r, fraction=0.25, periods_per_year=12)
+    # f1: long A, short C; f2: long B, short D — on simple returns
+    np.testing.assert_allclose(books.returns["f1"], [0.01, 0.02, -0.01, 0.0], atol=1e-15)
+    np.testing.assert_allclose(books.returns["f2"], [-0.01, 0.02, 0.05, -0.02], atol=1e-15)
+    ew = np.expm1(log_r).mean(axis=1)
+    assert books.performance.loc["f1", "corr_with_EW"] == pytest.approx(np.corrcoef(books.returns["f1"], ew)[0, 1])
+    assert books.performance.loc["f2", "ann_return"] == pytest.approx(0.04 / 4 * 12)
+    assert loading_discrepancy(B, B) == 0.0
+    assert loading_discrepancy(B, B * 1.1) == pytest.approx(0.1)
+    with pytest.raises(DataValidationError, match=r"^loadings has shape \(4, 2\) but reference has shape \(4, 1\)"):
+        loading_discrepancy(B, B[["f1"]])
+
+
+def test_mean_std_over_seeds():
+    from latentquant.evaluation import mean_std
+
+    assert mean_std([0.2, 0.4, 0.9]) == (pytest.approx(0.5), pytest.approx(np.std([0.2, 0.4, 0.9], ddof=1)))
+    assert mean_std(np.array([0.3])) == (0.3, 0.0)  # one seed: no spread
+    with pytest.raises(DataValidationError, match=r"^values is empty; pass at least one result\.$"):
+        mean_std([])

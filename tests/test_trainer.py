@@ -162,6 +162,22 @@ def test_history_to_dict_is_json():
     assert json.loads(json.dumps(h.to_dict()))["history"]["train_loss"] == h["train_loss"]
 
 
+def test_history_round_trips_through_from_dict_and_estimator_persistence():
+    from latentquant.base import _Decoder, _Encoder
+    from latentquant.training import History
+
+    X, y = linear_data(64)
+    h = Trainer(epochs=3, patience=1, verbose=False).fit(make_model(), mse, (X, y))
+    again = History.from_dict(json.loads(json.dumps(h.to_dict())))
+    assert isinstance(again, History) and again == h and again.to_dict() == h.to_dict()
+    # a fitted estimator holding a History saves it through the registered codec (JSON, no pickle)
+    enc = _Encoder()
+    doc = json.loads(json.dumps(enc.encode({"history_": h})))
+    restored = _Decoder(enc.arrays, enc.tensors).decode(doc)["history_"]
+    assert type(restored) is History and restored.to_dict() == h.to_dict()
+    assert (restored.best_epoch, restored.seconds) == (h.best_epoch, h.seconds)
+
+
 def test_unseeded_runs_differ_and_reverse_ordered_dates_are_rejected():
     import pandas as pd
 

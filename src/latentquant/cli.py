@@ -144,9 +144,10 @@ def _load_factor_model(path: Path) -> Any:
 
     candidates = [path, path / "model"]
     for cand in candidates:
-        if (cand / "factor_model.json").is_file():
+        # estimator.json: the current format; factor_model.json: models saved by 0.1.0 (load warns)
+        if (cand / "estimator.json").is_file() or (cand / "factor_model.json").is_file():
             return VAEFactorModel.load(cand)
-    raise LatentQuantError(f"No fitted factor model in {path} (looked for factor_model.json in {path} and "
+    raise LatentQuantError(f"No fitted factor model in {path} (looked for estimator.json in {path} and "
                            f"{path / 'model'}); run `latentquant factors fit ... --out DIR` first.")
 
 

@@ -1,13 +1,24 @@
-"""Diagnostics of latent factors: correlation (disentanglement), active units, loading-sorted long-short books."""
+"""Diagnostics of latent factors: correlation (disentanglement), active units, loading-sorted long-short books,
+agreement of two loading estimates."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from latentquant.evaluation.portfolio import performance_summary
 from latentquant.exceptions import ConfigError, DataValidationError
 
-__all__ = ["active_units", "latent_correlation", "loading_sorted_weights"]
+__all__ = [
+    "LongShortBooks",
+    "active_units",
+    "latent_correlation",
+    "loading_discrepancy",
+    "loading_sorted_books",
+    "loading_sorted_weights",
+]
 
 
 def latent_correlation(factors: pd.DataFrame) -> tuple[pd.DataFrame, float]:
@@ -65,3 +76,68 @@ def loading_sorted_weights(loadings: pd.DataFrame, fraction: float = 1 / 3) -> p
         out[order[-m:], j] = 1.0 / m
         out[order[:m], j] = -1.0 / m
     return pd.DataFrame(out, index=loadings.index, columns=loadings.columns)
+
+
+class LongShortBooks(NamedTuple):
+    """Loading-sorted long-short books: their performance (one row per factor) and their per-period returns."""
+
+    performance: pd.DataFrame
+    returns: pd.DataFrame
+
+
+def loading_sorted_books(loadings: pd.DataFrame, log_returns: pd.DataFrame, fraction: float = 1 / 3, *,
+                         periods_per_year: float = 252) -> LongShortBooks:
+    """Performance of the :func:`loading_sorted_weights` books held over a span of returns.
+
+    The weights come from ``loadings`` (fitted on earlier data) and are held fixed; the books earn the assets'
+    simple returns (``expm1`` of the log returns), with no risk-free rate since they are dollar-neutral.
+
+    Parameters
+    ----------
+    loadings : pandas.DataFrame
+        Assets × factors.
+    log_returns : pandas.DataFrame
+        Dates × assets (same assets as ``loadings``' index, in that order).
+    fraction : float
+        Share of assets in each leg.
+    periods_per_year : float
+        Annualisation of :func:`~latentquant.evaluation.performance_summary`.
+
+    Returns
+    -------
+    LongShortBooks
+        ``performance``: :func:`~latentquant.evaluation.performance_summary` of each book plus ``corr_with_EW``, its
+        correlation with the equal-weight portfolio; ``returns``: dates × factors.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> B = pd.DataFrame({"f1": [1.0, -1.0]}, index=["A", "B"])
+    >>> r = pd.DataFrame(np.log1p([[0.02, 0.01], [-0.01, 0.0], [0.03, -0.01]]), columns=["A", "B"])
+    >>> books = loading_sorted_books(B, r, fraction=0.5)
+    >>> np.round(books.returns["f1"].to_numpy(), 6).tolist()  # long A, short B
+    [0.01, -0.01, 0.04]
+    """
+    weights = loading_sorted_weights(loadings, fraction)
+    simple = pd.DataFrame(np.expm1(log_returns.to_numpy()), index=log_returns.index, columns=log_returns.columns)
+    books = pd.DataFrame(simple.to_numpy() @ weights.to_numpy(), index=log_returns.index, columns=weights.columns)
+    perf = performance_summary(books, periods_per_year=periods_per_year)
+    assert isinstance(perf, pd.DataFrame)
+    perf["corr_with_EW"] = books.corrwith(simple.mean(axis=1))
+    return LongShortBooks(perf, books)
+
+
+def loading_discrepancy(loadings: pd.DataFrame | np.ndarray, reference: pd.DataFrame | np.ndarray) -> float:
+    """Largest absolute difference between two loading matrices relative to the largest absolute ``loadings``
+    entry (e.g. a finite-difference Jacobian against the autograd one).
+
+    Examples
+    --------
+    >>> loading_discrepancy(np.array([[2.0, -4.0]]), np.array([[2.0, -3.5]]))
+    0.125
+    """
+    a = np.asarray(loadings, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    if a.shape != b.shape:
+        raise DataValidationError(f"loadings has shape {a.shape} but reference has shape {b.shape}; they must match.")
+    return float(np.abs(a - b).max() / np.abs(a).max())

@@ -14,8 +14,9 @@ span:
 5. risk decomposition of the equal-weight portfolio, linearised (Euler) and by Monte Carlo through the decoder.
 
 Everything lands in one run directory with a self-contained ``report.html``
-(see :class:`~latentquant.reports.RunDirectory`). Orchestration only: the maths lives in the model and evaluation
-modules.
+(see :class:`~latentquant.reports.RunDirectory`). Orchestration only: the maths lives in the model
+(:class:`~latentquant.models.VAEFactorModel`) and in :mod:`latentquant.evaluation` (benchmarks, scenario quality,
+long-short books, horizon comparison).
 """
 
 from __future__ import annotations
@@ -23,31 +24,37 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
+from numbers import Integral, Real
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.decomposition import PCA
 
 from latentquant.data import Standardizer, split_by_date
 from latentquant.evaluation import (
-    distribution_summary,
+    active_units,
+    annualised_moments,
+    gaussian_scenarios,
+    horizon_comparison,
     latent_correlation,
-    loading_sorted_weights,
-    performance_summary,
-    reconstruction_r2,
-    var_es,
+    linear_autoencoder_benchmark,
+    loading_discrepancy,
+    loading_sorted_books,
+    mean_std,
+    pca_benchmark,
+    scenario_quality,
 )
 from latentquant.exceptions import ConfigError, DataValidationError
-from latentquant.experiments._config import study_options
+from latentquant.experiments._config import StudyConfig, StudyResult, study_options
 from latentquant.experiments._data import STUDY_INPUTS, load_study_returns
-from latentquant.models.autoencoder import AETrainer, Autoencoder
 from latentquant.models.factor import VAEFactorModel
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
+from latentquant.validation import Interval, Options, SequenceOf, check_arg
 
 __all__ = ["FactorStudyConfig", "FactorStudyResult", "Universe", "fit_and_save", "run"]
 
@@ -72,20 +79,17 @@ class Universe:
     beta_grid: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0, 4.0])
 
     def validate(self) -> None:
+        """Raise :class:`~latentquant.exceptions.ConfigError` (naming the universe) for the first invalid option."""
+        owner = f"universe {self.name!r}"
         if (self.data is None) == (self.path is None):
-            raise ConfigError(f"universe {self.name!r}: give exactly one of data (a bundled dataset) or path.")
-        if self.input not in STUDY_INPUTS:
-            raise ConfigError(f"universe {self.name!r}: input must be one of {list(STUDY_INPUTS)}, got {self.input!r}.")
-        if isinstance(self.n_factors, bool) or not isinstance(self.n_factors, int) or self.n_factors < 1:
-            raise ConfigError(f"universe {self.name!r}: n_factors must be a positive integer, got {self.n_factors!r}.")
-        if any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in self.k_grid):
-            raise ConfigError(f"universe {self.name!r}: k_grid must list positive integers, got {self.k_grid!r}.")
-        if any(not (isinstance(b, int | float) and np.isfinite(b) and b >= 0) for b in self.beta_grid):
-            raise ConfigError(f"universe {self.name!r}: beta_grid must list numbers >= 0, got {self.beta_grid!r}.")
+            raise ConfigError(f"{owner}: give exactly one of data (a bundled dataset) or path.")
+        check_arg("input", self.input, Options(*STUDY_INPUTS), owner=owner)
+        check_arg("n_factors", self.n_factors, Interval(Integral, 1, None), owner=owner)
+        check_arg("periods_per_year", self.periods_per_year, Interval(Integral, 1, None), owner=owner)
+        check_arg("k_grid", self.k_grid, SequenceOf(Interval(Integral, 1, None)), owner=owner)
+        check_arg("beta_grid", self.beta_grid, SequenceOf(Interval(Real, 0, None)), owner=owner)
         if self.stress_period is not None and (isinstance(self.stress_period, str) or len(self.stress_period) != 2):
-            raise ConfigError(
-                f"universe {self.name!r}: stress_period must be [start, end], got {self.stress_period!r}."
-            )
+            raise ConfigError(f"{owner}: stress_period must be [start, end], got {self.stress_period!r}.")
         dates = {"train_start": self.train_start, "train_end": self.train_end, "test_start": self.test_start,
                  "test_end": self.test_end}
         if self.stress_period is not None:
@@ -96,8 +100,7 @@ class Universe:
             try:
                 pd.Timestamp(value)
             except (ValueError, TypeError):
-                raise ConfigError(f"universe {self.name!r}: {key} must be a date such as 2015-12-31, got "
-                                  f"{value!r}.") from None
+                raise ConfigError(f"{owner}: {key} must be a date such as 2015-12-31, got {value!r}.") from None
 
 
 def _default_universes() -> list[Universe]:
@@ -110,9 +113,17 @@ def _default_universes() -> list[Universe]:
 
 
 @dataclass
-class FactorStudyConfig:
+class FactorStudyConfig(StudyConfig):
     """Every choice of the study, explicit; see :func:`run`. Load one from a mapping (YAML) with
-    :meth:`from_dict`."""
+    :meth:`from_dict` (``universes`` is a list of :class:`Universe` mappings).
+
+    Examples
+    --------
+    >>> cfg = FactorStudyConfig.from_dict({"seeds": [0], "universes": [{"name": "stocks", "n_factors": 3}]})
+    >>> cfg.validate()
+    >>> cfg.universes[0].n_factors, cfg.to_dict()["universes"][0]["data"]
+    (3, 'sp500_stocks')
+    """
 
     universes: list[Universe] = field(default_factory=_default_universes)
     beta: float = 1.0
@@ -150,6 +161,7 @@ class FactorStudyConfig:
         return cls(**kwargs)
 
     def validate(self) -> None:
+        """Raise :class:`~latentquant.exceptions.ConfigError` for the first invalid option."""
         if not self.universes:
             raise ConfigError("universes must list at least one universe.")
         names = [u.name for u in self.universes]
@@ -157,40 +169,43 @@ class FactorStudyConfig:
             raise ConfigError(f"universe names must be unique, got {names}.")
         for u in self.universes:
             u.validate()
-        for name in ("epochs", "batch_size", "patience", "n_scenarios", "fan_horizon", "fan_paths"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
-        if not isinstance(self.seeds, list) or not self.seeds or not all(_is_int(v) for v in self.seeds):
-            raise ConfigError(f"seeds must be a non-empty list of integers, got {self.seeds!r}.")
-        if not isinstance(self.hidden_dims, list) or not all(_is_int(v) and v > 0 for v in self.hidden_dims):
-            raise ConfigError(f"hidden_dims must be a list of positive integers ([] for linear), got "
-                              f"{self.hidden_dims!r}.")
-        if not (isinstance(self.lr, int | float) and not isinstance(self.lr, bool) and self.lr > 0):
-            raise ConfigError(f"lr must be a positive number, got {self.lr!r}.")
-        if not (isinstance(self.beta, int | float) and not isinstance(self.beta, bool) and self.beta >= 0):
-            raise ConfigError(f"beta must be a number >= 0, got {self.beta!r}.")
-        if not (isinstance(self.long_short_fraction, int | float) and 0 < self.long_short_fraction <= 0.5):
-            raise ConfigError(f"long_short_fraction must be in (0, 0.5], got {self.long_short_fraction!r}.")
-        if not (isinstance(self.validation_split, int | float) and 0 <= self.validation_split < 1):
-            raise ConfigError(f"validation_split must be in [0, 1), got {self.validation_split!r}.")
-        if self.n_scenarios < 100:
-            raise ConfigError(f"n_scenarios must be >= 100, got {self.n_scenarios!r}.")
+        for name in ("epochs", "batch_size", "patience", "fan_horizon", "fan_paths"):
+            check_arg(name, getattr(self, name), Interval(Integral, 1, None))
+        check_arg("n_scenarios", self.n_scenarios, Interval(Integral, 100, None))
+        check_arg("seeds", self.seeds, SequenceOf(Interval(Integral, 0, None), min_len=1))
+        check_arg("hidden_dims", self.hidden_dims, SequenceOf(Interval(Integral, 1, None)))
+        check_arg("lr", self.lr, Interval(Real, 0, None, closed="neither"))
+        check_arg("beta", self.beta, Interval(Real, 0, None))
+        check_arg("long_short_fraction", self.long_short_fraction, Interval(Real, 0, 0.5, closed="right"))
+        check_arg("validation_split", self.validation_split, Interval(Real, 0, 1, closed="left"))
+        check_arg("verbose", self.verbose, "boolean", None)
 
 
 @dataclass(frozen=True)
-class FactorStudyResult:
-    """What :func:`run` produced: headline metrics and main tables per universe, and the run directory."""
+class FactorStudyResult(StudyResult):
+    """What :func:`run` produced: the run directory, headline metrics (``metrics['universes'][name]``) and each
+    universe's tables (``tables[name][table]``; read-only, :meth:`table` hands out copies)."""
 
-    path: Path
-    metrics: dict[str, Any]
-    tables: dict[str, dict[str, pd.DataFrame]]
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        frozen = {u: MappingProxyType(dict(t)) for u, t in self.tables.items()}
+        object.__setattr__(self, "tables", MappingProxyType(frozen))
 
-    @property
-    def report(self) -> Path:
-        return self.path / "report.html"
+    def table(self, name: str, universe: str | None = None) -> pd.DataFrame:
+        """A copy of table ``name`` of ``universe`` (which may be omitted when the study has one universe)."""
+        if universe is None:
+            if len(self.tables) != 1:
+                raise ConfigError(f"the study has universes {sorted(self.tables)}; pass universe=NAME.")
+            universe = next(iter(self.tables))
+        if universe not in self.tables:
+            raise ConfigError(f"no universe {universe!r}; universes: {sorted(self.tables)}.")
+        tables = self.tables[universe]
+        if name not in tables:
+            raise ConfigError(f"no table {name!r} for universe {universe!r}; tables: {sorted(tables)}.")
+        return tables[name].copy()
 
     def summary(self) -> str:
+        """Per universe: K, test R² (mean ± std over seeds) vs PCA, the EW factor share and stressed/prior vol."""
         lines = []
         for name, m in self.metrics["universes"].items():
             parts = [f"{name}: K={m['n_factors']}, test R² {m['vae_test_r2_mean']:.3f} ± {m['vae_test_r2_std']:.3f} "
@@ -201,64 +216,39 @@ class FactorStudyResult:
         lines.append(f"report: {self.report}")
         return "\n".join(lines)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Path, metrics and every universe's tables as plain Python values (``DataFrame.to_dict()``)."""
+        return {"path": str(self.path), "metrics": dict(self.metrics),
+                "tables": {u: {k: v.to_dict() for k, v in t.items()} for u, t in self.tables.items()}}
+
 
 # ----------------------------------------------------------------------------------------------------- helpers
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    arr = np.asarray(values, dtype=np.float64)
-    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
-
-
 def _fmt(mean: float, std: float, digits: int = 3) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def _model(u: Universe, cfg: FactorStudyConfig, *, seed: int, n_factors: int | None = None,
-           beta: float | None = None) -> VAEFactorModel:
-    return VAEFactorModel(
-        n_factors=n_factors or u.n_factors, input="log_returns", beta=cfg.beta if beta is None else beta,
-        hidden_dims=tuple(cfg.hidden_dims), epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
-        validation_split=cfg.validation_split, patience=cfg.patience, seed=seed, verbose=False,
-        periods_per_year=u.periods_per_year,
-    )
+def _log(cfg: FactorStudyConfig, message: str) -> None:
+    if cfg.verbose is not False:
+        print(message, file=sys.stderr, flush=True)
 
 
-def _linear_ae_r2(z_train: pd.DataFrame, z_test: pd.DataFrame, k: int, seed: int, cfg: FactorStudyConfig) -> float:
-    ae = Autoencoder(z_train.shape[1], k, hidden_dims=[], activation="identity", seed=seed)
-    trainer = AETrainer(batch_size=cfg.batch_size, lr=cfg.lr, validation_split=cfg.validation_split,
-                        patience=cfg.patience, seed=seed, verbose=False)
-    trainer.fit(ae, z_train.to_numpy(np.float32), epochs=cfg.epochs)
-    recon = ae.decode(ae.encode(ae._as_input(z_test.to_numpy(np.float32)))).detach().numpy()
-    return reconstruction_r2(z_test, recon)[0]
+class _Fits:
+    """The VAE factor models of one universe, fitted once per (K, β, seed) on the training span."""
 
+    def __init__(self, u: Universe, cfg: FactorStudyConfig, train: pd.DataFrame) -> None:
+        self.u, self.cfg, self.train = u, cfg, train
+        self.models: dict[tuple[int, float, int], VAEFactorModel] = {}
 
-def _pca_r2(z_train: pd.DataFrame, z_test: pd.DataFrame, k: int) -> float:
-    pca = PCA(n_components=k).fit(z_train.to_numpy())
-    return reconstruction_r2(z_test, pca.inverse_transform(pca.transform(z_test.to_numpy())))[0]
-
-
-def _simple(log_returns: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(np.expm1(log_returns.to_numpy()), index=log_returns.index, columns=log_returns.columns)
-
-
-def _long_short(model: VAEFactorModel, test: pd.DataFrame, fraction: float, ppy: int
-                ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Loading-sorted long-short books on the test span (simple returns, rf = 0): their performance and returns."""
-    weights = loading_sorted_weights(model.factor_loadings(), fraction)
-    simple = _simple(test)
-    books = pd.DataFrame(simple.to_numpy() @ weights.to_numpy(), index=test.index, columns=weights.columns)
-    perf = performance_summary(books, periods_per_year=ppy)
-    assert isinstance(perf, pd.DataFrame)
-    perf["corr_with_EW"] = books.corrwith(simple.mean(axis=1))
-    return perf, books
-
-
-def _paths(daily: np.ndarray, horizon: int, n_paths: int) -> np.ndarray:
-    """Cumulative log-return paths from i.i.d. daily draws (rows of ``daily``), shape (n_paths, horizon)."""
-    return daily[: n_paths * horizon].reshape(n_paths, horizon).cumsum(axis=1)
+    def __call__(self, k: int, beta: float, seed: int) -> VAEFactorModel:
+        key = (k, beta, seed)
+        if key not in self.models:
+            cfg = self.cfg
+            self.models[key] = VAEFactorModel(
+                n_factors=k, input="log_returns", beta=beta, hidden_dims=tuple(cfg.hidden_dims), epochs=cfg.epochs,
+                batch_size=cfg.batch_size, lr=cfg.lr, validation_split=cfg.validation_split, patience=cfg.patience,
+                seed=seed, verbose=False, periods_per_year=self.u.periods_per_year,
+            ).fit(self.train)
+        return self.models[key]
 
 
 @dataclass
@@ -277,9 +267,106 @@ class _Output:
     factors: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def _log(cfg: FactorStudyConfig, message: str) -> None:
-    if cfg.verbose is not False:
-        print(message, file=sys.stderr, flush=True)
+# ----------------------------------------------------------------------------------------------------- stages
+def _seed_table(u: Universe, cfg: FactorStudyConfig, fit: _Fits, train: pd.DataFrame,
+                test: pd.DataFrame) -> pd.DataFrame:
+    """Per seed of the main model: epochs, train/test explained variance, active units, latent correlation."""
+    rows = []
+    for seed in cfg.seeds:
+        m = fit(u.n_factors, cfg.beta, seed)
+        _, mean_abs = latent_correlation(m.train_factors_.mean)
+        rows.append({
+            "seed": seed, "epochs_run": len(m.history_["train_loss"]), "best_epoch": m.history_.best_epoch + 1,
+            "train_r2": m.score(train), "test_r2": m.score(test),
+            "active_units": active_units(m.kl_per_factor_), "mean_abs_latent_corr": mean_abs,
+        })
+        _log(cfg, f"[{u.name}] seed {seed}: {rows[-1]['epochs_run']} epochs, test R² {rows[-1]['test_r2']:.3f}")
+    return pd.DataFrame(rows).set_index("seed")
+
+
+def _r2_by_k(u: Universe, cfg: FactorStudyConfig, fit: _Fits, k_grid: list[int], test: pd.DataFrame,
+             z_train: pd.DataFrame, z_test: pd.DataFrame
+             ) -> tuple[pd.DataFrame, dict[int, dict[str, float]], dict[int, dict[str, float]]]:
+    """Test-span explained variance against K: VAE and linear autoencoder (mean ± std over seeds) and PCA."""
+    k_rows, k_mean, k_std = [], {}, {}
+    for k in k_grid:
+        vae_r2 = [fit(k, cfg.beta, s).score(test) for s in cfg.seeds]
+        lin_r2 = [linear_autoencoder_benchmark(
+            z_train, z_test, k, seed=s, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
+            validation_split=cfg.validation_split, patience=cfg.patience).test_r2 for s in cfg.seeds]
+        p = pca_benchmark(z_train, z_test, k).test_r2
+        (vm, vs), (lm, ls) = mean_std(vae_r2), mean_std(lin_r2)
+        k_rows.append({"K": k, "VAE": _fmt(vm, vs), "linear AE": _fmt(lm, ls), "PCA": f"{p:.3f}",
+                       "VAE − PCA": round(vm - p, 3)})
+        k_mean[k], k_std[k] = {"VAE": vm, "linear AE": lm, "PCA": p}, {"VAE": vs, "linear AE": ls, "PCA": 0.0}
+        _log(cfg, f"[{u.name}] K={k}: VAE {vm:.3f}, linear AE {lm:.3f}, PCA {p:.3f}")
+    return pd.DataFrame(k_rows).set_index("K"), k_mean, k_std
+
+
+def _beta_sweep(u: Universe, cfg: FactorStudyConfig, fit: _Fits, test: pd.DataFrame) -> list[dict[str, Any]]:
+    """Reconstruction vs disentanglement for each β of the grid (mean ± std over seeds)."""
+    beta_rows = []
+    for beta in u.beta_grid:
+        r2s, corrs, actives, kls, sharpes, book_corrs = [], [], [], [], [], []
+        for s in cfg.seeds:
+            m = fit(u.n_factors, float(beta), s)
+            r2s.append(m.score(test))
+            corrs.append(latent_correlation(m.train_factors_.mean)[1])
+            actives.append(active_units(m.kl_per_factor_))
+            kls.append(float(m.kl_per_factor_.sum()))
+            books = loading_sorted_books(m.factor_loadings(), test, cfg.long_short_fraction,
+                                         periods_per_year=u.periods_per_year)
+            sharpes.append(float(books.performance["sharpe"].abs().mean()))
+            book_corrs.append(latent_correlation(books.returns)[1])  # mean |off-diagonal correlation| between books
+        beta_rows.append({
+            "β": beta, "test R²": _fmt(*mean_std(r2s)), "mean |latent corr|": _fmt(*mean_std(corrs)),
+            "active units": f"{np.mean(actives):.1f} / {u.n_factors}", "KL (nats/day)": _fmt(*mean_std(kls), 2),
+            "mean |Sharpe| of L/S books": _fmt(*mean_std(sharpes), 2),
+            "mean |corr| between L/S books": _fmt(*mean_std(book_corrs), 2),
+        })
+        _log(cfg, f"[{u.name}] β={beta:g}: test R² {np.mean(r2s):.3f}, mean |corr| {np.mean(corrs):.3f}")
+    return beta_rows
+
+
+def _stress(u: Universe, cfg: FactorStudyConfig, model: VAEFactorModel, returns: pd.DataFrame, ew: np.ndarray,
+            out: _Output, scenario_sets: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Stressed scenarios of the universe's stress period: adds them to ``scenario_sets``, writes the stress tables
+    and fan chart into ``out`` and returns the stress metrics."""
+    if u.stress_period is None:
+        return {}
+    n, seed0, ppy = cfg.n_scenarios, cfg.seeds[0], u.periods_per_year
+    period = (u.stress_period[0], u.stress_period[1])
+    scenario_sets[f"VAE stressed {period[0]} … {period[1]}"] = model.generate_scenarios(
+        n, "stressed", stress_period=period, seed=seed0)
+    stats = model.stress_statistics(period)
+    realised = returns.loc[period[0]:period[1]]
+    horizon = min(cfg.fan_horizon, max(len(realised), 5))
+    n_paths = cfg.fan_paths
+    draws = {
+        "prior": model.generate_scenarios(n_paths * horizon, "prior", seed=seed0 + 1),
+        "stressed": model.generate_scenarios(n_paths * horizon, "stressed", stress_period=period, seed=seed0 + 2),
+    }
+    comparison = horizon_comparison(draws, realised, ew, horizon=horizon, n_paths=n_paths, periods_per_year=ppy)
+    vols = comparison.table["ann_vol"]
+    stress_table = comparison.table.rename(
+        index={"prior": "VAE prior", "stressed": "VAE stressed", "realised": "realised stress period"},
+        columns={"ann_vol": "EW ann. vol", "VaR": "EW 1% VaR", "ES": "EW 1% ES",
+                 "horizon_median": f"{horizon}-day cum. return, median",
+                 "horizon_q05": f"{horizon}-day cum. return, 5%"})
+    realised_path = pd.Series(comparison.realised_path, name=f"realised {period[0]} …")
+    out.tables["stress_statistics"] = (stats, "Latent distribution of the stress period vs the training span")
+    out.tables["stress_scenarios"] = (stress_table, "Equal-weight portfolio: prior vs stressed scenarios vs the "
+                                      "realised stress period (daily log returns; VaR/ES as positive losses)")
+    out.figures["stress_fan_chart"] = (figs.plot_fan_chart(
+        comparison.paths, realised=realised_path, ylabel="cumulative EW log return",
+        title=f"{u.name}: {horizon}-day paths, stressed ({period[0]} … {period[1]}) vs prior"),
+        "Fan chart of i.i.d. daily scenarios cumulated over the horizon (no volatility clustering), "
+        "with the realised path of the stress period")
+    return {
+        "stress_period": list(period), "prior_ew_vol": float(vols["prior"]),
+        "stressed_ew_vol": float(vols["stressed"]), "realised_stress_ew_vol": float(vols["realised"]),
+        "stressed_vol_ratio": float(vols["stressed"]) / float(vols["prior"]),
+    }
 
 
 # ----------------------------------------------------------------------------------------------------- one universe
@@ -299,69 +386,19 @@ def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
     out = _Output(universe=u, source=source, metrics={}, fingerprint=data_fingerprint(returns))
     ppy = u.periods_per_year
 
-    # --- main model, one per seed ------------------------------------------------------------------------------
-    models: dict[tuple[int, float, int], VAEFactorModel] = {}
+    # --- main model per seed, explained variance against K, β sweep ------------------------------------------
+    fit = _Fits(u, cfg, train)
     t0 = time.perf_counter()
-
-    def fit(k: int, beta: float, seed: int) -> VAEFactorModel:
-        key = (k, beta, seed)
-        if key not in models:
-            models[key] = _model(u, cfg, seed=seed, n_factors=k, beta=beta).fit(train)
-        return models[key]
-
-    seed_rows = []
-    for seed in cfg.seeds:
-        m = fit(u.n_factors, cfg.beta, seed)
-        _, mean_abs = latent_correlation(m.train_factors_.mean)
-        seed_rows.append({
-            "seed": seed, "epochs_run": len(m.history_["train_loss"]), "best_epoch": m.history_.best_epoch + 1,
-            "train_r2": m.score(train), "test_r2": m.score(test),
-            "active_units": int((m.kl_per_factor_ > 0.01).sum()), "mean_abs_latent_corr": mean_abs,
-        })
-        _log(cfg, f"[{u.name}] seed {seed}: {seed_rows[-1]['epochs_run']} epochs, test R² "
-                  f"{seed_rows[-1]['test_r2']:.3f}")
-    seeds_table = pd.DataFrame(seed_rows).set_index("seed")
-    model = models[(u.n_factors, cfg.beta, cfg.seeds[0])]
+    seeds_table = _seed_table(u, cfg, fit, train, test)
+    model = fit(u.n_factors, cfg.beta, cfg.seeds[0])
     out.model = model
-    out.histories = {str(s): models[(u.n_factors, cfg.beta, s)].history_.to_dict() for s in cfg.seeds}
+    out.histories = {str(s): fit(u.n_factors, cfg.beta, s).history_.to_dict() for s in cfg.seeds}
     scaler = Standardizer().fit(train)
     z_train, z_test = scaler.transform(train), scaler.transform(test)
-    pca_r2 = _pca_r2(z_train, z_test, u.n_factors)
-    r2_mean, r2_std = _mean_std(seeds_table["test_r2"].tolist())
-
-    # --- explained variance against K ---------------------------------------------------------------------------
-    k_rows, k_mean, k_std = [], {}, {}
-    for k in k_grid:
-        vae_r2 = [fit(k, cfg.beta, s).score(test) for s in cfg.seeds]
-        lin_r2 = [_linear_ae_r2(z_train, z_test, k, s, cfg) for s in cfg.seeds]
-        p = _pca_r2(z_train, z_test, k)
-        (vm, vs), (lm, ls) = _mean_std(vae_r2), _mean_std(lin_r2)
-        k_rows.append({"K": k, "VAE": _fmt(vm, vs), "linear AE": _fmt(lm, ls), "PCA": f"{p:.3f}",
-                       "VAE − PCA": round(vm - p, 3)})
-        k_mean[k], k_std[k] = {"VAE": vm, "linear AE": lm, "PCA": p}, {"VAE": vs, "linear AE": ls, "PCA": 0.0}
-        _log(cfg, f"[{u.name}] K={k}: VAE {vm:.3f}, linear AE {lm:.3f}, PCA {p:.3f}")
-    k_table = pd.DataFrame(k_rows).set_index("K")
-
-    # --- β sweep ------------------------------------------------------------------------------------------------
-    beta_rows = []
-    for beta in u.beta_grid:
-        r2s, corrs, actives, kls, sharpes, book_corrs = [], [], [], [], [], []
-        for s in cfg.seeds:
-            m = fit(u.n_factors, float(beta), s)
-            r2s.append(m.score(test))
-            corrs.append(latent_correlation(m.train_factors_.mean)[1])
-            actives.append(int((m.kl_per_factor_ > 0.01).sum()))
-            kls.append(float(m.kl_per_factor_.sum()))
-            ls_perf, books = _long_short(m, test, cfg.long_short_fraction, ppy)
-            sharpes.append(float(ls_perf["sharpe"].abs().mean()))
-            book_corrs.append(latent_correlation(books)[1])  # mean |off-diagonal correlation| between the books
-        beta_rows.append({
-            "β": beta, "test R²": _fmt(*_mean_std(r2s)), "mean |latent corr|": _fmt(*_mean_std(corrs)),
-            "active units": f"{np.mean(actives):.1f} / {u.n_factors}", "KL (nats/day)": _fmt(*_mean_std(kls), 2),
-            "mean |Sharpe| of L/S books": _fmt(*_mean_std(sharpes), 2),
-            "mean |corr| between L/S books": _fmt(*_mean_std(book_corrs), 2),
-        })
-        _log(cfg, f"[{u.name}] β={beta:g}: test R² {np.mean(r2s):.3f}, mean |corr| {np.mean(corrs):.3f}")
+    pca_r2 = pca_benchmark(z_train, z_test, u.n_factors).test_r2
+    r2_mean, r2_std = mean_std(seeds_table["test_r2"].tolist())
+    k_table, k_mean, k_std = _r2_by_k(u, cfg, fit, k_grid, test, z_train, z_test)
+    beta_rows = _beta_sweep(u, cfg, fit, test)
     fit_seconds = time.perf_counter() - t0
 
     # --- the reference model: factors, loadings, disentanglement -----------------------------------------------
@@ -371,87 +408,40 @@ def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
     out.factors = pd.concat({"mean": factor_mean, "std": factor_std}, axis=1)
     out.factors.columns = ["_".join(map(str, c)) for c in out.factors.columns]
     loadings = model.factor_loadings()
-    fd = model.factor_loadings(method="finite_difference")
-    jac_err = float(np.abs(loadings.to_numpy() - fd.to_numpy()).max() / np.abs(loadings.to_numpy()).max())
+    jac_err = loading_discrepancy(loadings, model.factor_loadings(method="finite_difference"))
     corr, mean_abs_corr = latent_correlation(enc_train.mean)
     kl_table = pd.DataFrame({"KL (nats/day)": model.kl_per_factor_,
                              "active": model.kl_per_factor_ > 0.01,
                              "posterior std (mean)": enc_train.std.mean()})
-    grid = np.linspace(-3, 3, 25)
-    base = model.decode(np.zeros((1, model.n_factors))).to_numpy()
-    traversal = {}
-    for k, name in enumerate(model.factor_names_):
-        z = np.zeros((len(grid), model.n_factors))
-        z[:, k] = grid
-        traversal[name] = pd.DataFrame((model.decode(z).to_numpy() - base) * 100, index=grid, columns=model.columns_)
-    ls_table, _ = _long_short(model, test, cfg.long_short_fraction, ppy)
+    traversal = {name: frame * 100 for name, frame in model.traverse().items()}
+    ls_table = loading_sorted_books(loadings, test, cfg.long_short_fraction, periods_per_year=ppy).performance
 
     # --- scenarios vs the test span ----------------------------------------------------------------------------
     n = cfg.n_scenarios
     seed0 = cfg.seeds[0]
     prior = model.generate_scenarios(n, "prior", seed=seed0)
     prior_mean_only = model.generate_scenarios(n, "prior", seed=seed0, noise=False)
-    rng = np.random.default_rng(seed0)
-    gauss = pd.DataFrame(rng.multivariate_normal(train.mean().to_numpy(), train.cov().to_numpy(), n),
-                         columns=returns.columns)
-    test_corr = test.corr()
-    kw: dict[str, Any] = {"reference_corr": test_corr, "periods_per_year": ppy}
-    rows = {
-        "historical test span": distribution_summary(test, **kw),
-        "historical training span": distribution_summary(train, **kw),
-        "VAE prior + idiosyncratic noise": distribution_summary(prior, **kw),
-        "VAE prior, decoder mean only": distribution_summary(prior_mean_only, **kw),
-        "Gaussian fitted on training": distribution_summary(gauss, **kw),
+    gauss = gaussian_scenarios(train, n, seed=seed0)
+    scenario_sets = {
+        "historical test span": test,
+        "historical training span": train,
+        "VAE prior + idiosyncratic noise": prior,
+        "VAE prior, decoder mean only": prior_mean_only,
+        "Gaussian fitted on training": gauss,
     }
+    moments = {name: annualised_moments(x, periods_per_year=ppy) for name, x in
+               (("test", test), ("VAE", prior), ("Gaussian", gauss))}
     per_asset = pd.DataFrame({
-        "test mean (ann.)": test.mean() * ppy, "VAE mean (ann.)": prior.mean() * ppy,
-        "test vol (ann.)": test.std() * np.sqrt(ppy), "VAE vol (ann.)": prior.std() * np.sqrt(ppy),
-        "Gaussian vol (ann.)": gauss.std() * np.sqrt(ppy),
-        "test q01": test.quantile(0.01), "VAE q01": prior.quantile(0.01),
+        "test mean (ann.)": moments["test"]["ann_mean"], "VAE mean (ann.)": moments["VAE"]["ann_mean"],
+        "test vol (ann.)": moments["test"]["ann_vol"], "VAE vol (ann.)": moments["VAE"]["ann_vol"],
+        "Gaussian vol (ann.)": moments["Gaussian"]["ann_vol"],
+        "test q01": moments["test"]["quantile"], "VAE q01": moments["VAE"]["quantile"],
     })
 
     # --- stress ---------------------------------------------------------------------------------------------------
     ew = np.full(n_assets, 1.0 / n_assets)
-    stress_metrics: dict[str, Any] = {}
-    if u.stress_period is not None:
-        period = (u.stress_period[0], u.stress_period[1])
-        stressed = model.generate_scenarios(n, "stressed", stress_period=period, seed=seed0)
-        rows[f"VAE stressed {period[0]} … {period[1]}"] = distribution_summary(stressed, **kw)
-        stats = model.stress_statistics(period)
-        realised = returns.loc[period[0]:period[1]]
-        horizon = min(cfg.fan_horizon, max(len(realised), 5))
-        n_paths = cfg.fan_paths
-        draws = {
-            "prior": model.generate_scenarios(n_paths * horizon, "prior", seed=seed0 + 1),
-            "stressed": model.generate_scenarios(n_paths * horizon, "stressed", stress_period=period, seed=seed0 + 2),
-        }
-        port = {k: v.to_numpy() @ ew for k, v in draws.items()}
-        port["realised"] = realised.to_numpy() @ ew
-        paths = {k: _paths(port[k], horizon, n_paths) for k in draws}
-        realised_path = pd.Series(np.cumsum(port["realised"][:horizon]), name=f"realised {period[0]} …")
-        vols = {k: float(v.std(ddof=1) * np.sqrt(ppy)) for k, v in port.items()}
-        tails = {k: var_es(v) for k, v in port.items()}
-        stress_table = pd.DataFrame({
-            "EW ann. vol": list(vols.values()),
-            "EW 1% VaR": [t[0] for t in tails.values()],
-            "EW 1% ES": [t[1] for t in tails.values()],
-            f"{horizon}-day cum. return, median": [float(np.median(paths[k][:, -1])) for k in paths]
-            + [float(realised_path.iloc[-1])],
-            f"{horizon}-day cum. return, 5%": [float(np.quantile(paths[k][:, -1], 0.05)) for k in paths] + [np.nan],
-        }, index=["VAE prior", "VAE stressed", "realised stress period"])
-        stress_metrics = {
-            "stress_period": list(period), "prior_ew_vol": vols["prior"], "stressed_ew_vol": vols["stressed"],
-            "realised_stress_ew_vol": vols["realised"], "stressed_vol_ratio": vols["stressed"] / vols["prior"],
-        }
-        out.tables["stress_statistics"] = (stats, "Latent distribution of the stress period vs the training span")
-        out.tables["stress_scenarios"] = (stress_table, "Equal-weight portfolio: prior vs stressed scenarios vs the "
-                                          "realised stress period (daily log returns; VaR/ES as positive losses)")
-        out.figures["stress_fan_chart"] = (figs.plot_fan_chart(
-            paths, realised=realised_path, ylabel="cumulative EW log return",
-            title=f"{u.name}: {horizon}-day paths, stressed ({period[0]} … {period[1]}) vs prior"),
-            "Fan chart of i.i.d. daily scenarios cumulated over the horizon (no volatility clustering), "
-            "with the realised path of the stress period")
-    scenario_table = pd.DataFrame(rows).T
+    stress_metrics = _stress(u, cfg, model, returns, ew, out, scenario_sets)
+    scenario_table = scenario_quality(scenario_sets, test, periods_per_year=ppy)
 
     # --- risk decomposition of the equal-weight portfolio ----------------------------------------------------
     rd = model.risk_decomposition(ew)
@@ -469,12 +459,12 @@ def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
         "test_span": [str(test.index[0].date()), str(test.index[-1].date())],
         "vae_test_r2_mean": r2_mean, "vae_test_r2_std": r2_std, "pca_test_r2": pca_r2,
         "vae_train_r2_mean": float(seeds_table["train_r2"].mean()),
-        "active_units": int((model.kl_per_factor_ > 0.01).sum()), "kl_per_factor": model.kl_per_factor_.tolist(),
+        "active_units": active_units(model.kl_per_factor_), "kl_per_factor": model.kl_per_factor_.tolist(),
         "mean_abs_latent_corr": mean_abs_corr, "jacobian_fd_rel_error": jac_err,
         "ew_factor_share": rd.factor_share, "ew_total_var_linear": rd.total_variance,
         "ew_total_var_mc": rd_mc.total_variance, "ew_realised_train_var": realised_train_var,
         "euler_sum_error": float(abs(rd.factor_contributions.sum() - rd.factor_variance)),
-        "fit_seconds": fit_seconds, "n_fits": len(models),
+        "fit_seconds": fit_seconds, "n_fits": len(fit.models),
         "per_seed": seeds_table.reset_index().to_dict(orient="records"),
         "r2_by_k": {str(k): v for k, v in k_mean.items()},
         **stress_metrics,
@@ -582,7 +572,7 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
         run_dir.save_json(f"history_{tag}.json", o.histories)
     metrics = {"universes": {o.universe.name: o.metrics for o in outputs}}
     report = run_dir.finish(
-        config=asdict(cfg), metrics=metrics,
+        config=cfg.to_dict(), metrics=metrics,
         manifest={"seeds": cfg.seeds, "data": {o.universe.name: {"source": o.source, "fingerprint": o.fingerprint}
                                                for o in outputs}},
     )

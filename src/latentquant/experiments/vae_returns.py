@@ -17,29 +17,46 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.decomposition import PCA
 
+from latentquant._math import kl_standard_normal
 from latentquant.data import Standardizer, split_by_date
-from latentquant.evaluation import distribution_summary, reconstruction_r2
+from latentquant.evaluation import (
+    active_units,
+    gaussian_scenarios,
+    pca_benchmark,
+    reconstruction_r2,
+    scenario_quality,
+)
 from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.experiments._config import StudyConfig, StudyResult
 from latentquant.experiments._data import load_study_returns
 from latentquant.models.autoencoder import VAE, AETrainer, anomaly_threshold
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
+from latentquant.validation import Interval, SequenceOf, check_arg
 
 __all__ = ["VAEReturnsConfig", "VAEReturnsResult", "run"]
 
 
 @dataclass
-class VAEReturnsConfig:
-    """Every choice of the study, explicit. ``data`` names a bundled dataset; ``path`` a user CSV/Parquet file."""
+class VAEReturnsConfig(StudyConfig):
+    """Every choice of the study, explicit. ``data`` names a bundled dataset; ``path`` a user CSV/Parquet file.
+
+    Read one from a mapping (parsed YAML) with :meth:`from_dict`; :func:`run` calls :meth:`validate`.
+
+    Examples
+    --------
+    >>> cfg = VAEReturnsConfig.from_dict({"latent_dim": 3, "seeds": [0]})
+    >>> cfg.validate()
+    >>> cfg.to_dict()["hidden_dims"]
+    [64, 32]
+    """
 
     data: str | None = "sp500_stocks"
     path: str | None = None
@@ -64,6 +81,7 @@ class VAEReturnsConfig:
     verbose: bool | None = None
 
     def validate(self) -> None:
+        """Raise :class:`~latentquant.exceptions.ConfigError` for the first invalid option."""
         if (self.data is None) == (self.path is None):
             raise ConfigError("Give exactly one data source: a bundled dataset name (data) or a file path (path).")
         if self.input not in ("prices", "returns"):
@@ -71,34 +89,47 @@ class VAEReturnsConfig:
         if self.data is not None and self.input != "prices":
             raise ConfigError("input='returns' applies to user files only; bundled datasets are read in their own "
                               "units (prices), so drop --returns when using --data.")
-        for name, value in (("latent_dim", self.latent_dim), ("epochs", self.epochs),
-                            ("batch_size", self.batch_size), ("patience", self.patience)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
-        if not self.seeds:
-            raise ConfigError("seeds must list at least one seed.")
-        if not 0.5 < self.anomaly_quantile < 1:
-            raise ConfigError(f"anomaly_quantile must be in (0.5, 1), got {self.anomaly_quantile!r}.")
-        if self.n_scenarios < 100:
-            raise ConfigError(f"n_scenarios must be >= 100, got {self.n_scenarios!r}.")
+        for name in ("latent_dim", "epochs", "batch_size", "patience"):
+            check_arg(name, getattr(self, name), Interval(Integral, 1, None))
+        check_arg("hidden_dims", self.hidden_dims, SequenceOf(Interval(Integral, 1, None)))
+        check_arg("seeds", self.seeds, SequenceOf(Interval(Integral, 0, None), min_len=1))
+        check_arg("beta", self.beta, Interval(Real, 0, None))
+        check_arg("lr", self.lr, Interval(Real, 0, None, closed="neither"))
+        check_arg("validation_split", self.validation_split, Interval(Real, 0, 1, closed="left"))
+        check_arg("anomaly_quantile", self.anomaly_quantile, Interval(Real, 0.5, 1, closed="neither"))
+        check_arg("kl_weight", self.kl_weight, Interval(Real, 0, None))
+        check_arg("n_scenarios", self.n_scenarios, Interval(Integral, 100, None))
+        check_arg("verbose", self.verbose, "boolean", None)
 
 
 @dataclass(frozen=True)
-class VAEReturnsResult:
-    """What :func:`run` produced: headline metrics, the main tables and the run directory."""
-
-    path: Path
-    metrics: dict[str, Any]
-    r2_table: pd.DataFrame
-    scenario_table: pd.DataFrame
-    latent_mean: pd.DataFrame
-    latent_std: pd.DataFrame
+class VAEReturnsResult(StudyResult):
+    """What :func:`run` produced: the run directory, headline metrics and the tables ``r2``, ``r2_per_seed``,
+    ``scenario_quality``, ``top_anomalies``, ``latent_mean`` and ``latent_std`` (read-only; :meth:`table` and the
+    properties hand out copies)."""
 
     @property
-    def report(self) -> Path:
-        return self.path / "report.html"
+    def r2_table(self) -> pd.DataFrame:
+        """Explained variance, VAE vs PCA (a copy of table ``r2``)."""
+        return self.table("r2")
+
+    @property
+    def scenario_table(self) -> pd.DataFrame:
+        """Scenario quality against the historical spans (a copy of table ``scenario_quality``)."""
+        return self.table("scenario_quality")
+
+    @property
+    def latent_mean(self) -> pd.DataFrame:
+        """Posterior means of the first seed's latent factors on every date (a copy)."""
+        return self.table("latent_mean")
+
+    @property
+    def latent_std(self) -> pd.DataFrame:
+        """Posterior standard deviations of the first seed's latent factors on every date (a copy)."""
+        return self.table("latent_std")
 
     def summary(self) -> str:
+        """One line: test R² of the VAE (mean ± std over seeds) vs PCA, active units and the report's path."""
         m = self.metrics
         return (f"VAE test R² {m['vae_test_r2_mean']:.3f} ± {m['vae_test_r2_std']:.3f} (n={m['n_seeds']} seeds) vs "
                 f"PCA {m['pca_test_r2']:.3f}; active latent units {m['active_units']}/{m['latent_dim']}; "
@@ -110,8 +141,9 @@ def _load(cfg: VAEReturnsConfig) -> tuple[pd.DataFrame, str]:
     return load_study_returns(cfg.data, cfg.path, "prices" if cfg.input == "prices" else "log_returns")
 
 
-def _prior_kl_per_dim(mu: torch.Tensor, log_var: torch.Tensor) -> np.ndarray:
-    return (-0.5 * (1 + log_var - mu.pow(2) - log_var.exp())).mean(0).cpu().numpy()
+def _kl_per_dim(mu: torch.Tensor, log_var: torch.Tensor) -> np.ndarray:
+    """Mean KL of each latent dimension from the prior over the rows: the active-unit statistic."""
+    return kl_standard_normal(mu, log_var).mean(0).cpu().numpy()
 
 
 def run(config: VAEReturnsConfig) -> VAEReturnsResult:
@@ -154,18 +186,17 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
                             validation_split=cfg.validation_split, patience=cfg.patience, seed=seed,
                             verbose=cfg.verbose)
         history = trainer.fit(vae, z_train, epochs=cfg.epochs)
-        recon_tr = vae.decode(torch.as_tensor(trainer.extract_features(vae, z_train))).detach().numpy()
-        recon_te = vae.decode(torch.as_tensor(trainer.extract_features(vae, z_test))).detach().numpy()
+        recon_tr, recon_te = vae.reconstruct(z_train), vae.reconstruct(z_test)
         with torch.no_grad():
             mu, log_var = vae.encode(torch.tensor(z_train.to_numpy(), dtype=torch.float32))
-        kl_dims = _prior_kl_per_dim(mu, log_var)
+        kl_dims = _kl_per_dim(mu, log_var)
         rows.append({
             "seed": seed,
             "epochs_run": len(history["train_loss"]),
             "best_epoch": history.best_epoch + 1,
             "train_r2": reconstruction_r2(z_train, recon_tr)[0],
             "test_r2": (test_r2 := reconstruction_r2(z_test, recon_te))[0],
-            "active_units": int((kl_dims > 0.01).sum()),
+            "active_units": active_units(kl_dims),
             "train_kl_per_day": float(kl_dims.sum()),
         })
         test_r2_cols.append(test_r2[1])
@@ -179,11 +210,7 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
     run_dir.timings.update(load_seconds=load_seconds, fit_seconds=time.perf_counter() - t_fit)
     seeds_table = pd.DataFrame(rows).set_index("seed")
 
-    pca = PCA(n_components=cfg.latent_dim).fit(z_train.to_numpy())
-    pca_tr = pca.inverse_transform(pca.transform(z_train.to_numpy()))
-    pca_te = pca.inverse_transform(pca.transform(z_test.to_numpy()))
-    pca_train_r2, _ = reconstruction_r2(z_train, pca_tr)
-    pca_test_r2, pca_test_cols = reconstruction_r2(z_test, pca_te)
+    pca_train_r2, pca_test_r2, pca_test_cols = pca_benchmark(z_train, z_test, cfg.latent_dim)
 
     vae, history = models[0], histories[0]
     vae_test_cols = test_r2_cols[0]
@@ -192,7 +219,7 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
         mu_all, log_var_all = vae.encode(torch.tensor(z_all.to_numpy(), dtype=torch.float32))
     latent_mean = pd.DataFrame(mu_all.numpy(), index=z_all.index, columns=factor_names)
     latent_std = pd.DataFrame(torch.exp(0.5 * log_var_all).numpy(), index=z_all.index, columns=factor_names)
-    kl_dims = _prior_kl_per_dim(mu_all[: len(z_train)], log_var_all[: len(z_train)])
+    kl_dims = _kl_per_dim(mu_all[: len(z_train)], log_var_all[: len(z_train)])
 
     # --- anomalies: threshold from the training span only -----------------------------------------------------
     scores = pd.Series(vae.anomaly_score(z_all, kl_weight=cfg.kl_weight), index=z_all.index, name="score")
@@ -208,17 +235,14 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
     to_returns = scaler.inverse_transform
     scen = pd.DataFrame(to_returns(scen_std), columns=returns.columns)
     scen_mean = pd.DataFrame(to_returns(scen_mean_only), columns=returns.columns)
-    rng = np.random.default_rng(cfg.seeds[0])
-    gauss = pd.DataFrame(rng.multivariate_normal(train.mean().to_numpy(), train.cov().to_numpy(), cfg.n_scenarios),
-                         columns=returns.columns)
-    test_corr = test.corr()
-    scenario_table = pd.DataFrame({
-        "historical test span": distribution_summary(test, reference_corr=test_corr),
-        "historical training span": distribution_summary(train, reference_corr=test_corr),
-        "VAE prior + obs. noise": distribution_summary(scen, reference_corr=test_corr),
-        "VAE prior, decoder mean": distribution_summary(scen_mean, reference_corr=test_corr),
-        "Gaussian fitted on training": distribution_summary(gauss, reference_corr=test_corr),
-    }).T
+    gauss = gaussian_scenarios(train, cfg.n_scenarios, seed=cfg.seeds[0])
+    scenario_table = scenario_quality({
+        "historical test span": test,
+        "historical training span": train,
+        "VAE prior + obs. noise": scen,
+        "VAE prior, decoder mean": scen_mean,
+        "Gaussian fitted on training": gauss,
+    }, test)
 
     r2_table = pd.DataFrame({
         "train R²": [seeds_table["train_r2"].mean(), pca_train_r2],
@@ -237,7 +261,7 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
         "vae_test_r2_std": float(seeds_table["test_r2"].std(ddof=1)) if len(seeds_table) > 1 else 0.0,
         "vae_train_r2_mean": float(seeds_table["train_r2"].mean()),
         "pca_test_r2": pca_test_r2, "pca_train_r2": pca_train_r2,
-        "active_units": int((kl_dims > 0.01).sum()),
+        "active_units": active_units(kl_dims),
         "kl_per_dim_train": kl_dims.tolist(),
         "anomaly_threshold": threshold, "anomaly_quantile": cfg.anomaly_quantile,
         "test_days_flagged": int((test_scores > threshold).sum()),
@@ -306,12 +330,14 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
     )
     run_dir.save_table("scenario_quality", scenario_table, "Scenario quality")
     run_dir.save_figure("scenario_correlation", figs.plot_correlation_pair(
-        test_corr, scen.corr(), ("historical test span", "VAE scenarios")), "Correlation matrices")
+        test.corr(), scen.corr(), ("historical test span", "VAE scenarios")), "Correlation matrices")
 
     report = run_dir.finish(
-        config=asdict(cfg), metrics=metrics,
+        config=cfg.to_dict(), metrics=metrics,
         manifest={"seeds": cfg.seeds, "data_source": source, "data_fingerprint": data_fingerprint(returns)},
     )
     assert report.exists()
-    return VAEReturnsResult(path=out, metrics=metrics, r2_table=r2_table, scenario_table=scenario_table,
-                            latent_mean=latent_mean, latent_std=latent_std)
+    return VAEReturnsResult(path=out, metrics=metrics, tables={
+        "r2": r2_table, "r2_per_seed": seeds_table, "scenario_quality": scenario_table, "top_anomalies": top,
+        "latent_mean": latent_mean, "latent_std": latent_std,
+    })

@@ -28,6 +28,7 @@ Vincent, P. et al. (2008). Extracting and composing robust features with denoisi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ import numpy.typing as npt
 import torch
 from torch import nn
 
+from latentquant._math import kl_standard_normal
 from latentquant.data.splits import tail_split
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.nn import mlp
@@ -48,6 +50,7 @@ from latentquant.training import (
     save_model,
     to_tensor,
 )
+from latentquant.validation import Interval, SequenceOf, check_arg
 
 __all__ = [
     "VAE",
@@ -63,8 +66,16 @@ A = TypeVar("A", bound="_BaseAutoencoder")
 
 def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     r"""Closed-form :math:`\mathrm{KL}(\mathcal N(\mu,\sigma^2)\,\Vert\,\mathcal N(0,I))` per row, summed over latent
-    dimensions: :math:`-\tfrac12\sum_k(1+\log\sigma_k^2-\mu_k^2-\sigma_k^2)`. Shape ``(n,)``."""
-    return -0.5 * torch.sum(1.0 + log_var - mu.pow(2) - log_var.exp(), dim=1)
+    dimensions: :math:`-\tfrac12\sum_k(1+\log\sigma_k^2-\mu_k^2-\sigma_k^2)`. Shape ``(n,)``.
+
+    The elementwise formula is :func:`latentquant._math.kl_standard_normal` (one copy for every model).
+
+    Examples
+    --------
+    >>> kl_divergence(torch.tensor([[1.0, 0.0]]), torch.zeros(1, 2)).tolist()  # ½μ² per dimension
+    [0.5]
+    """
+    return kl_standard_normal(mu, log_var).sum(dim=1)
 
 
 def anomaly_threshold(scores: npt.ArrayLike, quantile: float = 0.95) -> float:
@@ -73,8 +84,7 @@ def anomaly_threshold(scores: npt.ArrayLike, quantile: float = 0.95) -> float:
     Compute the reference scores on the training span and apply the threshold to later data, so that the threshold
     uses no information from the period being screened.
     """
-    if not 0.0 < quantile < 1.0:
-        raise ConfigError(f"quantile must be in (0, 1), got {quantile!r}.")
+    check_arg("quantile", quantile, Interval(Real, 0, 1, closed="neither"))
     arr = np.asarray(scores, dtype=np.float64)
     if arr.size == 0 or not np.isfinite(arr).all():
         raise DataValidationError("scores must be a non-empty array of finite numbers.")
@@ -99,11 +109,9 @@ class _BaseAutoencoder(nn.Module):
     ) -> None:
         super().__init__()
         for name, value in (("input_dim", input_dim), ("latent_dim", latent_dim)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}.")
+            check_arg(name, value, Interval(Integral, 1, None))
+        check_arg("hidden_dims", hidden_dims, SequenceOf(Interval(Integral, 1, None)), None)
         hidden = [64, 32] if hidden_dims is None else [int(h) for h in hidden_dims]
-        if any(h < 1 for h in hidden):
-            raise ConfigError(f"hidden_dims must be positive integers, got {list(hidden_dims or [])}.")
         self.input_dim = int(input_dim)
         self.latent_dim = int(latent_dim)
         self.hidden_dims = hidden
@@ -157,6 +165,36 @@ class _BaseAutoencoder(nn.Module):
         """Map latent codes ``(n, latent_dim)`` to reconstructions ``(n, input_dim)``."""
         return self.decoder(z)
 
+    @torch.no_grad()
+    def reconstruct(self, X: Any, batch_size: int = 8192) -> np.ndarray:
+        """Decode each row's deterministic latent code (:meth:`latent_mean`): the part of ``X`` the bottleneck keeps.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_samples, input_dim)
+            Rows in the units the model was trained on.
+        batch_size : int
+            Rows encoded at a time.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n_samples, input_dim), float32
+
+        Examples
+        --------
+        >>> ae = Autoencoder(input_dim=4, latent_dim=4, hidden_dims=[], activation="identity", seed=0)
+        >>> ae.reconstruct(np.ones((3, 4))).shape
+        (3, 4)
+        """
+        check_arg("batch_size", batch_size, Interval(Integral, 1, None))
+        was_training = self.training
+        self.eval()
+        x = self._as_input(X)
+        z = torch.cat([self.latent_mean(x[i:i + batch_size]) for i in range(0, x.shape[0], batch_size)])
+        out = self.decode(z)
+        self.train(was_training)
+        return out.cpu().numpy()
+
     def get_config(self) -> dict[str, Any]:
         """Constructor arguments (JSON-serialisable), used by :meth:`save`."""
         return {
@@ -190,8 +228,7 @@ class _BaseAutoencoder(nn.Module):
         -------
         torch.Tensor, shape (n_steps, input_dim)
         """
-        if not isinstance(n_steps, (int, np.integer)) or n_steps < 2:
-            raise ConfigError(f"n_steps must be an integer >= 2, got {n_steps!r}.")
+        check_arg("n_steps", n_steps, Interval(Integral, 2, None))
         was_training = self.training
         self.eval()
         xa, xb = self._as_input(x_a, "x_a"), self._as_input(x_b, "x_b")
@@ -256,18 +293,17 @@ class DenoisingAutoencoder(Autoencoder):
 
     Parameters
     ----------
+    input_dim, latent_dim, hidden_dims, activation, dropout, seed
+        As :class:`Autoencoder`.
     noise_std : float
         Standard deviation of the corruption added during training only (inputs are typically standardised, so this
         is in units of each feature's standard deviation).
-    **kwargs
-        As :class:`Autoencoder`.
     """
 
     def __init__(self, input_dim: int, latent_dim: int, hidden_dims: Sequence[int] | None = None, *,
                  noise_std: float = 0.1, activation: str = "relu", dropout: float = 0.0,
                  seed: int | None = None) -> None:
-        if not noise_std >= 0:
-            raise ConfigError(f"noise_std must be >= 0, got {noise_std!r}.")
+        check_arg("noise_std", noise_std, Interval(Real, 0, None))
         self.noise_std = float(noise_std)
         super().__init__(input_dim, latent_dim, hidden_dims, activation=activation, dropout=dropout, seed=seed)
 
@@ -369,8 +405,7 @@ class VAE(_BaseAutoencoder):
         -------
         torch.Tensor, shape (n, input_dim)
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ConfigError(f"n must be a positive integer, got {n!r}.")
+        check_arg("n", n, Interval(Integral, 1, None))
         was_training = self.training
         self.eval()
         gen = self._generator(seed)
@@ -388,10 +423,8 @@ class VAE(_BaseAutoencoder):
         Returns a tensor of shape ``(n_samples * len(x), input_dim)``: ``n_samples`` blocks, each holding one variation
         of every input row, in input order.
         """
-        if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-            raise ConfigError(f"n_samples must be a positive integer, got {n_samples!r}.")
-        if not scale >= 0:
-            raise ConfigError(f"scale must be >= 0, got {scale!r}.")
+        check_arg("n_samples", n_samples, Interval(Integral, 1, None))
+        check_arg("scale", scale, Interval(Real, 0, None))
         was_training = self.training
         self.eval()
         mu, log_var = self.encode(self._as_input(x))
@@ -411,8 +444,7 @@ class VAE(_BaseAutoencoder):
         numpy.ndarray, shape (n,)
             Higher is more unusual. Flag rows above :func:`anomaly_threshold` of the training-span scores.
         """
-        if not kl_weight >= 0:
-            raise ConfigError(f"kl_weight must be >= 0, got {kl_weight!r}.")
+        check_arg("kl_weight", kl_weight, Interval(Real, 0, None))
         was_training = self.training
         self.eval()
         x = self._as_input(X)
@@ -475,13 +507,8 @@ class AETrainer:
         self.options: dict[str, Any] = dict(batch_size=batch_size, lr=lr, validation_split=validation_split,
                                             gap=gap, early_stopping=early_stopping, patience=patience, seed=seed,
                                             verbose=verbose, **options)
-        self._check_beta(beta)
+        check_arg("beta", beta, Interval(Real, 0, None), owner="AETrainer")
         Trainer(**self.options)  # validate options now, not at the first fit
-
-    @staticmethod
-    def _check_beta(beta: float) -> None:
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not np.isfinite(beta) or beta < 0:
-            raise ConfigError(f"beta must be a finite number >= 0, got {beta!r}.")
 
     @staticmethod
     def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, log_var: torch.Tensor,
@@ -523,7 +550,7 @@ class AETrainer:
                 f"model must be an Autoencoder, DenoisingAutoencoder or VAE, got {type(model).__name__}."
             )
         b = self.beta if beta is None else beta
-        self._check_beta(b)
+        check_arg("beta", b, Interval(Real, 0, None), owner="AETrainer")
         options = {**self.options, **overrides}
         options["epochs"] = epochs if epochs is not None else options.get("epochs", 100)
         trainer = Trainer(TrainerConfig(), **options)

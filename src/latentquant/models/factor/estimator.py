@@ -1,168 +1,58 @@
-r"""A VAE factor model of asset returns — the nonlinear generalisation of :math:`x = Bf + e`.
+r"""The VAE factor model estimator: fit, encode/decode, loadings, scenarios, risk, anomalies, persistence.
 
-The classical linear factor model explains a vector of returns :math:`x\in\mathbb R^N` by :math:`K \ll N` factors,
-:math:`x = Bf + e`. :class:`VAEFactorModel` replaces both maps by networks:
-
-* the **encoder** gives each date's factors *with uncertainty*, :math:`q_\phi(z\mid x)=\mathcal N(\mu_\phi(x),
-  \operatorname{diag}\sigma^2_\phi(x))` (columns ``f1..fK``);
-* the **decoder** :math:`\hat x = f_\theta(z)` is a nonlinear loading function; its Jacobian
-  :math:`B(z)=\partial\hat x/\partial z` (``N × K``) is the local loading matrix;
-* the **reconstruction error** :math:`x-\hat x` is the idiosyncratic part.
-
-Returns are modelled as daily log returns standardised per asset with the mean and standard deviation of the
-training span (kept, so every output is mapped back to the original units). With a linear encoder and decoder
-(``hidden_dims=()``) and :math:`\beta\to0` the model spans the same subspace as PCA; the KL term of a VAE
-(:math:`\beta>0`) in addition pushes the factors towards independent, unit-variance coordinates.
-
-What the fitted model gives
----------------------------
-* :meth:`~VAEFactorModel.encode` / :meth:`~VAEFactorModel.decode` / :meth:`~VAEFactorModel.reconstruct`;
-* :meth:`~VAEFactorModel.factor_loadings` — the exact Jacobian by automatic differentiation, or central finite
-  differences (``method='finite_difference'``), averaged over dates or at one latent point;
-* :meth:`~VAEFactorModel.generate_scenarios` — prior, stressed (the latent distribution of a named period),
-  conditional (some factors fixed) and interpolated (one date's state to another's) scenarios;
-* :meth:`~VAEFactorModel.risk_decomposition` — portfolio variance split into factor and idiosyncratic parts with
-  Euler contributions per factor and per asset (linearised through the Jacobian, or Monte Carlo through the decoder);
-* :meth:`~VAEFactorModel.anomaly_scores` and :meth:`~VAEFactorModel.score` (out-of-sample explained variance).
-
-References
-----------
-Kingma, D. P. & Welling, M. (2014). Auto-Encoding Variational Bayes. ICLR.
-Higgins, I. et al. (2017). β-VAE: Learning Basic Visual Concepts with a Constrained Variational Framework. ICLR.
-Tasche, D. (2008). Capital allocation to business units and sub-portfolios: the Euler principle. arXiv:0708.2542.
+The maths it delegates lives beside it: the scenario modes in :mod:`latentquant.models.factor.scenarios`, the
+variance decompositions in :mod:`latentquant.models.factor.risk`, the result types in
+:mod:`latentquant.models.factor.results`; the package docstring (:mod:`latentquant.models.factor`) describes the
+model.
 """
 
 from __future__ import annotations
 
 import copy
-import json
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator
 
+from latentquant._math import kl_standard_normal
+from latentquant.base import ESTIMATOR_FILE, BaseModel
 from latentquant.data import Standardizer
-from latentquant.exceptions import (
-    CheckpointError,
-    ConfigError,
-    DataValidationError,
-    DataWarning,
-    NotFittedError,
+from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
+from latentquant.models.autoencoder import VAE, AETrainer
+from latentquant.models.factor.persistence import LEGACY_STATE_FILE, read_legacy
+from latentquant.models.factor.results import FactorEncoding, RiskDecomposition
+from latentquant.models.factor.risk import check_weights, linear_risk_decomposition, monte_carlo_risk_decomposition
+from latentquant.models.factor.scenarios import (
+    SCENARIO_MODES,
+    aggregate_posterior,
+    check_period,
+    hold_fixed,
+    interpolation_path,
+    residual_rms,
+    select_period,
 )
-from latentquant.models.autoencoder import VAE, AETrainer, kl_divergence
+from latentquant.nn import ACTIVATIONS
 from latentquant.training import History
-from latentquant.validation import _fmt_date, check_frame
+from latentquant.validation import Constraint, Interval, Options, SequenceOf, check_arg, check_frame
 
-__all__ = ["FactorEncoding", "RiskDecomposition", "VAEFactorModel"]
+__all__ = ["INPUTS", "VAEFactorModel"]
 
 INPUTS = ("prices", "log_returns", "returns")
-SCENARIO_MODES = ("prior", "stressed", "conditional", "interpolate")
-_STATE_FILE = "factor_model.json"
-_FACTORS_FILE = "train_factors.parquet"
-_RESID_FILE = "train_residuals.parquet"
+# encode/decode in blocks of this many rows: bounded memory on long histories
+_BLOCK = 65536
 
 
-class FactorEncoding(NamedTuple):
-    """Posterior of the factors on each date: means and standard deviations (dates × ``f1..fK``)."""
-
-    mean: pd.DataFrame
-    std: pd.DataFrame
+def _date_text(stamp: Any) -> str:
+    stamp = pd.Timestamp(stamp)
+    return stamp.strftime("%Y-%m-%d") if stamp.tz is None and stamp == stamp.normalize() else stamp.isoformat()
 
 
-@dataclass(frozen=True)
-class RiskDecomposition:
-    r"""Portfolio variance split into factor and idiosyncratic parts (per-period variance, model units).
-
-    Linearised model: :math:`x \approx m + Bz + e`, :math:`z\sim(\,\cdot\,,\Sigma_z)`, :math:`e\sim(0,D)`, so for
-    weights :math:`w` the portfolio variance is :math:`w^\top B\Sigma_z B^\top w + w^\top D w`. With factor exposures
-    :math:`b=B^\top w` the Euler contribution of factor :math:`k` is :math:`b_k(\Sigma_z b)_k`; these sum to the
-    factor variance :math:`b^\top\Sigma_z b` exactly. Asset contributions :math:`w_i(\Sigma w)_i` sum to the total.
-
-    Attributes
-    ----------
-    method : str
-        ``'linear'`` or ``'monte_carlo'``.
-    total_variance, factor_variance, idiosyncratic_variance : float
-        Per-period variances of the portfolio's log return.
-    factor_contributions : pandas.Series
-        Euler contribution of each factor ``f1..fK``. For ``'monte_carlo'``: the covariance of the portfolio with
-        the portfolio moved by that factor alone; these sum to the factor variance for a linear decoder, and the
-        part a nonlinear decoder leaves over is reported as ``interaction``.
-    asset_contributions : pandas.Series
-        Euler contribution of each asset to the total variance (linear method only; empty for Monte Carlo).
-    exposures : pandas.Series
-        Portfolio exposure to each factor, :math:`b = B^\top w`.
-    periods_per_year : int
-        Used by :meth:`summary` to annualise volatilities (√periods convention).
-    """
-
-    method: str
-    total_variance: float
-    factor_variance: float
-    idiosyncratic_variance: float
-    factor_contributions: pd.Series
-    asset_contributions: pd.Series
-    exposures: pd.Series
-    interaction: float = 0.0
-    n_samples: int = 0
-    periods_per_year: int = 252
-
-    @property
-    def factor_share(self) -> float:
-        """Share of the portfolio variance explained by the factors."""
-        return self.factor_variance / self.total_variance
-
-    def table(self) -> pd.DataFrame:
-        """One row per factor plus ``idiosyncratic`` (and ``interaction`` for Monte Carlo) and ``total``:
-        variance, share of total variance, and annualised volatility equivalent of each variance."""
-        rows = dict(self.factor_contributions.items())
-        if self.method == "monte_carlo":
-            rows["interaction"] = self.interaction
-        rows["factor total"] = self.factor_variance
-        rows["idiosyncratic"] = self.idiosyncratic_variance
-        rows["total"] = self.total_variance
-        var = pd.Series(rows, name="variance", dtype=np.float64)
-        out = var.to_frame()
-        out["share"] = var / self.total_variance
-        out["ann_vol_equivalent"] = np.sign(var) * np.sqrt(np.abs(var) * self.periods_per_year)
-        return out
-
-    def summary(self) -> str:
-        vol = np.sqrt(self.total_variance * self.periods_per_year)
-        return (f"Portfolio volatility {vol:.2%} a year (√{self.periods_per_year}); factors {self.factor_share:.1%} "
-                f"of variance, idiosyncratic {1 - self.factor_share:.1%} ({self.method}).")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method, "total_variance": self.total_variance, "factor_variance": self.factor_variance,
-            "idiosyncratic_variance": self.idiosyncratic_variance, "factor_share": self.factor_share,
-            "interaction": self.interaction, "n_samples": self.n_samples,
-            "factor_contributions": self.factor_contributions.to_dict(),
-            "asset_contributions": {str(k): v for k, v in self.asset_contributions.items()},
-            "exposures": self.exposures.to_dict(), "periods_per_year": self.periods_per_year,
-        }
-
-
-def _plain(value: Any) -> Any:
-    """A JSON-ready version of a parameter or label: numpy scalars → Python scalars, tuples → lists."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _is_int(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer))
-
-
-class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
+class VAEFactorModel(BaseModel):
     """Nonlinear latent factor model of a cross-section of asset returns, fitted as a β-VAE.
 
     Parameters
@@ -185,7 +75,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         Share of the training rows *at the end* used for early stopping (time order kept).
     early_stopping : bool
         Stop when the validation loss stalls and restore the best weights.
-    seed : int
+    seed : int or None
         Seed of the initial weights and of training: same seed, same data → identical factors on CPU.
     device : str
         ``'auto'`` (CUDA when available), ``'cpu'`` or ``'cuda'`` for training; the fitted model lives on the CPU.
@@ -211,6 +101,8 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         Variance of each asset's reconstruction error on the training rows (model units: log returns).
     kl_per_factor_ : pandas.Series
         Mean KL divergence of each factor from the prior on the training span (nats); < 0.01 = inactive.
+    train_anomaly_scores_ : pandas.Series
+        :meth:`anomaly_scores` of the training dates (a reference to set thresholds on).
     columns_ : pandas.Index
         Asset names.
 
@@ -235,10 +127,29 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
     True
     """
 
+    _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "n_factors": [Interval(Integral, 1, None)],
+        "input": [Options(*INPUTS)],
+        "beta": [Interval(Real, 0, None)],
+        "hidden_dims": [SequenceOf(Interval(Integral, 1, None))],
+        "activation": [Options(*ACTIVATIONS)],
+        "epochs": [Interval(Integral, 1, None)],
+        "batch_size": [Interval(Integral, 1, None)],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "validation_split": [Interval(Real, 0, 1, closed="left")],
+        "patience": [Interval(Integral, 1, None)],
+        "early_stopping": ["boolean"],
+        "seed": [Interval(Integral, 0, None), None],
+        "device": [str],
+        "verbose": ["boolean", None],
+        "periods_per_year": [Interval(Integral, 1, None)],
+    }
+    _fit_hint = "call fit(returns)"
+
     def __init__(self, n_factors: int = 3, *, input: str = "log_returns", beta: float = 1.0,
                  hidden_dims: Sequence[int] = (64, 32), activation: str = "relu", epochs: int = 300,
                  batch_size: int = 128, lr: float = 1e-3, validation_split: float = 0.2, patience: int = 20,
-                 early_stopping: bool = True, seed: int = 0, device: str = "auto", verbose: bool | None = None,
+                 early_stopping: bool = True, seed: int | None = 0, device: str = "auto", verbose: bool | None = None,
                  periods_per_year: int = 252) -> None:
         self.n_factors = n_factors
         self.input = input
@@ -256,22 +167,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         self.verbose = verbose
         self.periods_per_year = periods_per_year
 
-    # ------------------------------------------------------------------ validation and conversion
-    def _check_params(self) -> None:
-        if not _is_int(self.n_factors) or self.n_factors < 1:
-            raise ConfigError(f"n_factors must be a positive integer, got {self.n_factors!r}.")
-        if self.input not in INPUTS:
-            raise ConfigError(f"input must be one of {list(INPUTS)}, got {self.input!r}.")
-        if not _is_int(self.periods_per_year) or self.periods_per_year < 1:
-            raise ConfigError(f"periods_per_year must be a positive integer, got {self.periods_per_year!r}.")
-        AETrainer._check_beta(self.beta)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "vae_"):
-            raise NotFittedError(
-                f"This {type(self).__name__} is not fitted yet; call fit(returns) or {type(self).__name__}.load(path)."
-            )
-
+    # ------------------------------------------------------------------ conversion
     def _to_log_returns(self, X: Any, name: str) -> pd.DataFrame:
         """Validate ``X`` (in the units given by ``input``) and return complete rows of log returns."""
         if self.input == "prices":
@@ -285,7 +181,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
                 if np.any(low):
                     i, j = (int(a[0]) for a in np.nonzero(low))
                     raise DataValidationError(
-                        f"{name} column {lr.columns[j]!r} has a simple return <= -1 on {_fmt_date(lr.index[i])} "
+                        f"{name} column {lr.columns[j]!r} has a simple return <= -1 on {_date_text(lr.index[i])} "
                         f"({float(lr.to_numpy()[i, j])!r}); a price cannot fall by 100% or more — check the data or "
                         "the units."
                     )
@@ -322,6 +218,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
 
     @property
     def factor_names_(self) -> list[str]:
+        """``['f1', ..., 'fK']``: the factor column names of every output."""
         return [f"f{k + 1}" for k in range(self.n_factors)]
 
     # ------------------------------------------------------------------ fitting
@@ -330,6 +227,18 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
 
         The standardisation is fitted on these rows only; the last ``validation_split`` share of them is the
         early-stopping block. Rows with a missing value in some column are dropped (with a ``DataWarning``).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Dates × assets in the units of ``input``.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        VAEFactorModel
+            ``self``, fitted.
         """
         self._check_params()
         lr = self._to_log_returns(X, "X")
@@ -377,8 +286,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         self._train_residuals = pd.DataFrame(resid.astype(np.float32), index=z.index, columns=self.columns_)
         self.residual_var_ = pd.Series((resid**2).mean(axis=0) * self.scaler_.scale_.to_numpy() ** 2,
                                        index=self.columns_, name="residual_var")
-        kl = -0.5 * (1 + np.log(sd**2) - mu**2 - sd**2)
-        self.kl_per_factor_ = pd.Series(kl.mean(axis=0), index=self.factor_names_, name="kl_nats")
+        self.kl_per_factor_ = enc.kl_per_factor()
         self.train_anomaly_scores_ = self._anomaly(z)
 
     # ------------------------------------------------------------------ encode / decode
@@ -386,8 +294,8 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
     def _encode_standardised(self, z: pd.DataFrame) -> FactorEncoding:
         x = torch.tensor(z.to_numpy(np.float32))
         mus, sds = [], []
-        for i in range(0, x.shape[0], 65536):
-            mu, log_var = self.vae_.encode(x[i:i + 65536])
+        for i in range(0, x.shape[0], _BLOCK):
+            mu, log_var = self.vae_.encode(x[i:i + _BLOCK])
             mus.append(mu)
             sds.append(torch.exp(0.5 * log_var))
         names = self.factor_names_
@@ -399,7 +307,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
     @torch.no_grad()
     def _decode_standardised(self, latent: np.ndarray) -> np.ndarray:
         z = torch.tensor(np.asarray(latent, dtype=np.float32))
-        out = [self.vae_.decode(z[i:i + 65536]) for i in range(0, z.shape[0], 65536)]
+        out = [self.vae_.decode(z[i:i + _BLOCK]) for i in range(0, z.shape[0], _BLOCK)]
         return torch.cat(out).double().numpy()
 
     def encode(self, X: pd.DataFrame) -> FactorEncoding:
@@ -415,6 +323,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         return self.encode(X).mean
 
     def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
+        """:meth:`fit` on ``X``, then the posterior means of its dates."""
         return self.fit(X).transform(X)
 
     def _latent_array(self, z: Any, name: str = "z") -> np.ndarray:
@@ -422,7 +331,10 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             missing = [c for c in self.factor_names_ if c not in z.columns]
             if missing:
                 raise DataValidationError(f"{name} lacks factor columns {missing}; expected {self.factor_names_}.")
-            z = z[self.factor_names_]
+            if list(z.columns) != self.factor_names_:
+                # columns picked or reordered: give the decoder the same C-ordered block an array of these values
+                # would (a strided float32 input takes another matmul kernel and rounds differently)
+                z = np.ascontiguousarray(z[self.factor_names_].to_numpy(np.float64))
         arr = np.asarray(z.detach().cpu() if isinstance(z, torch.Tensor) else z, dtype=np.float64)
         if arr.ndim == 1:
             arr = arr[None, :]
@@ -457,7 +369,33 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         z = self._standardised(X)
         recon = self._decode_standardised(self._encode_standardised(z).mean.to_numpy())
         x = z.to_numpy()
+        # the uncentred R² of latentquant._math.uncentred_r2, summed in the arrays' memory order (its ravel would
+        # reorder the sums and move the reported numbers in the last digit)
         return float(1.0 - ((x - recon) ** 2).sum() / (x**2).sum())
+
+    def traverse(self, grid: Sequence[float] | np.ndarray | None = None) -> dict[str, pd.DataFrame]:
+        """Latent traversals: each factor swept over ``grid`` with the others at 0, as the change of the decoded
+        returns from the decoding of 0 (grid × assets, original units), one frame per factor.
+
+        Parameters
+        ----------
+        grid : array-like, optional
+            Factor values; default 25 points from −3 to 3.
+
+        Returns
+        -------
+        dict of str to pandas.DataFrame
+            ``{'f1': frame, ...}``, each indexed by the grid.
+        """
+        self._check_fitted()
+        values = np.linspace(-3, 3, 25) if grid is None else np.asarray(grid, dtype=np.float64)
+        base = self.decode(np.zeros((1, self.n_factors))).to_numpy()
+        out = {}
+        for k, name in enumerate(self.factor_names_):
+            z = np.zeros((len(values), self.n_factors))
+            z[:, k] = values
+            out[name] = pd.DataFrame(self.decode(z).to_numpy() - base, index=values, columns=self.columns_)
+        return out
 
     # ------------------------------------------------------------------ loadings
     def _decoder64(self) -> torch.nn.Module:
@@ -497,8 +435,15 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             a date: the Jacobian at that date's posterior mean; a ``(K,)`` point or ``(n, K)`` points (averaged).
         method : {'autograd', 'finite_difference'}
             Exact Jacobian by automatic differentiation, or central differences with step ``eps`` (both in float64).
+        eps : float
+            Step of the finite differences.
         data : DataFrame, optional
             Returns/prices (units of ``input``) whose dates define ``at``; default: the training span.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Assets × factors.
 
         Notes
         -----
@@ -508,8 +453,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         self._check_fitted()
         if method not in ("autograd", "finite_difference"):
             raise ConfigError(f"method must be 'autograd' or 'finite_difference', got {method!r}.")
-        if not (isinstance(eps, float | int) and eps > 0):
-            raise ConfigError(f"eps must be a positive number, got {eps!r}.")
+        check_arg("eps", eps, Interval(Real, 0, None, closed="neither"))
         points = torch.tensor(np.array(self._latent_points(at, data), dtype=np.float64))
         jac = self._jacobians(points, method=method, eps=float(eps)).mean(dim=0).numpy()
         jac = jac * self.scaler_.scale_.to_numpy()[:, None]
@@ -534,47 +478,37 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
     # ------------------------------------------------------------------ scenarios
     def _period(self, period: Any, data: pd.DataFrame | None) -> tuple[FactorEncoding, pd.DataFrame]:
         """Factor posteriors and standardised residuals of the dates in ``period``."""
-        if not (isinstance(period, Sequence) and not isinstance(period, str) and len(period) == 2):
-            raise ConfigError(
-                f"stress_period must be a (start, end) pair of dates, got {period!r}; "
-                "e.g. stress_period=('2008-09-01', '2009-03-31')."
-            )
-        if data is not None:
-            z = self._standardised(data, "data")
-            enc = self._encode_standardised(z)
-            resid = z.to_numpy() - self._decode_standardised(enc.mean.to_numpy())
-            resid_f = pd.DataFrame(resid, index=z.index, columns=self.columns_)
-        else:
-            enc, resid_f = self.train_factors_, self._train_residuals
-        try:
-            start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
-        except (ValueError, TypeError):
-            raise ConfigError(f"stress_period must hold two dates such as ('2008-09-01', '2009-03-31'), got "
-                              f"{tuple(period)!r}.") from None
-        if getattr(enc.mean.index, "tz", None) is not None:
-            start = start.tz_localize("UTC") if start.tz is None else start
-            end = end.tz_localize("UTC") if end.tz is None else end
-        if start > end:
-            raise ConfigError(f"stress_period starts after it ends: {period!r}.")
-        mask = (enc.mean.index >= start) & (enc.mean.index <= end)
-        if mask.sum() < 2:
-            where = "data" if data is not None else "the training span"
-            raise DataValidationError(
-                f"stress_period {tuple(str(p) for p in period)} has {int(mask.sum())} dates in {where} "
-                f"({enc.mean.index[0].date()} … {enc.mean.index[-1].date()}); at least 2 are needed. Choose a "
-                "period inside it, or pass data covering the period (data=…; CLI: --data/--csv)."
-            )
-        return FactorEncoding(enc.mean[mask], enc.std[mask]), resid_f[mask]
+        check_period(period)
+        if data is None:
+            return select_period(self.train_factors_, self._train_residuals, period, where="the training span")
+        z = self._standardised(data, "data")
+        enc = self._encode_standardised(z)
+        resid = z.to_numpy() - self._decode_standardised(enc.mean.to_numpy())
+        return select_period(enc, pd.DataFrame(resid, index=z.index, columns=self.columns_), period, where="data")
 
     def stress_statistics(self, stress_period: tuple[Any, Any], *, data: pd.DataFrame | None = None
                           ) -> pd.DataFrame:
         r"""Latent distribution of a period: per factor, the mean of the posterior means and the standard deviation
         of the period's aggregate posterior, :math:`\sqrt{\operatorname{Var}_t\mu_t + \operatorname{mean}_t
-        \sigma_t^2}`; the training span's values alongside for comparison."""
+        \sigma_t^2}`; the training span's values alongside for comparison.
+
+        Parameters
+        ----------
+        stress_period : (start, end)
+            Dates of the period (inclusive), in the training span or in ``data``.
+        data : pandas.DataFrame, optional
+            Returns/prices (units of ``input``) covering the period when it lies outside the training span.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Factors × ``mean``, ``std``, ``train_mean``, ``train_std``.
+        """
         self._check_fitted()
         enc, _ = self._period(stress_period, data)
+        mean, std = aggregate_posterior(enc)
         return pd.DataFrame({
-            "mean": enc.mean.mean(), "std": np.sqrt(enc.mean.var(ddof=1) + (enc.std**2).mean()),
+            "mean": mean, "std": std,
             "train_mean": self.latent_mean_, "train_std": np.sqrt(np.diag(self.latent_cov_)),
         }, index=self.factor_names_)
 
@@ -607,84 +541,46 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
             factor-driven part of the variance.
         stress_period, start, end, data
             Dates are looked up in the training span, or in ``data`` (same units as ``input``) when given.
+        fixed : mapping, optional
+            ``'conditional'`` mode: factor name or index → value.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Scenarios × assets (index ``scenario``, or ``alpha`` for ``'interpolate'``).
         """
         self._check_fitted()
-        if mode not in SCENARIO_MODES:
-            raise ConfigError(f"mode must be one of {list(SCENARIO_MODES)}, got {mode!r}.")
-        if not _is_int(n) or n < 1:
-            raise ConfigError(f"n must be a positive integer, got {n!r}.")
+        check_arg("mode", mode, Options(*SCENARIO_MODES))
+        check_arg("n", n, Interval(Integral, 1, None))
         rng = np.random.default_rng(seed)
         K = self.n_factors
-        noise_std = np.sqrt(self._train_residuals.to_numpy(np.float64).__pow__(2).mean(axis=0))
+        noise_std = residual_rms(self._train_residuals)
         index: pd.Index = pd.RangeIndex(n, name="scenario")
         if mode == "interpolate":
             if start is None or end is None:
                 raise ConfigError("mode='interpolate' needs start= and end= dates (e.g. a calm day and a crisis day).")
             z_a, z_b = self._latent_points(start, data)[0], self._latent_points(end, data)[0]
-            alpha = np.linspace(0.0, 1.0, n)
-            z = (1 - alpha)[:, None] * z_a + alpha[:, None] * z_b
-            index = pd.Index(alpha, name="alpha")
+            z, index = interpolation_path(z_a, z_b, n)
             noise = False if noise is None else noise
         elif mode == "stressed":
             if stress_period is None:
                 raise ConfigError("mode='stressed' needs stress_period=(start, end), "
                                   "e.g. ('2008-09-01', '2009-03-31').")
             enc, resid = self._period(stress_period, data)
-            mu = enc.mean.mean().to_numpy()
-            sd = np.sqrt(enc.mean.var(ddof=1).to_numpy() + (enc.std**2).mean().to_numpy())
-            z = mu + sd * rng.standard_normal((n, K))
-            noise_std = np.sqrt((resid.to_numpy(np.float64) ** 2).mean(axis=0))
+            mean, std = aggregate_posterior(enc)
+            z = mean.to_numpy() + std.to_numpy() * rng.standard_normal((n, K))
+            noise_std = residual_rms(resid)
         else:
             z = rng.standard_normal((n, K))
             if mode == "conditional":
-                if not fixed:
-                    raise ConfigError("mode='conditional' needs fixed={'f1': value, ...} — the factors to hold fixed.")
-                for key, value in fixed.items():
-                    k = self._factor_index(key)
-                    if not np.isfinite(value):
-                        raise ConfigError(f"fixed[{key!r}] must be a finite number, got {value!r}.")
-                    z[:, k] = float(value)
+                hold_fixed(z, fixed, self.factor_names_)
         x = self._decode_standardised(z)
         if noise if noise is not None else True:
             x = x + noise_std * rng.standard_normal(x.shape)
         out = np.asarray(self.scaler_.inverse_transform(x))
         return pd.DataFrame(self._output_units(out), index=index, columns=self.columns_)
 
-    def _factor_index(self, key: str | int) -> int:
-        if _is_int(key) and 0 <= int(key) < self.n_factors:
-            return int(key)
-        if isinstance(key, str) and key in self.factor_names_:
-            return self.factor_names_.index(key)
-        raise ConfigError(
-            f"Unknown factor {key!r}; use a name in {self.factor_names_} or an index 0..{self.n_factors - 1}."
-        )
-
     # ------------------------------------------------------------------ risk
-    def _weights(self, weights: Any) -> np.ndarray:
-        if isinstance(weights, pd.Series):
-            if weights.index.has_duplicates:
-                dup = weights.index[weights.index.duplicated()].unique().tolist()
-                raise DataValidationError(f"weights name assets more than once: {dup[:5]}; give one weight per asset.")
-            if weights.isna().any():
-                raise DataValidationError("weights must be finite numbers with a finite sum; found NaN or infinity.")
-            unknown = [a for a in weights.index if a not in self.columns_]
-            if unknown:
-                raise DataValidationError(
-                    f"weights name assets the model does not know: {unknown[:5]}; use names from model.columns_."
-                )
-            weights = weights.reindex(self.columns_).fillna(0.0)
-        w = np.asarray(weights, dtype=np.float64).ravel()
-        if w.shape[0] != len(self.columns_):
-            raise DataValidationError(
-                f"weights has {w.shape[0]} entries but the model has {len(self.columns_)} assets; pass one weight "
-                "per asset in the order of model.columns_ (or a Series indexed by asset)."
-            )
-        if not np.isfinite(w).all() or not np.isfinite(w.sum()):
-            raise DataValidationError("weights must be finite numbers with a finite sum; found NaN or infinity.")
-        if not np.any(w):
-            raise DataValidationError("weights are all zero; a portfolio needs at least one non-zero weight.")
-        return w
-
     def risk_decomposition(self, weights: Any, *, method: str = "linear", at: Any = None, n_samples: int = 100_000,
                            seed: int | None = 0, data: pd.DataFrame | None = None) -> RiskDecomposition:
         r"""Split the variance of the portfolio ``weights`` into factor and idiosyncratic parts.
@@ -697,56 +593,39 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         method : {'linear', 'monte_carlo'}
             ``'linear'``: :math:`x\approx m+B z+e` with :math:`B` = :meth:`factor_loadings` (``at``),
             :math:`\operatorname{Cov}(z)` = the training span's aggregate posterior covariance (``latent_cov_``)
-            and :math:`D` = ``residual_var_``; Euler contributions per factor sum to the factor variance exactly.
+            and :math:`D` = ``residual_var_``; Euler contributions per factor sum to the factor variance exactly
+            (:func:`~latentquant.models.factor.risk.linear_risk_decomposition`).
             ``'monte_carlo'``: ``n_samples`` draws :math:`z\sim\mathcal N(\text{latent\_mean\_},
             \text{latent\_cov\_})` pushed through the nonlinear decoder; factor :math:`k`'s contribution is
             :math:`\operatorname{Cov}(w^\top\hat x(z), w^\top\hat x(z_k))` with :math:`z_k` = the mean with
             coordinate :math:`k` taken from the draw, and ``interaction`` is what the nonlinearity leaves over
-            (exactly 0 for a linear decoder, where these are the Euler contributions).
+            (exactly 0 for a linear decoder, where these are the Euler contributions;
+            :func:`~latentquant.models.factor.risk.monte_carlo_risk_decomposition`).
+        at : None, date or array-like
+            Where the loadings are taken (see :meth:`factor_loadings`).
+        n_samples : int
+            Monte Carlo draws (at least 100).
+        seed : int or None
+            Monte Carlo seed.
+        data : pandas.DataFrame, optional
+            Returns/prices whose dates define ``at``.
+
+        Returns
+        -------
+        RiskDecomposition
         """
         self._check_fitted()
-        w = self._weights(weights)
+        w = check_weights(weights, self.columns_)
         if method not in ("linear", "monte_carlo"):
             raise ConfigError(f"method must be 'linear' or 'monte_carlo', got {method!r}.")
-        names = self.factor_names_
-        idio = float(w**2 @ self.residual_var_.to_numpy())
+        loadings = self.factor_loadings(at, data=data)
         if method == "linear":
-            B = self.factor_loadings(at, data=data).to_numpy()
-            cov_z = self.latent_cov_
-            b = B.T @ w
-            contrib = b * (cov_z @ b)
-            factor_var = float(b @ cov_z @ b)
-            sigma = B @ cov_z @ B.T + np.diag(self.residual_var_.to_numpy())
-            asset = w * (sigma @ w)
-            return RiskDecomposition(
-                method="linear", total_variance=factor_var + idio, factor_variance=factor_var,
-                idiosyncratic_variance=idio, factor_contributions=pd.Series(contrib, index=names),
-                asset_contributions=pd.Series(asset, index=self.columns_), exposures=pd.Series(b, index=names),
-                periods_per_year=self.periods_per_year,
-            )
-        if not _is_int(n_samples) or n_samples < 100:
-            raise ConfigError(f"n_samples must be an integer >= 100, got {n_samples!r}.")
-        rng = np.random.default_rng(seed)
-        scale = self.scaler_.scale_.to_numpy()
-        chol = np.linalg.cholesky(self.latent_cov_ + 1e-12 * np.eye(self.n_factors))
-        z = self.latent_mean_ + rng.standard_normal((n_samples, self.n_factors)) @ chol.T
-        port = (self._decode_standardised(z) * scale) @ w
-        factor_var = float(port.var(ddof=1))
-        centred = port - port.mean()
-        contrib = []
-        for k in range(self.n_factors):
-            # the portfolio moved by factor k alone (others at their mean); its covariance with the full portfolio
-            # is factor k's Euler contribution when the decoder is linear
-            zk = np.tile(self.latent_mean_, (n_samples, 1))
-            zk[:, k] = z[:, k]
-            pk = (self._decode_standardised(zk) * scale) @ w
-            contrib.append(float(centred @ (pk - pk.mean()) / (n_samples - 1)))
-        exposures = self.factor_loadings(at, data=data).to_numpy().T @ w
-        return RiskDecomposition(
-            method="monte_carlo", total_variance=factor_var + idio, factor_variance=factor_var,
-            idiosyncratic_variance=idio, factor_contributions=pd.Series(contrib, index=names),
-            asset_contributions=pd.Series(dtype=np.float64), exposures=pd.Series(exposures, index=names),
-            interaction=factor_var - sum(contrib), n_samples=int(n_samples), periods_per_year=self.periods_per_year,
+            return linear_risk_decomposition(w, loadings, self.latent_cov_, self.residual_var_,
+                                             periods_per_year=self.periods_per_year)
+        exposures = pd.Series(loadings.to_numpy().T @ w, index=self.factor_names_)
+        return monte_carlo_risk_decomposition(
+            w, self._decode_standardised, self.latent_mean_, self.latent_cov_, self.scaler_.scale_.to_numpy(),
+            self.residual_var_, exposures, n_samples=n_samples, seed=seed, periods_per_year=self.periods_per_year,
         )
 
     # ------------------------------------------------------------------ anomalies
@@ -754,7 +633,7 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
     def _anomaly(self, z: pd.DataFrame, kl_weight: float = 0.1) -> pd.Series:
         x = torch.tensor(z.to_numpy(np.float32))
         recon, mu, log_var = self.vae_(x, sample=False)
-        score = (x - recon).pow(2).mean(dim=1) + kl_weight * kl_divergence(mu, log_var)
+        score = (x - recon).pow(2).mean(dim=1) + kl_weight * kl_standard_normal(mu, log_var).sum(dim=1)
         return pd.Series(score.double().numpy(), index=z.index, name="anomaly_score")
 
     def anomaly_scores(self, X: pd.DataFrame, kl_weight: float = 0.1) -> pd.Series:
@@ -764,81 +643,26 @@ class VAEFactorModel(BaseEstimator):  # type: ignore[misc]
         them to set the threshold.
         """
         self._check_fitted()
-        if not kl_weight >= 0:
-            raise ConfigError(f"kl_weight must be >= 0, got {kl_weight!r}.")
+        check_arg("kl_weight", kl_weight, Interval(Real, 0, None))
         return self._anomaly(self._standardised(X), kl_weight)
 
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | Path) -> Path:
-        """Write the fitted model to directory ``path``: the network (config.json + weights.pt), the estimator's
-        parameters and statistics (JSON) and the training factors and residuals (Parquet). Nothing is pickled."""
-        self._check_fitted()
-        directory = Path(path)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.vae_.save(directory / "network")
-        params = {k: _plain(v) for k, v in self.get_params().items()}
-        state = {
-            "params": params,
-            "columns": [_plain(c) for c in self.columns_],
-            "scaler_mean": self.scaler_.mean_.tolist(), "scaler_scale": self.scaler_.scale_.tolist(),
-            "latent_mean": self.latent_mean_.tolist(), "latent_cov": self.latent_cov_.tolist(),
-            "residual_var": self.residual_var_.tolist(), "history": self.history_.to_dict(),
-        }
-        (directory / _STATE_FILE).write_text(json.dumps(state, indent=2))
-        f = pd.concat({"mean": self.train_factors_.mean, "std": self.train_factors_.std}, axis=1)
-        f.columns = ["_".join(map(str, col)) for col in f.columns]
-        f["anomaly_score"] = self.train_anomaly_scores_
-        f.to_parquet(directory / _FACTORS_FILE)
-        resid = self._train_residuals.copy()
-        resid.columns = [str(c) for c in resid.columns]
-        resid.to_parquet(directory / _RESID_FILE)
-        return directory
-
     @classmethod
     def load(cls, path: str | Path) -> VAEFactorModel:
-        """Rebuild a model written by :meth:`save`; raises ``CheckpointError`` on missing or corrupted files."""
+        """Rebuild a model written by :meth:`save` (raises ``CheckpointError`` on missing or corrupted files).
+
+        A directory written by latentquant 0.1.0 (``factor_model.json``, ``network/``, Parquet files) still loads,
+        with a ``FutureWarning``: save it again to move it to the current format.
+        """
         directory = Path(path)
-        state_path = directory / _STATE_FILE
-        if not state_path.is_file():
-            raise CheckpointError(f"{state_path} is missing; pass the directory written by VAEFactorModel.save().")
-        try:
-            state = json.loads(state_path.read_text())
-            params = dict(state["params"])
-            params["hidden_dims"] = tuple(params["hidden_dims"])
+        if not (directory / ESTIMATOR_FILE).is_file() and (directory / LEGACY_STATE_FILE).is_file():
+            warnings.warn(
+                f"{directory} holds a VAEFactorModel in the 0.1.0 layout ({LEGACY_STATE_FILE}); reading it will stop "
+                "working in the next release. Load it now and save it again (model.save(path)) to keep it.",
+                FutureWarning, stacklevel=2,
+            )
+            params, state = read_legacy(directory)
             model = cls(**params)
-            columns = pd.Index(state["columns"])
-            factors = pd.read_parquet(directory / _FACTORS_FILE)
-            resid = pd.read_parquet(directory / _RESID_FILE)
-        except (json.JSONDecodeError, KeyError, TypeError, OSError, ValueError) as exc:
-            raise CheckpointError(f"{directory} is not a readable VAEFactorModel ({type(exc).__name__}: {exc}).") \
-                from exc
-        model.vae_ = VAE.load(directory / "network")
-        model.vae_.eval()
-        model.columns_ = columns
-        model.n_features_in_ = len(columns)
-        scaler = Standardizer()
-        scaler.mean_ = pd.Series(state["scaler_mean"], index=columns, dtype=np.float64)
-        scaler.scale_ = pd.Series(state["scaler_scale"], index=columns, dtype=np.float64)
-        scaler.n_features_in_ = len(columns)
-        scaler.feature_names_in_ = np.asarray(columns, dtype=object)
-        model.scaler_ = scaler
-        model.latent_mean_ = np.asarray(state["latent_mean"], dtype=np.float64)
-        model.latent_cov_ = np.asarray(state["latent_cov"], dtype=np.float64)
-        model.residual_var_ = pd.Series(state["residual_var"], index=columns, name="residual_var")
-        saved = state["history"]
-        history = History(saved["history"])
-        history.best_epoch, history.restored_best = saved["best_epoch"], saved["restored_best"]
-        history.stopped_early, history.seconds = saved["stopped_early"], saved["seconds"]
-        model.history_ = history
-        names = model.factor_names_
-        model.train_factors_ = FactorEncoding(
-            factors[[f"mean_{k}" for k in names]].set_axis(names, axis=1),
-            factors[[f"std_{k}" for k in names]].set_axis(names, axis=1),
-        )
-        model.train_anomaly_scores_ = factors["anomaly_score"].rename("anomaly_score")
-        resid.columns = columns
-        model._train_residuals = resid
-        mu, sd = model.train_factors_.mean.to_numpy(), model.train_factors_.std.to_numpy()
-        kl = -0.5 * (1 + np.log(sd**2) - mu**2 - sd**2)
-        model.kl_per_factor_ = pd.Series(kl.mean(axis=0), index=names, name="kl_nats")
-        return model
+            model._restore_state(state)
+            return model
+        return super().load(directory)
