@@ -19,11 +19,11 @@ import pytest
 
 import latentquant.datasets as lqd
 from latentquant.datasets import bybit
-from latentquant.datasets.bybit import BybitError, bybit_close_prices, fetch_bybit_klines
+from latentquant.datasets.bybit import BybitError, _klines, _transport, bybit_close_prices, fetch_bybit_klines
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning, LatentQuantError
 
 DATA = Path(__file__).parent / "data" / "bybit"
-REAL_TRANSPORT = bybit._urllib_transport
+REAL_TRANSPORT = _transport._urllib_transport
 NOW_MS = 1718013600000  # 2024-06-10 10:00 UTC, frozen "now"
 
 
@@ -89,13 +89,14 @@ def no_network(url: str, timeout: float) -> bytes:
 @pytest.fixture(autouse=True)
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(bybit, "_sleep", fake.sleep)
-    monkeypatch.setattr(bybit, "_monotonic", fake.monotonic)
-    monkeypatch.setattr(bybit, "_now_ms", lambda: NOW_MS)
-    monkeypatch.setattr(bybit, "_urllib_transport", no_network)
-    bybit._THROTTLE.reset()
+    # the transport module owns the clock, the throttle and the default HTTP client; _klines owns "now"
+    monkeypatch.setattr(_transport, "_sleep", fake.sleep)
+    monkeypatch.setattr(_transport, "_monotonic", fake.monotonic)
+    monkeypatch.setattr(_klines, "_now_ms", lambda: NOW_MS)
+    monkeypatch.setattr(_transport, "_urllib_transport", no_network)
+    _transport._THROTTLE.reset()
     yield fake
-    bybit._THROTTLE.reset()
+    _transport._THROTTLE.reset()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -154,7 +155,7 @@ def test_result_is_restricted_to_the_requested_range() -> None:
     ("D", "D"), ("daily", "D"), ("1w", "W"), ("W", "W"), ("1M", "M"), ("M", "M"), ("60", "60"), (240, "240"),
 ])
 def test_interval_aliases(alias: object, code: str) -> None:
-    assert bybit._normalize_interval(alias) == code
+    assert _klines._normalize_interval(alias) == code
 
 
 def test_symbol_is_upper_cased_and_alias_is_sent_as_bybit_code() -> None:
@@ -352,7 +353,7 @@ def test_refresh_ignores_the_cache(tmp_path: Path) -> None:
 
 def test_bar_still_forming_is_fetched_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     now = ms("2024-01-10") + 12 * 3_600_000  # 2024-01-10 12:00: the 2024-01-10 daily bar is still open
-    monkeypatch.setattr(bybit, "_now_ms", lambda: now)
+    monkeypatch.setattr(_klines, "_now_ms", lambda: now)
     fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", cache_dir=tmp_path, transport=FakeTransport(PAGE1, PAGE2))
     t = FakeTransport(PAGE1)
     df = fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", cache_dir=tmp_path, transport=t)
@@ -406,7 +407,7 @@ def test_default_transport_sends_user_agent(monkeypatch: pytest.MonkeyPatch) -> 
         return Response()
 
     monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
-    monkeypatch.setattr(bybit, "_urllib_transport", REAL_TRANSPORT)
+    monkeypatch.setattr(_transport, "_urllib_transport", REAL_TRANSPORT)
     df = fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", "2024-01-05", timeout=3.0)
     assert len(df) == 5 and seen["timeout"] == 3.0
     assert str(seen["agent"]).startswith("latentquant/")
@@ -418,3 +419,20 @@ def test_public_names_and_docstring_examples() -> None:
         assert name in lqd.__all__ and getattr(lqd, name) is getattr(bybit, name)
     result = doctest.testmod(bybit, verbose=False)
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_transport_and_cache_modules_keep_to_their_seams() -> None:
+    import ast
+    import inspect
+
+    def imported(module: object) -> set[str]:
+        tree = ast.parse(inspect.getsource(module))  # type: ignore[arg-type]
+        names = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        return names | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+
+    from latentquant.datasets.bybit import _cache
+
+    # the transport never touches the disk, the cache never the network
+    assert not {"os", "pathlib", "tempfile", "pyarrow", "pyarrow.parquet"} & imported(_transport)
+    assert not {m for m in imported(_cache) if m.startswith(("urllib", "http"))}
+    assert not {m for m in imported(_cache) if m.startswith("latentquant.datasets.bybit")}

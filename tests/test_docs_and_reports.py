@@ -2,6 +2,9 @@
 
 import doctest
 import importlib
+import importlib.util
+import pkgutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,22 +14,36 @@ from latentquant.evaluation import distribution_summary, reconstruction_r2, var_
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.reports import RunDirectory, to_markdown
 
-MODULES = [
-    "latentquant.data.returns", "latentquant.data.scaling", "latentquant.data.splits",
-    "latentquant.training.trainer", "latentquant.training.early_stopping", "latentquant.models.autoencoder",
-    "latentquant.evaluation.reconstruction", "latentquant.evaluation.distribution", "latentquant.evaluation.portfolio",
-    "latentquant.models.factor", "latentquant.evaluation.factors", "latentquant.data.panel",
-    "latentquant.models.pricing.ipca", "latentquant.models.pricing.static", "latentquant.models.pricing.conditional",
-    "latentquant.models.pricing.factor_vae", "latentquant.evaluation.pricing",
-    "latentquant.reports.rundir", "latentquant.data.portfolios", "latentquant.evaluation.importance",
-    "latentquant.data.characteristics",
-]
+
+def _package_modules() -> list[str]:
+    """Every module of the package, private ones included (found by walking it, so new modules are covered)."""
+    import latentquant
+
+    found = pkgutil.walk_packages(latentquant.__path__, "latentquant.")
+    return ["latentquant", *sorted(m.name for m in found)]
+
+
+MODULES = _package_modules()
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples_run(name):
-    result = doctest.testmod(importlib.import_module(name), verbose=False, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
+def test_docstring_examples_run(name, tmp_path, monkeypatch):
+    """Every Examples section in the package runs as a doctest (a module without examples has nothing to run)."""
+    monkeypatch.chdir(tmp_path)  # an example that writes files writes them here, not into the checkout
+    module = importlib.import_module(name)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    report: list[str] = []
+    for test in doctest.DocTestFinder().find(module, name):
+        runner.run(test, out=report.append)
+    assert runner.failures == 0, "".join(report)
+
+
+def test_the_doctest_walk_finds_examples_everywhere():
+    # the walk reaches subpackages and private modules, and the bundled examples are many
+    assert {"latentquant.data.panel", "latentquant.datasets.bybit._klines", "latentquant.executors"} <= set(MODULES)
+    examples = sum(len(t.examples) for name in MODULES
+                   for t in doctest.DocTestFinder().find(importlib.import_module(name), name))
+    assert examples > 300
 
 
 def test_public_names_are_pinned_and_importable():
@@ -104,7 +121,9 @@ def test_readme_python_quickstart_runs(tmp_path, monkeypatch):
     assert ns["means"].shape == ns["stds"].shape == (1759, 5) and 0.3 < ns["r2"] < 0.8
     assert ns["loadings"].shape == (20, 5) and ns["crisis"].shape == (10_000, 20)
     assert abs(ns["risk"].factor_contributions.sum() - ns["risk"].factor_variance) < 1e-12
-    assert (tmp_path / "runs" / "my-factor-model" / "factor_model.json").is_file()
+    # the saved model is the fitted one: it loads and encodes the test span to the same factors
+    reloaded = type(ns["model"]).load(tmp_path / "runs" / "my-factor-model")
+    pd.testing.assert_frame_equal(reloaded.encode(ns["test"]).mean, ns["means"])
     ns = {}
     exec(compile(blocks[1], "README.md", "exec"), ns)  # the VAE toolkit
     assert ns["factors"].shape == (1760, 5) and ns["scenarios"].shape == (10_000, 20)
@@ -138,3 +157,82 @@ def test_readme_asset_pricing_example_runs_and_ca1_beats_ipca(capsys):
     exec(compile(code, "README.md", "exec"), {})
     ipca, ca1 = (float(v) for v in capsys.readouterr().out.split())
     assert ca1 > ipca + 0.03
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# packaging and the documentation site
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_license_matches_pyproject():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == {"text": "BSD-3-Clause"}
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("BSD 3-Clause License\n") and "latentquant developers" in text
+    assert "Neither the name of the copyright holder nor the names of its" in text  # the third clause
+
+
+def test_statsmodels_is_a_test_dependency_only():
+    import ast
+    import tomllib
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert not any(dep.startswith("statsmodels") for dep in pyproject["dependencies"])
+    assert any(dep.startswith("statsmodels") for dep in pyproject["optional-dependencies"]["dev"])
+    for path in (ROOT / "src" / "latentquant").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n.split(".")[0] == "statsmodels" for n in names), f"{path} imports statsmodels"
+
+
+def _docs_hook():
+    pytest.importorskip("mkdocs")
+    spec = importlib.util.spec_from_file_location("readme_pages", ROOT / "docs" / "_ext" / "readme_pages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_readme_section_the_docs_include_exists():
+    # the same check fails `make docs`; here it fails fast, with the page and the section
+    import re
+
+    hook = _docs_hook()
+    sections = hook._sections((ROOT / "README.md").read_text())
+    for page in (ROOT / "docs").rglob("*.md"):
+        for name in hook._DIRECTIVE.findall(page.read_text()):
+            assert name in sections, f"{page.relative_to(ROOT)} includes README section {name!r}, which is gone"
+            assert sections[name].strip(), name
+    assert not re.search(r"^#+ ", sections["intro"], flags=re.M)  # the intro stops at the first heading
+
+
+def test_docs_hook_rewrites_readme_links():
+    hook = _docs_hook()
+    hook._SECTION_PAGE.clear()
+    hook._SECTION_PAGE.update({"Asset pricing": "quickstart/asset-pricing.md", "intro": "index.md"})
+    targets = {"asset-pricing": ("Asset pricing", ""), "live-crypto-data": ("Asset pricing", "live-crypto-data"),
+               "benchmarks": ("Benchmarks", "")}
+    body = ("see [Asset pricing](#asset-pricing), [Bybit](#live-crypto-data), [bench](#benchmarks), "
+            "[PROVENANCE.md](src/latentquant/datasets/data/PROVENANCE.md) and [pandas](https://pandas.pydata.org)")
+    assert hook._rewrite_links(body, "index.md", targets) == (
+        "see [Asset pricing](quickstart/asset-pricing.md), [Bybit](quickstart/asset-pricing.md#live-crypto-data), "
+        "bench, PROVENANCE.md and [pandas](https://pandas.pydata.org)")
+    assert hook._rewrite_links("[x](#live-crypto-data)", "quickstart/asset-pricing.md", targets) == \
+        "[x](#live-crypto-data)"
+    assert hook._rewrite_links("[x](#asset-pricing)", "quickstart/cli.md", targets) == "[x](asset-pricing.md)"
+
+
+def test_rst_markup_becomes_markdown_for_the_site():
+    pytest.importorskip("griffe")
+    spec = importlib.util.spec_from_file_location("rst_roles", ROOT / "docs" / "_ext" / "rst_roles.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = ("See :func:`~latentquant.data.split_by_date`, :class:`pandas.DataFrame` and :math:`R^2_t`.\n\n"
+            ".. math::\n\n    1 - \\frac{a}{b}\n\nTree::\n\n    a\n    └── b\n\nEnd.")
+    assert module.rst_to_markdown(text) == (
+        "See `split_by_date`, `pandas.DataFrame` and \\(R^2_t\\).\n\n$$\n1 - \\frac{a}{b}\n$$\n\n"
+        "Tree:\n\n```text\na\n└── b\n```\n\nEnd.")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
+import sys
 import uuid
 import warnings
 from pathlib import Path
@@ -14,6 +13,7 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal, assert_index_equal, assert_series_equal
 
+from conftest import deadline
 from latentquant.exceptions import ConfigError, LatentQuantError
 from latentquant.executors import StoreWarning, Task, TaskError, decode_result, encode_result, run_tasks
 
@@ -235,10 +235,12 @@ def test_duplicate_keys_and_bad_arguments():
         run_tasks([Task("a", square, {"x": 1}), Task("a", square, {"x": 2})], executor="serial")
     with pytest.raises(ConfigError, match="task keys 'a' and 'A' differ only by case"):
         run_tasks([Task("a", square, {"x": 1}), Task("A", square, {"x": 2})], executor="serial")
-    with pytest.raises(ConfigError, match="executor must be 'local', 'serial' or 'ray', got 'dask'"):
+    with pytest.raises(ConfigError, match=r"executor must be one of \['local', 'serial', 'ray'\], got 'dask'\."):
         run_tasks([Task("a", square, {"x": 1})], executor="dask")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="n_jobs must be a positive integer or None, got 0"):
         run_tasks([Task("a", square, {"x": 1})], n_jobs=0)
+    with pytest.raises(ConfigError, match=r"store must be a string or a PathLike or None, got 3\."):
+        run_tasks([Task("a", square, {"x": 1})], store=3)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="kwargs must be a dict"):
         Task("a", square, [1])  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"needs a module-level function, got '.*<locals>.<lambda>'"):
@@ -249,25 +251,93 @@ def test_duplicate_keys_and_bad_arguments():
 # ray
 
 
-@pytest.mark.skipif(importlib.util.find_spec("ray") is not None, reason="ray is installed")
-def test_ray_missing_message():
+def test_ray_missing_message(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError, as when it is not installed
     with pytest.raises(ConfigError, match=r"executor='ray' needs the optional package ray, which is not installed: "
                                           r"install it with `pip install 'latentquant\[ray\]'` \(or `pip install ray`\)"):
         run_tasks([Task("a", square, {"x": 1})], executor="ray")
 
 
-def test_ray_local(tmp_path):
-    ray = pytest.importorskip("ray")
-    # ray workers do not inherit sys.path: make this test module importable there (run_tasks reuses this session)
-    pythonpath = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
-    ray.init(num_cpus=2, include_dashboard=False, runtime_env={"env_vars": {"PYTHONPATH": pythonpath}})
-    try:
-        tasks = [Task(f"t{i}", square, {"x": i}) for i in range(3)]
+def test_ray_local(ray_local, tmp_path):
+    assert ray_local.is_initialized()  # run_tasks reuses the session instead of starting its own
+    tasks = [Task(f"t{i}", rich_result, {"seed": i}) for i in (2, 0, 1)]
+    with deadline(120, "run_tasks on ray"):
         out = run_tasks(tasks, executor="ray", n_jobs=2, store=tmp_path)
-        assert out == run_tasks(tasks, executor="serial")
-        assert len(list(tmp_path.glob("*.json"))) == 3
-    finally:
-        ray.shutdown()
+    assert list(out) == ["t2", "t0", "t1"]
+    assert_deep_equal(out, run_tasks(tasks, executor="serial"))
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == ["t0.json", "t1.json", "t2.json"]
+    # a second run loads every result from the store: nothing is sent to ray
+    again = [Task(t.key, must_not_run, t.kwargs) for t in tasks]
+    assert_deep_equal(out, run_tasks(again, executor="ray", store=tmp_path))
+
+
+def test_ray_failure_names_the_task_and_keeps_finished_results(ray_local, tmp_path):
+    counter, poison = tmp_path / "calls", tmp_path / "poison"
+    counter.mkdir()
+    poison.mkdir()
+    (poison / "2").touch()
+    tasks = [Task(f"x{i}", flaky, {"x": i, "counter_dir": str(counter), "poison_dir": str(poison)}) for i in range(3)]
+    # the message is the one of the other executors (Ray's wrapper with the remote traceback is unwrapped)
+    expected = r"^task 'x2' failed: ValueError: boom on 2; finished tasks are saved in "
+    with deadline(120, "run_tasks on ray"), pytest.raises(TaskError, match=expected) as err:
+        run_tasks(tasks, executor="ray", n_jobs=1, store=tmp_path / "store")  # one in flight: x0, x1 finish first
+    assert err.value.key == "x2" and isinstance(err.value.__cause__, ValueError)
+    assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["x0.json", "x1.json"]
+    (poison / "2").unlink()
+    with deadline(120, "run_tasks on ray"):
+        assert run_tasks(tasks, executor="ray", store=tmp_path / "store") == {"x0": 0, "x1": 10, "x2": 20}
+    assert n_calls(counter) == 3  # the resumed run computed x2 only
+
+
+TINY_PRICING = {
+    "data": "simulated",
+    "simulation": {"n_assets": 40, "n_periods": 60, "n_chars": 3, "n_factors": 1, "beta": "linear", "seed": 0},
+    "models": ["PCA", "IPCA"],
+    "k_grid": [1],
+    "val_years": 1,
+    "first_test_year": 2004,  # the panel spans 2000-2004: one window (train 2000-2002, validation 2003, test 2004)
+    "verbose": False,
+}
+
+
+def test_pricing_study_on_ray_matches_serial(ray_local, tmp_path):
+    from latentquant.experiments.asset_pricing import PricingStudyConfig
+    from latentquant.experiments.asset_pricing import run as run_study
+
+    serial = run_study(PricingStudyConfig.from_dict({**TINY_PRICING, "executor": "serial",
+                                                     "out": str(tmp_path / "serial")}))
+    with deadline(180, "the pricing study on ray"):
+        on_ray = run_study(PricingStudyConfig.from_dict({**TINY_PRICING, "executor": "ray",
+                                                         "out": str(tmp_path / "ray")}))
+    assert len(on_ray.metrics["windows"]) == 1
+    assert sorted(p.name for p in (tmp_path / "ray" / "fits").glob("w*.json")) == sorted(
+        p.name for p in (tmp_path / "serial" / "fits").glob("w*.json"))
+    assert set(on_ray.tables) == set(serial.tables) and "total_r2_stock" in on_ray.tables
+    for name, table in serial.tables.items():
+        assert_frame_equal(on_ray.tables[name], table, check_exact=True)
+    assert on_ray.tables["total_r2_stock"].loc["IPCA", "K=1"] > 5  # a real fit, not an empty table
+
+
+def test_price_run_executor_ray_matches_serial(ray_local, tmp_path):
+    """`--executor ray` on a local Ray instance (the ray_local fixture; the study reuses it) gives the serial numbers."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from latentquant.cli import app
+
+    runner = CliRunner()
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({k: v for k, v in TINY_PRICING.items() if k != "verbose"}))
+    metrics = {}
+    for executor in ("serial", "ray"):
+        with deadline(180, f"price run --executor {executor}"):
+            res = runner.invoke(app, ["price", "run", "--config", str(config), "--executor", executor,
+                                      "--out", str(tmp_path / executor)])
+        assert res.exit_code == 0, res.output
+        assert "1 test windows, models ['PCA', 'IPCA']" in res.stdout
+        metrics[executor] = json.loads((tmp_path / executor / "metrics.json").read_text())
+    assert metrics["ray"]["total_r2_stock"] == metrics["serial"]["total_r2_stock"]
+    assert metrics["ray"]["predictive_r2_stock"] == metrics["serial"]["predictive_r2_stock"]
 
 
 def test_local_workers_exit_when_the_parent_is_killed(tmp_path):

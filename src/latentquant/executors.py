@@ -56,6 +56,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ import numpy as np
 import pandas as pd
 
 from latentquant.exceptions import ConfigError, LatentQuantError
+from latentquant.validation import Interval, Options, check_arg
 
 __all__ = [
     "StoreWarning",
@@ -95,7 +97,28 @@ _RAY_MISSING = ("executor='ray' needs the optional package ray, which is not ins
 
 
 class TaskError(LatentQuantError, RuntimeError):
-    """A task raised; the original exception is the ``__cause__`` and the failing task's key is ``key``."""
+    """A task raised; the original exception is the ``__cause__`` and the failing task's key is ``key``.
+
+    With every executor the message reads ``task '<key>' failed: <ExceptionType>: <message>`` (Ray's wrapper of a
+    remote exception is unwrapped), followed by where the finished results are stored when a store is used.
+
+    Parameters
+    ----------
+    message : str
+        The error message.
+    key : str
+        The key of the task that failed.
+
+    Examples
+    --------
+    >>> def boom(x):
+    ...     raise ValueError(f"bad x={x}")
+    >>> try:
+    ...     run_tasks([Task("fit-1", boom, {"x": 1})], executor="serial")
+    ... except TaskError as err:
+    ...     print(err.key, "|", err, "|", type(err.__cause__).__name__)
+    fit-1 | task 'fit-1' failed: ValueError: bad x=1 | ValueError
+    """
 
     def __init__(self, message: str, key: str) -> None:
         super().__init__(message)
@@ -103,16 +126,53 @@ class TaskError(LatentQuantError, RuntimeError):
 
 
 class StoreWarning(UserWarning):
-    """A stored result was ignored (arguments changed, or the file is unreadable) and is being recomputed."""
+    """A stored result was ignored (arguments changed, or the file is unreadable) and is being recomputed.
+
+    Examples
+    --------
+    >>> import tempfile, warnings
+    >>> store = tempfile.mkdtemp()
+    >>> run_tasks([Task("a", dict, {"n": 1})], executor="serial", store=store)
+    {'a': {'n': 1}}
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     run_tasks([Task("a", dict, {"n": 2})], executor="serial", store=store)  # same key, other arguments
+    {'a': {'n': 2}}
+    >>> [w.category.__name__ for w in caught]
+    ['StoreWarning']
+    """
 
 
 @dataclass(frozen=True)
 class Task:
     """One independent unit of work: ``fn(**kwargs)``, identified by ``key``.
 
-    ``key`` names the result (and its file in the store): 1-150 characters among letters, digits and ``._=+-``,
-    starting with a letter or digit. ``fn`` must be a module-level function for the ``local`` and ``ray``
-    executors (it is pickled to the workers).
+    Parameters
+    ----------
+    key : str
+        Names the result (and its file in the store): 1-150 characters among letters, digits and ``._=+-``,
+        starting with a letter or digit.
+    fn : callable
+        The function to call. It must be a module-level function for the ``local`` and ``ray`` executors (it is
+        pickled to the workers).
+    kwargs : dict, optional
+        Keyword arguments of ``fn`` (str keys). They are part of the task's fingerprint in a store.
+
+    Raises
+    ------
+    ConfigError
+        An invalid key, a non-callable ``fn`` or ``kwargs`` that are not a dict with str keys.
+
+    Examples
+    --------
+    >>> task = Task("w2014-IPCA-K3", dict, {"model": "IPCA", "k": 3})
+    >>> task.fn(**task.kwargs)
+    {'model': 'IPCA', 'k': 3}
+    >>> Task("a/b", dict)
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: Task key 'a/b' is not a valid key: use 1-150 characters among letters, \
+digits and '._=+-', starting with a letter or digit (the key is used as a file name)
     """
 
     key: str
@@ -325,12 +385,55 @@ def _decode(obj: Any) -> Any:
 
 
 def encode_result(obj: Any) -> str:
-    """Serialise a task result to a JSON string that :func:`decode_result` reads back exactly."""
+    """Serialise a task result to a JSON string that :func:`decode_result` reads back exactly.
+
+    Parameters
+    ----------
+    obj : object
+        Made of ``None``, bools, ints, floats (NaN and ±inf included), strings, lists, tuples, dicts, numpy arrays
+        and scalars, pandas DataFrames, Series, Index/MultiIndex and Timestamps (see the module docstring).
+
+    Returns
+    -------
+    str
+        Strict JSON (no ``NaN`` literals): markers such as ``{"__frame__": ...}`` keep dtypes, index and names.
+
+    Raises
+    ------
+    TypeError
+        A value of another type; the message gives its path in ``obj`` (e.g. ``result['a'][2]``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"r2": [0.25, float("nan")]}, index=pd.Index(["PCA", "IPCA"], name="model"))
+    >>> text = encode_result({"table": frame, "k": 3})
+    >>> back = decode_result(text)
+    >>> back["table"].equals(frame), back["table"].index.name, back["k"]
+    (True, 'model', 3)
+    """
     return json.dumps(_encode(obj), allow_nan=False, separators=(",", ":"))
 
 
 def decode_result(text: str) -> Any:
-    """Inverse of :func:`encode_result` (plain JSON parsing: nothing is unpickled or executed)."""
+    """Inverse of :func:`encode_result` (plain JSON parsing: nothing is unpickled or executed).
+
+    Parameters
+    ----------
+    text : str
+        A string written by :func:`encode_result`.
+
+    Returns
+    -------
+    object
+        The result, with the same values, dtypes, index, columns and names as the encoded one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> decode_result(encode_result((np.float32(1.5), [float("inf")])))
+    (np.float32(1.5), [inf])
+    """
     return _decode(json.loads(text))
 
 
@@ -535,7 +638,11 @@ def _run_ray(pending: list[Task], runner: _Runner, n_jobs: int | None, ray_addre
                 try:
                     runner.finish(task, ray.get(ref))
                 except Exception as exc:
-                    raise _failure(task.key, exc, [], runner.store) from exc
+                    # Ray wraps the task's exception (message = the remote traceback with terminal colours): report
+                    # the original one, as the local and serial executors do
+                    cause = getattr(exc, "cause", None) if isinstance(exc, ray.exceptions.RayTaskError) else None
+                    original = cause if isinstance(cause, Exception) else exc
+                    raise _failure(task.key, original, [], runner.store) from original
     except BaseException:
         for other in in_flight:
             try:
@@ -552,20 +659,25 @@ def run_tasks(tasks: Iterable[Task], *, executor: str = "local", n_jobs: int | N
 
     Parameters
     ----------
-    tasks
+    tasks : iterable of Task
         :class:`Task` objects with distinct keys (compared case-insensitively).
-    executor
-        ``"local"`` (worker processes, default), ``"serial"`` (this process) or ``"ray"``.
-    n_jobs
+    executor : {"local", "serial", "ray"}, default "local"
+        ``"local"`` (worker processes), ``"serial"`` (this process) or ``"ray"``.
+    n_jobs : int, optional
         Worker processes for ``"local"`` (default ``os.cpu_count()``); the most tasks in flight for ``"ray"``
         (default all). Ignored by ``"serial"``.
-    store
+    store : str or path-like, optional
         Directory where each finished result is saved at once; results already there (with matching arguments) are
         loaded instead of recomputed. ``None``: nothing is saved.
-    ray_address
+    ray_address : str, optional
         Passed to ``ray.init(address=...)`` when Ray is not initialised yet (``None``: a local Ray instance).
-    progress
+    progress : callable, optional
         ``progress(done, total, key)`` called in this process each time a task is loaded or finishes.
+
+    Returns
+    -------
+    dict
+        ``{task.key: result}``, in the order of ``tasks`` whatever the order in which they finished.
 
     Raises
     ------
@@ -575,12 +687,26 @@ def run_tasks(tasks: Iterable[Task], *, executor: str = "local", n_jobs: int | N
     TaskError
         A task raised (the original exception is ``__cause__``). With ``"local"``, tasks not started yet are
         cancelled and the running ones finish; every task that finished is already saved in ``store``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> store = tempfile.mkdtemp()
+    >>> tasks = [Task(f"square-{x}", pow, {"base": x, "exp": 2}) for x in (3, 1, 2)]
+    >>> run_tasks(tasks, executor="serial", store=store)
+    {'square-3': 9, 'square-1': 1, 'square-2': 4}
+
+    Run again with the same store, nothing is recomputed: the results are read from ``store`` (here ``fn`` is
+    replaced by one that would fail, and is never called).
+
+    >>> again = [Task(t.key, divmod, t.kwargs) for t in tasks]
+    >>> run_tasks(again, executor="serial", store=store)
+    {'square-3': 9, 'square-1': 1, 'square-2': 4}
     """
     tasks = _check_tasks(tasks)
-    if executor not in ("local", "serial", "ray"):
-        raise ConfigError(f"executor must be 'local', 'serial' or 'ray', got {executor!r}")
-    if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1):
-        raise ConfigError(f"n_jobs must be a positive integer or None, got {n_jobs!r}")
+    check_arg("executor", executor, Options("local", "serial", "ray"))
+    check_arg("n_jobs", n_jobs, Interval(Integral, 1, None), None)
+    check_arg("store", store, str, os.PathLike, None)
     store_path = None if store is None else Path(store)
     if store_path is not None:
         store_path.mkdir(parents=True, exist_ok=True)

@@ -1,8 +1,25 @@
 """Metrics returning labelled pandas objects: reconstruction, distribution comparison, portfolio performance,
 latent-factor diagnostics, timing-strategy statistics."""
 
-from latentquant.evaluation.distribution import distribution_summary, var_es
-from latentquant.evaluation.factors import active_units, latent_correlation, loading_sorted_weights
+from latentquant.evaluation.distribution import (
+    HorizonComparison,
+    annualised_moments,
+    cumulative_paths,
+    distribution_summary,
+    gaussian_scenarios,
+    horizon_comparison,
+    mean_std,
+    scenario_quality,
+    var_es,
+)
+from latentquant.evaluation.factors import (
+    LongShortBooks,
+    active_units,
+    latent_correlation,
+    loading_discrepancy,
+    loading_sorted_books,
+    loading_sorted_weights,
+)
 from latentquant.evaluation.importance import characteristic_importance, importance_table, portfolio_total_r2
 from latentquant.evaluation.portfolio import (
     SharpeEstimate,
@@ -12,6 +29,7 @@ from latentquant.evaluation.portfolio import (
     sharpe_ratio,
 )
 from latentquant.evaluation.pricing import (
+    GRSTestResult,
     count_significant,
     grs_test,
     predictive_r2,
@@ -19,37 +37,61 @@ from latentquant.evaluation.pricing import (
     running_mean_lambda,
     total_r2,
 )
-from latentquant.evaluation.reconstruction import reconstruction_r2
-from latentquant.evaluation.strategy import (
+from latentquant.evaluation.reconstruction import (
+    ReconstructionBenchmark,
+    linear_autoencoder_benchmark,
+    pca_benchmark,
+    reconstruction_r2,
+)
+from latentquant.evaluation.sharpe_inference import (
     DeflatedSharpe,
     SharpeDifference,
     deflated_sharpe_ratio,
-    hit_rate,
-    long_cash_positions,
+    newey_west_lags,
     probabilistic_sharpe_ratio,
     regime_importance_test,
     sharpe_difference_test,
+)
+from latentquant.evaluation.strategy import (
+    hit_rate,
+    long_cash_positions,
     strategy_returns,
+    timing_returns,
+    timing_statistics,
     timing_summary,
     turnover,
 )
 
 __all__ = [
     "DeflatedSharpe",
+    "GRSTestResult",
+    "HorizonComparison",
+    "LongShortBooks",
+    "ReconstructionBenchmark",
     "SharpeDifference",
     "SharpeEstimate",
     "active_units",
+    "annualised_moments",
     "characteristic_importance",
     "count_significant",
+    "cumulative_paths",
     "deflated_sharpe_ratio",
     "distribution_summary",
+    "gaussian_scenarios",
     "grs_test",
     "hit_rate",
+    "horizon_comparison",
     "importance_table",
     "latent_correlation",
+    "linear_autoencoder_benchmark",
+    "loading_discrepancy",
+    "loading_sorted_books",
     "loading_sorted_weights",
     "long_cash_positions",
     "max_drawdown",
+    "mean_std",
+    "newey_west_lags",
+    "pca_benchmark",
     "performance_summary",
     "portfolio_total_r2",
     "predictive_r2",
@@ -58,10 +100,13 @@ __all__ = [
     "reconstruction_r2",
     "regime_importance_test",
     "running_mean_lambda",
+    "scenario_quality",
     "sharpe_ci",
     "sharpe_difference_test",
     "sharpe_ratio",
     "strategy_returns",
+    "timing_returns",
+    "timing_statistics",
     "timing_summary",
     "total_r2",
     "turnover",
