@@ -323,7 +323,7 @@ class OursFit:
 
 def fit_ours(kind: str, X: pd.DataFrame, y: pd.Series, epochs: int, batch_size: int, seed: int) -> OursFit:
     est = SELECTORS[kind](d_model=D_MODEL, n_heads=N_HEADS, n_layers=N_LAYERS, dim_feedforward=DIM_FF,
-                          dropout=DROPOUT, head_hidden=(HEAD_HIDDEN,), epochs=epochs, batch_size=batch_size, lr=LR,
+                          dropout=DROPOUT, head_hidden_dims=(HEAD_HIDDEN,), epochs=epochs, batch_size=batch_size, lr=LR,
                           seed=seed, device="cpu", verbose=False)
     est.fit(X, y)
     return OursFit(est, float(est.history_.seconds), float(est.history_["train_loss"][-1]))

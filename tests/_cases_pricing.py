@@ -54,7 +54,7 @@ def conditional_vae() -> Case:
     from latentquant.models.pricing import ConditionalVAE
 
     panel = _panel()
-    return Case(ConditionalVAE(n_factors=2, hidden=8, epochs=2, device="cpu", verbose=False),
+    return Case(ConditionalVAE(n_factors=2, hidden_dim=8, epochs=2, device="cpu", verbose=False),
                 lambda e: e.fit(panel), lambda e: e.fitted(panel), ("gamma", 0.0))
 
 

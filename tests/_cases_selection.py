@@ -59,7 +59,7 @@ def cross_attention() -> Case:
 def vae_features() -> Case:
     from latentquant.models.selection import VAEFeatures
 
-    case = _regressor(VAEFeatures(latent_dim=2, vae_hidden=(8,), vae_epochs=2, epochs=2, seed=1), ("beta", -1.0),
+    case = _regressor(VAEFeatures(latent_dim=2, vae_hidden_dims=(8,), vae_epochs=2, epochs=2, seed=1), ("beta", -1.0),
                       validation=True)
     X, _ = _data()
     case.predict = lambda e: pd.concat([e.predict(X.iloc[200:]), e.transform(X.iloc[200:])], axis=1)
@@ -85,7 +85,7 @@ def semi_supervised_vae() -> Case:
     X, y = _data()
     labels = (y > 0).to_numpy(dtype=float, copy=True)
     labels[np.arange(len(labels)) % 5 != 0] = np.nan  # one row in five labelled
-    est = SemiSupervisedVAE(latent_dim=2, hidden=(8,), epochs=2, batch_size=32, seed=1)
+    est = SemiSupervisedVAE(latent_dim=2, hidden_dims=(8,), epochs=2, batch_size=32, seed=1)
     return Case(est, lambda e: e.fit(X.iloc[:200], labels[:200]),
                 lambda e: pd.concat([e.predict_proba(X.iloc[200:]), e.transform(X.iloc[200:])], axis=1),
                 ("likelihood", "poisson"))

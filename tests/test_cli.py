@@ -61,7 +61,8 @@ def test_vae_fit_writes_run_directory(tmp_path, prices_csv):
 @pytest.mark.parametrize(("args", "message"), [
     (["--latent", "6"], "error: latent_dim=6 must be smaller than the number of assets (6)"),
     (["--train-end", "2030-01-01"], "error: The test span"),
-    (["--hidden", "a,b"], "error: --hidden must be comma-separated integers"),
+    (["--hidden", "a,b"], "error: --hidden-dims must be comma-separated integers"),
+    (["--hidden-dims", "a,b"], "error: --hidden-dims must be comma-separated integers"),
 ])
 def test_vae_fit_user_errors(tmp_path, prices_csv, args, message):
     res = runner.invoke(app, ["vae", "fit", "--csv", str(prices_csv), "--train-end", "2019-01-31", "--epochs", "1",

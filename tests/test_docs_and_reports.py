@@ -114,7 +114,7 @@ def test_readme_python_quickstart_runs(tmp_path, monkeypatch):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = re.search(r"## Python quickstart\n(.*?)\n## ", readme, re.S).group(1)
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     monkeypatch.chdir(tmp_path)  # the example saves a model under runs/
     ns: dict = {}
     exec(compile(blocks[0], "README.md", "exec"), ns)
@@ -128,6 +128,10 @@ def test_readme_python_quickstart_runs(tmp_path, monkeypatch):
     exec(compile(blocks[1], "README.md", "exec"), ns)  # the VAE toolkit
     assert ns["factors"].shape == (1760, 5) and ns["scenarios"].shape == (10_000, 20)
     assert ns["scores"].shape == (1760,)
+    ns = {}
+    exec(compile(blocks[2], "README.md", "exec"), ns)  # the estimator contract
+    pd.testing.assert_series_equal(ns["same"].fitted(ns["panel"]), ns["model"].fitted(ns["panel"]))
+    assert ns["twin"].get_params()["n_factors"] == 1 and ns["model"].get_params()["n_factors"] == 2
 
 
 def test_rerunning_into_a_run_directory_replaces_its_figures_and_tables(tmp_path):

@@ -181,3 +181,31 @@ def test_arrays_are_read_without_pickle(tmp_path):
         np.savez(fh, a0=np.array([object()], dtype=object))
     with pytest.raises(CheckpointError, match="could not be loaded"):
         Standardizer.load(path)
+
+
+RENAMED = [(name, old, new) for name, cls in ESTIMATORS.items() for old, new in cls._renamed_params.items()]
+
+
+def test_renamed_parameters_are_listed():
+    assert ("MLPRegressor", "hidden", "hidden_dims") in RENAMED
+    assert ("ConditionalVAE", "hidden", "hidden_dim") in RENAMED
+    assert ("FamaFrench", "factors", "factor_names") in RENAMED
+
+
+@pytest.mark.parametrize(("name", "old", "new"), RENAMED)
+def test_old_parameter_name_works_for_a_release_with_a_future_warning(name, old, new):
+    cls = ESTIMATORS[name]
+    value = cls().get_params()[new]
+    with pytest.warns(FutureWarning, match=rf"{name}\({old}=...\) is deprecated .* use {name}\({new}=...\)"):
+        est = cls(**{old: value})
+    assert old not in est.get_params() and est.get_params()[new] == value
+    assert old not in clone(est).get_params()
+    with pytest.raises(TypeError, match=rf"got both {old}= \(its old name\) and {new}="):
+        cls(**{old: value, new: value})
+
+
+def test_device_defaults_to_auto_everywhere():
+    for name, cls in ESTIMATORS.items():
+        params = cls().get_params()
+        if "device" in params:
+            assert params["device"] == "auto", name

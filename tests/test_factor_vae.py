@@ -11,7 +11,7 @@ from latentquant.data.simulate import simulate_panel
 from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
 from latentquant.models.pricing.factor_vae import ConditionalVAE, gaussian_kl
 
-SMALL = {"n_factors": 2, "hidden": 16, "verbose": False}
+SMALL = {"n_factors": 2, "hidden_dim": 16, "verbose": False}
 
 
 @pytest.fixture(scope="module", autouse=True)

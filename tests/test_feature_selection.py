@@ -37,12 +37,12 @@ def tiny(out, **kw) -> SelectionStudyConfig:
         train=["2012-01-01", "2014-12-31"], validation=["2015-01-01", "2015-12-31"], test=["2016-01-01", "2016-12-31"],
         seeds=[0, 1], executor="serial", out=str(out), verbose=False, n_boot=200,
         params={"mlp": FAST, "self_attention": ATT, "cross_attention": ATT,
-                "vae_features": {**FAST, "vae_epochs": 2, "vae_hidden": [8, 8], "latent_dim": 2},
+                "vae_features": {**FAST, "vae_epochs": 2, "vae_hidden_dims": [8, 8], "latent_dim": 2},
                 "lightgbm": {"n_estimators": 20, "subsample": 0.8}},
         pretraining={"enabled": True, "seeds": [0], "models": ["self_attention", "vae_features"],
                      "fine_tune": {"epochs": 2}},
         semi_supervised={"enabled": True, "seeds": [0], "label_fraction": 0.1,
-                         "params": {"epochs": 2, "hidden": [8], "latent_dim": 2}},
+                         "params": {"epochs": 2, "hidden_dims": [8], "latent_dim": 2}},
     )
     base.update(kw)
     return SelectionStudyConfig(**base)

@@ -56,7 +56,7 @@ def test_fama_french_old_call_still_works_with_a_future_warning_and_gives_the_sa
     pd.testing.assert_frame_equal(old.beta_, new.beta_)
     pd.testing.assert_series_equal(old.fitted(panel), new.fitted(panel))
     assert clone(old).get_params()["factor_returns"] is not None  # the deprecated argument survives clone
-    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['factor'\]"):
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'factor'"):
         FamaFrench(factor=["F0"])
 
 

@@ -27,7 +27,7 @@ SMALL = {
     MLPRegressor: dict(epochs=3),
     SelfAttentionSelector: SMALL_ATT,
     CrossAttentionSelector: SMALL_ATT,
-    VAEFeatures: dict(latent_dim=3, vae_hidden=(8, 4), vae_epochs=2, epochs=3),
+    VAEFeatures: dict(latent_dim=3, vae_hidden_dims=(8, 4), vae_epochs=2, epochs=3),
 }
 ALL = list(SMALL)
 
@@ -104,7 +104,7 @@ def _regime_data(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarra
 def test_self_attention_importance_follows_the_planted_regime() -> None:
     X, y, _ = _regime_data(1500, 0)
     Xt, yt, high = _regime_data(1000, 1)
-    model = SelfAttentionSelector(d_model=16, n_heads=2, dim_feedforward=32, head_hidden=(8,), dropout=0.0,
+    model = SelfAttentionSelector(d_model=16, n_heads=2, dim_feedforward=32, head_hidden_dims=(8,), dropout=0.0,
                                   epochs=30, lr=3e-3, seed=0).fit(X, y)
     assert _r2(yt, model.predict(Xt)) > 0.8  # the mean predictor has R² = 0
     imp = model.importance(Xt)
@@ -121,7 +121,7 @@ def test_cross_attention_ranks_the_informative_macro_feature_first() -> None:
 
     X, y = sim(1500, 0)
     Xt, yt = sim(1000, 1)
-    model = CrossAttentionSelector(d_model=16, n_heads=2, dim_feedforward=32, head_hidden=(8,), dropout=0.0,
+    model = CrossAttentionSelector(d_model=16, n_heads=2, dim_feedforward=32, head_hidden_dims=(8,), dropout=0.0,
                                    epochs=30, lr=3e-3, seed=0).fit(X, y)
     assert _r2(yt, model.predict(Xt)) > 0.7
     mean_imp = model.importance(Xt).mean()
@@ -294,7 +294,7 @@ def test_public_exports() -> None:
 # ---------------------------------------------------------------------------------------------- VAE features
 def test_vae_features_latent_dim_and_head() -> None:
     X, y = _frame(200)
-    model = VAEFeatures(latent_dim=4, vae_hidden=(8, 6), vae_epochs=3, epochs=3).fit(X, y)
+    model = VAEFeatures(latent_dim=4, vae_hidden_dims=(8, 6), vae_epochs=3, epochs=3).fit(X, y)
     z = model.transform(X)
     assert z.shape == (200, 4)
     assert model.vae_.latent_dim == 4 and model.vae_.hidden_dims == [8, 6]
@@ -434,9 +434,9 @@ def test_not_fitted(cls: Any) -> None:
     (CrossAttentionSelector, dict(d_model=10, n_heads=3), "not divisible by n_heads=3"),
     (SelfAttentionSelector, dict(dropout=-0.1), r"SelfAttentionSelector: dropout must be a number in \[0, 1\), got -0.1"),
     (MLPRegressor, dict(dropout=1.0), r"MLPRegressor: dropout must be a number in \[0, 1\), got 1.0"),
-    (MLPRegressor, dict(hidden=(2, 0)), r"hidden must be a list of positive integers, got \(2, 0\)"),
-    (MLPRegressor, dict(hidden=3), r"hidden must be a list of positive integers, got 3"),
-    (SelfAttentionSelector, dict(head_hidden=(-1,)), "head_hidden must be a list of positive integers"),
+    (MLPRegressor, dict(hidden_dims=(2, 0)), r"hidden_dims must be a list of positive integers, got \(2, 0\)"),
+    (MLPRegressor, dict(hidden_dims=3), r"hidden_dims must be a list of positive integers, got 3"),
+    (SelfAttentionSelector, dict(head_hidden_dims=(-1,)), "head_hidden_dims must be a list of positive integers"),
     (MLPRegressor, dict(activation="softplus"), r"activation must be one of \[.*'relu'.*\], got 'softplus'"),
     (MLPRegressor, dict(lr=0.0), "lr must be a positive number, got 0.0"),
     (MLPRegressor, dict(weight_decay=-1e-3), "weight_decay must be a number >= 0, got -0.001"),
@@ -449,7 +449,7 @@ def test_not_fitted(cls: Any) -> None:
     (SelfAttentionSelector, dict(n_layers=0), "n_layers must be a positive integer, got 0"),
     (SelfAttentionSelector, dict(dim_feedforward=0), "dim_feedforward must be a positive integer, got 0"),
     (VAEFeatures, dict(vae_lr=0), "VAEFeatures: vae_lr must be a positive number, got 0"),
-    (VAEFeatures, dict(vae_hidden=[8, "8"]), "vae_hidden must be a list of positive integers"),
+    (VAEFeatures, dict(vae_hidden_dims=[8, "8"]), "vae_hidden_dims must be a list of positive integers"),
     (MLPRegressor, dict(device="tpu:0"), "device='tpu:0' is not a torch device"),
 ])
 def test_bad_params_raise_config_error_at_fit(cls: Any, params: dict[str, Any], match: str) -> None:
@@ -525,7 +525,7 @@ def test_mlp_regressor_old_import_path_warns() -> None:
 def test_hyperparameters_after_the_first_are_keyword_only() -> None:
     with pytest.raises(TypeError, match="positional argument"):
         MLPRegressor((4,), "tanh")  # type: ignore[misc]
-    assert MLPRegressor((4,), activation="tanh").get_params()["hidden"] == (4,)
+    assert MLPRegressor((4,), activation="tanh").get_params()["hidden_dims"] == (4,)
 
 
 @pytest.mark.parametrize("cls", [SelfAttentionSelector, VAEFeatures], ids=lambda c: c.__name__)

@@ -21,7 +21,7 @@ from latentquant.training import Trainer
 # 200: 0.935, 500: 0.942, 1000: 0.937) and the baseline's with its epochs up to 5000 (200: 0.878, 1000: 0.886,
 # 5000: 0.895, 10000: 0.890). A Gaussian likelihood on standardised pixels needs a larger classification weight
 # than the paper's alpha=0.1 (Bernoulli likelihood on MNIST) for q(y|x) to be shaped by the labels.
-SS_KW = dict(epochs=500, hidden=(128,), latent_dim=16, alpha=3.0, verbose=False)
+SS_KW = dict(epochs=500, hidden_dims=(128,), latent_dim=16, alpha=3.0, verbose=False)
 SS_FAST = dict(SS_KW, epochs=200)  # the default (fast) test: fewer epochs, two seeds
 BASELINE_EPOCHS = 5000
 
@@ -104,7 +104,7 @@ def _toy(n: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-SMALL = dict(latent_dim=2, hidden=(16,), epochs=5, batch_size=32, verbose=False, device="cpu")
+SMALL = dict(latent_dim=2, hidden_dims=(16,), epochs=5, batch_size=32, verbose=False, device="cpu")
 
 
 def test_proba_rows_sum_to_one_and_shapes() -> None:
@@ -177,12 +177,12 @@ def test_new_option_errors() -> None:
         (dict(m1_sample="yes"), r"m1_sample must be a boolean \(True or False\), got 'yes'"),
         (dict(m1_latent_dim=0), "m1_latent_dim must be a positive integer or None, got 0"),
         (dict(m1_latent_dim=2.5), "m1_latent_dim must be a positive integer or None, got 2.5"),
-        (dict(m1_latent_dim=2, m1_hidden=(0,)), r"m1_hidden must be a list of positive integers, got \(0,\)"),
+        (dict(m1_latent_dim=2, m1_hidden_dims=(0,)), r"m1_hidden_dims must be a list of positive integers, got \(0,\)"),
         (dict(m1_latent_dim=2, m1_epochs=0), "m1_epochs must be a positive integer or None, got 0"),
         (dict(consistency=-1.0), "consistency must be a number >= 0, got -1.0"),
         (dict(consistency=float("nan")), "consistency must be a number >= 0, got nan"),
         (dict(n_classes=1), "SemiSupervisedVAE: n_classes must be an integer >= 2 or None, got 1"),
-        (dict(hidden=[16, 0]), r"hidden must be a list of positive integers, got \[16, 0\]"),
+        (dict(hidden_dims=[16, 0]), r"hidden_dims must be a list of positive integers, got \[16, 0\]"),
         (dict(alpha=-0.1), "alpha must be a number >= 0, got -0.1"),
         (dict(validation_split=1.0), r"validation_split must be a number in \[0, 1\), got 1.0"),
     ]
@@ -193,7 +193,7 @@ def test_new_option_errors() -> None:
 
 def test_m1_m2_stacking_shapes_and_determinism() -> None:
     X, y = _toy()
-    kw = dict(SMALL, m1_latent_dim=4, m1_hidden=(8,), m1_epochs=3)
+    kw = dict(SMALL, m1_latent_dim=4, m1_hidden_dims=(8,), m1_epochs=3)
     a = SemiSupervisedVAE(seed=2, **kw).fit(X, y)
     assert a.m1_ is not None and a.m1_.latent_dim == 4
     assert a.model_.input_dim == 4  # M2 models the M1 latent
@@ -215,7 +215,7 @@ def test_bernoulli_m1_then_gaussian_m2() -> None:
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(120, 6))
     y = np.where(np.arange(120) % 4 == 0, (X[:, 0] > 0.5).astype(float), -1.0)
-    clf = SemiSupervisedVAE(likelihood="bernoulli", m1_latent_dim=3, m1_hidden=(8,), seed=0, **SMALL).fit(X, y)
+    clf = SemiSupervisedVAE(likelihood="bernoulli", m1_latent_dim=3, m1_hidden_dims=(8,), seed=0, **SMALL).fit(X, y)
     assert clf.m1_.bernoulli and not clf.model_.bernoulli
     assert clf.predict_proba(X).shape == (120, 2)
 
@@ -279,7 +279,7 @@ def test_pandas_in_pandas_out_and_save_load(tmp_path) -> None:
 
 
 def test_init_stores_the_hyperparameters_as_given() -> None:
-    clf = SemiSupervisedVAE(hidden=[32], m1_hidden=[16])
-    assert clf.hidden == [32] and clf.m1_hidden == [16]  # no derived state in __init__ (a list stays a list)
+    clf = SemiSupervisedVAE(hidden_dims=[32], m1_hidden_dims=[16])
+    assert clf.hidden_dims == [32] and clf.m1_hidden_dims == [16]  # no derived state in __init__ (a list stays a list)
     with pytest.raises(TypeError, match="positional argument"):
         SemiSupervisedVAE(3, 8)  # type: ignore[misc]

@@ -120,8 +120,10 @@ def newey_west_lrv(scores: np.ndarray, lags: int) -> np.ndarray:
     return out
 
 
-def standardize_stats(values: np.ndarray, *, ddof: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations (``ddof``, default 1) of a 2-D array of training rows.
+def standardize_stats(values: np.ndarray, *, ddof: int = 1,
+                      dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (``ddof``, default 1) of a 2-D array of training rows, computed in
+    ``dtype`` (``None``: the input's own precision, e.g. float32 statistics of float32 rows).
 
     Examples
     --------
@@ -129,5 +131,5 @@ def standardize_stats(values: np.ndarray, *, ddof: int = 1) -> tuple[np.ndarray,
     >>> m.tolist(), s.tolist()
     ([2.0], [1.0])
     """
-    x = np.asarray(values, dtype=np.float64)
+    x = np.asarray(values) if dtype is None else np.asarray(values, dtype=dtype)
     return x.mean(axis=0), x.std(axis=0, ddof=ddof)

@@ -19,12 +19,15 @@ saved the same way, recursively. Only classes defined in latentquant can be name
 
 from __future__ import annotations
 
+import functools
 import importlib
+import inspect
 import json
 import math
 import os
 import platform
 import tempfile
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -81,12 +84,17 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {}
-    #: what to tell a user who calls a method before fitting (``{name}`` is the class name)
+    #: what to tell a user who calls a method before fitting
     _fit_hint: ClassVar[str] = "call fit(...) first"
+    #: renamed hyperparameters, old name → new name: the old keyword still works for one release, with a
+    #: FutureWarning, and is invisible to get_params/clone (the signature scikit-learn reads has the new names only)
+    _renamed_params: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         _CLASSES[_class_key(cls)] = cls
+        if cls._renamed_params and "__init__" in cls.__dict__:
+            cls.__init__ = _accept_renamed(cls, cls.__dict__["__init__"])  # type: ignore[method-assign]
 
     # ------------------------------------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -129,6 +137,26 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
             setattr(self, key, value)
 
 
+def _accept_renamed(cls: type[BaseModel], init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``init`` so that the old names in ``cls._renamed_params`` map to the new ones, with a FutureWarning."""
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+        for old, new in type(self)._renamed_params.items():
+            if old in kwargs:
+                name = type(self).__name__
+                if new in kwargs:
+                    raise TypeError(f"{name} got both {old}= (its old name) and {new}=; pass {new}= only.")
+                warnings.warn(f"{name}({old}=...) is deprecated and will be removed in the next release; use "
+                              f"{name}({new}=...).", FutureWarning, stacklevel=2)
+                kwargs[new] = kwargs.pop(old)
+        init(self, *args, **kwargs)
+
+    wrapper.__signature__ = signature  # type: ignore[attr-defined]
+    return wrapper
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # codec: Python / numpy / pandas / torch values ↔ JSON + arrays + tensors
 # ----------------------------------------------------------------------------------------------------------------------
@@ -139,8 +167,31 @@ def register_codec(name: str, kind: type, encode: Callable[[Any, Any], Any],
                    decode: Callable[[Any, Any], Any]) -> None:
     """Teach persistence a value type of the fitted state (a small result class, a named tuple, ...).
 
-    ``encode(value, enc)`` returns something :meth:`_Encoder.encode` accepts (``enc.encode`` nests);
-    ``decode(data, dec)`` rebuilds the value (``dec.decode`` nests).
+    Parameters
+    ----------
+    name : str
+        Unique tag written to ``estimator.json`` for values of this type (registering a name again replaces it).
+    kind : type
+        The value type; ``isinstance(value, kind)`` selects this codec when saving.
+    encode : callable
+        ``encode(value, enc)`` returns something the encoder accepts (JSON scalars, lists, dicts, arrays, pandas
+        objects); call ``enc.encode(part)`` to nest.
+    decode : callable
+        ``decode(data, dec)`` rebuilds the value from what ``encode`` returned; call ``dec.decode(part)`` to nest.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from fractions import Fraction
+    >>> import pandas as pd
+    >>> from latentquant.data import Standardizer
+    >>> register_codec("fractions.Fraction", Fraction, lambda v, enc: [v.numerator, v.denominator],
+    ...                lambda data, dec: Fraction(*data))
+    >>> model = Standardizer().fit(pd.DataFrame({"A": [1.0, 2.0, 3.0]}))
+    >>> model.shrinkage_ = Fraction(1, 3)  # a fitted attribute of the new type
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(Standardizer.load(model.save(tmp)).shrinkage_)
+    1/3
     """
     _CODECS[name] = (kind, encode, decode)
 
@@ -346,7 +397,33 @@ def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def save_estimator(estimator: BaseModel, path: str | Path) -> Path:
-    """Write ``estimator`` (hyperparameters + fitted state) to directory ``path``; see the module docstring."""
+    """Write ``estimator`` (hyperparameters + fitted state) to directory ``path``; see the module docstring.
+
+    :meth:`BaseModel.save` calls this. Each file is written to a temporary name and renamed, ``estimator.json``
+    last, so an interrupted save never leaves a directory that loads.
+
+    Parameters
+    ----------
+    estimator : BaseModel
+        The estimator to save, fitted or not.
+    path : str or pathlib.Path
+        Directory to write (created if missing; the three files in it are replaced).
+
+    Returns
+    -------
+    pathlib.Path
+        The directory, holding ``estimator.json``, ``arrays.npz`` and ``weights.pt``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from latentquant.data import Standardizer
+    >>> model = Standardizer().fit(pd.DataFrame({"A": [1.0, 2.0, 3.0]}))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(sorted(f.name for f in save_estimator(model, tmp).iterdir()))
+    ['arrays.npz', 'estimator.json', 'weights.pt']
+    """
     import torch
 
     from latentquant import __version__
@@ -377,7 +454,38 @@ def save_estimator(estimator: BaseModel, path: str | Path) -> Path:
 
 def load_estimator(path: str | Path, *, expected: type[T] | None = None) -> T:
     """Rebuild an estimator written by :func:`save_estimator` (no pickle: arrays with ``allow_pickle=False``,
-    tensors with ``weights_only=True``)."""
+    tensors with ``weights_only=True``).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Directory written by :func:`save_estimator` (or ``model.save``).
+    expected : type, optional
+        Require the saved estimator to be an instance of this class (what ``Cls.load`` passes); another class is a
+        :class:`~latentquant.exceptions.CheckpointError`.
+
+    Returns
+    -------
+    BaseModel
+        The estimator with the saved hyperparameters and fitted state.
+
+    Raises
+    ------
+    CheckpointError
+        The directory is incomplete, corrupted, names a class outside latentquant, or holds another class than
+        ``expected``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from latentquant.data import Standardizer
+    >>> model = Standardizer(ddof=0).fit(pd.DataFrame({"A": [1.0, 3.0]}))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     loaded = load_estimator(save_estimator(model, tmp), expected=Standardizer)
+    >>> loaded.ddof, loaded.mean_.tolist(), loaded.scale_.tolist()
+    (0, [2.0], [1.0])
+    """
     import torch
 
     directory = Path(path)

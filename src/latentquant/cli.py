@@ -98,7 +98,8 @@ def vae_fit(
     latent: int = typer.Option(5, help="Latent dimension K."),
     beta: float = typer.Option(1.0, help="Weight β of the KL term."),
     epochs: int = typer.Option(300, help="Maximum epochs (early stopping on the last 20% of the training span)."),
-    hidden: str = typer.Option("64,32", help="Encoder hidden widths, comma-separated."),
+    hidden: str = typer.Option("64,32", "--hidden-dims", "--hidden",
+                               help="Encoder hidden widths, comma-separated (--hidden: the old spelling)."),
     train_end: str = typer.Option("2015-12-31", help="Last date of the training span."),
     test_start: str | None = typer.Option(None, help="First test date (default: the day after --train-end)."),
     test_end: str | None = typer.Option(None, help="Last test date (default: end of data)."),
@@ -117,7 +118,7 @@ def vae_fit(
     config = VAEReturnsConfig(
         data=data, path=str(csv) if csv is not None else None, input="returns" if returns else "prices",
         train_end=train_end, test_start=test_start, test_end=test_end, latent_dim=latent,
-        hidden_dims=_int_list(hidden, "--hidden"), beta=beta, epochs=epochs, batch_size=batch_size, lr=lr,
+        hidden_dims=_int_list(hidden, "--hidden-dims"), beta=beta, epochs=epochs, batch_size=batch_size, lr=lr,
         seeds=_int_list(seeds, "--seeds"), n_scenarios=scenarios, out=str(out),
         verbose=False if quiet else None,
     )
@@ -196,7 +197,8 @@ def factors_fit(
     input: str = typer.Option("prices", "--input", help=_INPUT_HELP),
     factors: int = typer.Option(5, "--factors", "-k", help="Number of latent factors K."),
     beta: float = typer.Option(1.0, help="Weight β of the KL term."),
-    hidden: str = typer.Option("64,32", help="Encoder hidden widths, comma-separated ('' = linear)."),
+    hidden: str = typer.Option("64,32", "--hidden-dims", "--hidden",
+                               help="Encoder hidden widths, comma-separated ('' = linear; --hidden: old spelling)."),
     epochs: int = typer.Option(300, help="Maximum epochs (early stopping on the last 20% of the training span)."),
     seed: int = typer.Option(0, help="Seed (same seed, same data → identical factors)."),
     train_start: str | None = typer.Option(None, help="First training date (default: start of data)."),
@@ -218,7 +220,7 @@ def factors_fit(
             raise LatentQuantError(f"{option} must be a date such as 2015-12-31, got {value!r}.") from None
     returns, source = _study_returns(data, csv, input)
     result = fit_and_save(returns.loc[bounds[0]:bounds[1]], source=source, n_factors=factors, beta=beta,
-                          hidden_dims=_int_list(hidden, "--hidden"), epochs=epochs, seed=seed,
+                          hidden_dims=_int_list(hidden, "--hidden-dims"), epochs=epochs, seed=seed,
                           periods_per_year=periods_per_year, out=out, verbose=False if quiet else None)
     typer.echo(result)
 

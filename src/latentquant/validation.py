@@ -40,10 +40,23 @@ __all__ = [
     "check_frame",
     "check_min_rows",
     "check_params",
+    "format_date",
 ]
 
 
-def _fmt_date(value: Any) -> str:
+def format_date(value: Any) -> str:
+    """A date as error messages print it: ``2020-01-31`` for a tz-naive midnight, ISO 8601 otherwise.
+
+    Parameters
+    ----------
+    value : object
+        A timestamp (anything else is printed with ``str``).
+
+    Examples
+    --------
+    >>> format_date(pd.Timestamp("2020-01-31")), format_date(pd.Timestamp("2020-01-31 09:30"))
+    ('2020-01-31', '2020-01-31T09:30:00')
+    """
     if isinstance(value, pd.Timestamp):
         if value.tz is None and value == value.normalize():
             return value.strftime("%Y-%m-%d")
@@ -86,6 +99,18 @@ def check_frame(
     ------
     DataValidationError
         On any violation; the message names the column and first offending date.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prices = pd.DataFrame({"SPY": [100, 101.5]}, index=pd.to_datetime(["2024-01-02", "2024-01-03"]))
+    >>> check_frame(prices, name="prices", positive=True).dtypes.tolist()
+    [dtype('float64')]
+    >>> check_frame(prices.iloc[::-1], name="prices")
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.DataValidationError: prices dates are not sorted ascending (first out-of-order date \
+2024-01-02 after 2024-01-03); call data.sort_index() first.
     """
     if isinstance(data, pd.Series):
         data = data.to_frame(name=data.name if data.name is not None else name)
@@ -110,7 +135,7 @@ def check_frame(
         bad = pd.to_numeric(data[col], errors="coerce").isna() & data[col].notna()
         where = ""
         if bad.any():
-            first = _fmt_date(data.index[bad.to_numpy()][0])
+            first = format_date(data.index[bad.to_numpy()][0])
             where = f" (first non-numeric value {data[col][bad].iloc[0]!r} on {first})"
         raise DataValidationError(
             f"{name} column {col!r} is not numeric{where}; convert it with pd.to_numeric or drop the column "
@@ -126,14 +151,14 @@ def check_frame(
         if dup.any():
             first_dup = data.index[dup][0]
             raise DataValidationError(
-                f"{name} has duplicated dates ({int(dup.sum())} duplicate(s), first {_fmt_date(first_dup)}); "
+                f"{name} has duplicated dates ({int(dup.sum())} duplicate(s), first {format_date(first_dup)}); "
                 "aggregate or drop duplicates, e.g. data[~data.index.duplicated(keep='last')]."
             )
         if not data.index.is_monotonic_increasing:
             pos = int(np.argmax(np.diff(data.index.asi8) < 0)) + 1
             raise DataValidationError(
-                f"{name} dates are not sorted ascending (first out-of-order date {_fmt_date(data.index[pos])} "
-                f"after {_fmt_date(data.index[pos - 1])}); call data.sort_index() first."
+                f"{name} dates are not sorted ascending (first out-of-order date {format_date(data.index[pos])} "
+                f"after {format_date(data.index[pos - 1])}); call data.sort_index() first."
             )
     values = data.to_numpy(dtype=np.float64, na_value=np.nan)
     bad_inf = np.isinf(values)
@@ -174,12 +199,38 @@ def _raise_cell(data: pd.DataFrame, mask: np.ndarray, name: str, what: str, fix:
     value = data.iat[i, j]
     value = value.item() if isinstance(value, np.generic) else value
     raise DataValidationError(
-        f"{name} column {data.columns[j]!r} has {what}: first at {_fmt_date(data.index[i])} (value {value!r}); {fix}."
+        f"{name} column {data.columns[j]!r} has {what}: first at {format_date(data.index[i])} (value {value!r}); {fix}."
     )
 
 
 def check_min_rows(n_rows: int, required: int, *, what: str, name: str = "data") -> None:
-    """Raise if ``n_rows < required``; ``what`` says who needs the rows (e.g. ``"a 5-factor model"``)."""
+    """Raise if ``n_rows < required``; ``what`` says who needs the rows (e.g. ``"a 5-factor model"``).
+
+    Parameters
+    ----------
+    n_rows : int
+        Rows available.
+    required : int
+        Rows needed.
+    what : str
+        Who needs them, as it should read in the message.
+    name : str, default "data"
+        What the rows are called in the message.
+
+    Raises
+    ------
+    DataValidationError
+        When ``n_rows < required``.
+
+    Examples
+    --------
+    >>> check_min_rows(60, 20, what="a 5-factor model")
+    >>> check_min_rows(10, 20, what="a 5-factor model", name="returns")
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.DataValidationError: returns has 10 rows but a 5-factor model needs at least 20; pass a \
+longer history or a smaller model.
+    """
     if n_rows < required:
         raise DataValidationError(
             f"{name} has {n_rows} rows but {what} needs at least {required}; "
@@ -189,16 +240,40 @@ def check_min_rows(n_rows: int, required: int, *, what: str, name: str = "data")
 
 def check_aligned(left: pd.DataFrame | pd.Series, right: pd.DataFrame | pd.Series, *,
                   names: tuple[str, str] = ("left", "right")) -> None:
-    """Raise if two tables do not share exactly the same index (same dates in the same order)."""
+    """Raise if two tables do not share exactly the same index (same dates in the same order).
+
+    Parameters
+    ----------
+    left, right : pandas.DataFrame or pandas.Series
+        The two tables.
+    names : tuple of str, default ("left", "right")
+        What the two tables are called in the message.
+
+    Raises
+    ------
+    DataValidationError
+        Naming how many dates only one table has and the first of them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> dates = pd.date_range("2024-01-01", periods=3)
+    >>> check_aligned(pd.Series(1.0, index=dates), pd.Series(2.0, index=dates))
+    >>> check_aligned(pd.Series(1.0, index=dates), pd.Series(2.0, index=dates[:2]), names=("returns", "factors"))
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.DataValidationError: returns and factors have misaligned indexes (1 date(s) only in \
+returns, first 2024-01-03); align them first, e.g. returns, factors = returns.align(factors, join='inner', axis=0).
+    """
     if left.index.equals(right.index):
         return
     a, b = names
     only_a = left.index.difference(right.index)
     only_b = right.index.difference(left.index)
     if len(only_a):
-        detail = f"{len(only_a)} date(s) only in {a}, first {_fmt_date(only_a[0])}"
+        detail = f"{len(only_a)} date(s) only in {a}, first {format_date(only_a[0])}"
     elif len(only_b):
-        detail = f"{len(only_b)} date(s) only in {b}, first {_fmt_date(only_b[0])}"
+        detail = f"{len(only_b)} date(s) only in {b}, first {format_date(only_b[0])}"
     else:
         detail = "same dates in a different order or with repeats"
     raise DataValidationError(
@@ -223,6 +298,15 @@ class Interval:
     """Numbers of one kind (``Integral`` or ``Real``) in an interval; ``None`` bounds are unbounded.
 
     ``Real`` accepts integers too, never booleans, and only finite values.
+
+    Parameters
+    ----------
+    kind : {numbers.Integral, numbers.Real}
+        The kind of number.
+    low, high : float or None
+        The bounds; ``None`` leaves that side unbounded.
+    closed : {"left", "right", "both", "neither"}, default "left"
+        Which bounds belong to the interval.
 
     Examples
     --------
@@ -274,7 +358,23 @@ class Interval:
 
 @dataclass(frozen=True)
 class Options:
-    """One of a fixed set of values (compared with ``==``; booleans never match numbers)."""
+    """One of a fixed set of values (compared with ``==``; booleans never match numbers).
+
+    Parameters
+    ----------
+    *values
+        The allowed values.
+
+    Examples
+    --------
+    >>> device = Options("cpu", "cuda", "auto")
+    >>> device.accepts("cuda"), device.accepts("gpu")
+    (True, False)
+    >>> Options(0, 1).accepts(True)  # True == 1 in Python, but a boolean is not a number here
+    False
+    >>> device.describe()
+    "one of ['cpu', 'cuda', 'auto']"
+    """
 
     values: tuple[Any, ...]
 
@@ -294,7 +394,23 @@ class Options:
 
 @dataclass(frozen=True)
 class SequenceOf:
-    """A list or tuple (never a string) whose every item meets ``item``; ``min_len`` items at least."""
+    """A list or tuple (never a string) whose every item meets ``item``; ``min_len`` items at least.
+
+    Parameters
+    ----------
+    item : Interval, Options or type
+        The constraint every item meets.
+    min_len : int, default 0
+        The fewest items allowed.
+
+    Examples
+    --------
+    >>> hidden = SequenceOf(Interval(Integral, 1, None), min_len=1)
+    >>> hidden.accepts([64, 32]), hidden.accepts([]), hidden.accepts([64, 0])
+    (True, False, False)
+    >>> hidden.describe()
+    'a list of positive integers (at least 1)'
+    """
 
     item: Interval | Options | type
     min_len: int = 0

@@ -174,6 +174,26 @@ def price_characteristics(prices: pd.DataFrame, market: pd.Series | pd.DataFrame
         needed date, or fewer than two complete months of data.
     ConfigError
         ``min_days`` not an integer ≥ 3.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> dates = pd.bdate_range("2020-01-01", periods=400)
+    >>> market = pd.Series(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 400))), index=dates)
+    >>> prices = pd.DataFrame(100 * np.exp(np.cumsum(rng.normal(0, 0.02, (400, 3)), axis=0)), index=dates,
+    ...                       columns=["A", "B", "C"])
+    >>> panel = price_characteristics(prices, market)
+    >>> panel.n_periods, panel.n_assets, panel.characteristics.shape[1]
+    (17, 3, 11)
+
+    Row ``(March, A)`` holds March's return and characteristics known at the end of February:
+
+    >>> feb, mar = prices["A"].loc[:"2020-02-29"].iloc[-1], prices["A"].loc[:"2020-03-31"].iloc[-1]
+    >>> row = ("2020-03-31", "A")
+    >>> bool(np.isclose(panel.returns.loc[row], mar / feb - 1))
+    True
+    >>> bool(np.isclose(panel.characteristics.loc[row, "log_price"], np.log(feb)))
+    True
     """
     if isinstance(min_days, bool) or not isinstance(min_days, int | np.integer) or min_days < 3:
         raise ConfigError(f"min_days must be an integer >= 3, got {min_days!r}.")
@@ -282,6 +302,26 @@ def bundled_price_panel(start: str | pd.Timestamp | None = None, end: str | pd.T
     (:func:`~latentquant.datasets.load_treasury_yields`) as the risk-free rate (excess returns). Characteristics are
     computed on the full history, then rows are restricted to months ``start`` … ``end`` (inclusive, compared with
     the month-end labels). Returns are already aligned with lagged characteristics: do not call :meth:`Panel.lag`.
+
+    Parameters
+    ----------
+    start, end : str or pandas.Timestamp, optional
+        First and last month kept (e.g. ``"2010-01"``); ``None`` keeps the whole history.
+    rf : bool, default True
+        Subtract the 3-month Treasury rate (excess returns); ``False`` keeps raw returns.
+
+    Returns
+    -------
+    Panel
+        Monthly ``(date, asset)`` panel with the columns of :data:`CHARACTERISTICS`.
+
+    Examples
+    --------
+    >>> panel = bundled_price_panel("2010-01", "2010-12")
+    >>> panel.n_periods, panel.n_assets, list(panel.characteristics.columns) == list(CHARACTERISTICS)
+    (12, 20, True)
+    >>> str(panel.dates[0].date()), str(panel.dates[-1].date())
+    ('2010-01-31', '2010-12-31')
     """
     from latentquant.datasets import load_sp500_index, load_sp500_stocks, load_treasury_yields
 

@@ -47,6 +47,16 @@ def rank_transform(characteristics: pd.DataFrame) -> pd.DataFrame:
 
     A date with a single non-missing value maps it to 0.
 
+    Parameters
+    ----------
+    characteristics : pandas.DataFrame
+        Characteristics indexed by ``(date, asset)``, dates sorted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Same index and columns, float64 values in ``[-1, 1]``, no NaN.
+
     Examples
     --------
     >>> idx = pd.MultiIndex.from_product([["2020-01"], ["a", "b", "c", "d"]], names=["date", "asset"])
@@ -70,6 +80,20 @@ def managed_portfolios(returns: pd.Series, characteristics: pd.DataFrame, method
     ``characteristics`` at row ``(t, i)`` must already be the values known before the return at ``(t, i)`` (see
     :meth:`Panel.lag`). ``method='gkx'``: :math:`(Z_t^\top Z_t)^{-1} Z_t^\top r_t` (least-squares, Gu–Kelly–Xiu);
     ``'mean'``: :math:`Z_t^\top r_t / N_t`.
+
+    Parameters
+    ----------
+    returns : pandas.Series
+        Returns indexed by ``(date, asset)``.
+    characteristics : pandas.DataFrame
+        Lagged characteristics on the same index, without NaN.
+    method : {"gkx", "mean"}, default "gkx"
+        Least-squares portfolios or characteristic-weighted averages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Dates × characteristics.
 
     Examples
     --------

@@ -82,6 +82,31 @@ def split_by_date(
 
     ``test_start`` defaults to the first date after ``train_end``. Bounds are inclusive.
 
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Table with a :class:`~pandas.DatetimeIndex`.
+    train_end : date-like
+        Last date of the training span.
+    test_start : date-like, optional
+        First date of the test span, after ``train_end`` (dates in between are dropped, e.g. a validation gap).
+    train_start : date-like, optional
+        First date of the training span (default: the first date of ``data``).
+    test_end : date-like, optional
+        Last date of the test span (default: the last date of ``data``).
+
+    Returns
+    -------
+    train, test : pandas.DataFrame
+        The two spans.
+
+    Raises
+    ------
+    ConfigError
+        ``test_start`` not after ``train_end``, or a bound that is not a date.
+    DataValidationError
+        A span without rows.
+
     Examples
     --------
     >>> import pandas as pd
@@ -116,6 +141,13 @@ def split_by_date(
 @dataclass(frozen=True)
 class HoldoutSplit:
     """One time-ordered train/test split: the last ``test_size`` rows (int) or share (float) are the test set.
+
+    Parameters
+    ----------
+    test_size : int or float, default 0.2
+        Number of test rows (int) or their share of the rows (float).
+    gap : int, default 0
+        Rows dropped between the training and the test rows.
 
     Examples
     --------
@@ -192,7 +224,24 @@ class WalkForwardSplit:
 
 @dataclass(frozen=True)
 class YearlyWindow:
-    """One refit of a calendar-year protocol: inclusive year ranges of the training, validation and test spans."""
+    """One refit of a calendar-year protocol: inclusive year ranges of the training, validation and test spans.
+
+    Parameters
+    ----------
+    train : tuple of int
+        First and last training year.
+    validation : tuple of int or None
+        First and last validation year; ``None``: no validation span.
+    test : tuple of int
+        First and last test year.
+
+    Examples
+    --------
+    >>> window = YearlyWindow(train=(2000, 2001), validation=None, test=(2002, 2002))
+    >>> train, val, test = window.masks(pd.to_datetime(["2000-06-30", "2001-06-30", "2002-06-30"]))
+    >>> train.tolist(), val.tolist(), test.tolist(), window.label
+    ([True, True, False], [False, False, False], [False, False, True], 'test 2002')
+    """
 
     train: tuple[int, int]
     validation: tuple[int, int] | None
@@ -220,6 +269,25 @@ class YearlyWindows:
     ``val_years`` years and tests on ``refit_every`` years starting at ``first_test_year``; each following window
     moves everything forward by ``refit_every`` years. ``scheme='expanding'`` keeps ``start_year`` fixed (GKX);
     ``'rolling'`` moves the training start too, keeping its length.
+
+    Parameters
+    ----------
+    start_year : int
+        First training year.
+    first_test_year, last_test_year : int
+        First and last year tested.
+    val_years : int, default 0
+        Validation years between training and test (0: no validation span).
+    refit_every : int, default 1
+        Test years per window (the model is refitted this often).
+    scheme : {"expanding", "rolling"}, default "expanding"
+        Keep the training start fixed, or move it with the window.
+
+    Raises
+    ------
+    ConfigError
+        An unknown ``scheme``, ``refit_every < 1``, ``val_years < 0``, test years in the wrong order, or no
+        training year left.
 
     Examples
     --------

@@ -39,6 +39,15 @@ class DatasetInfo:
         Licence of the source package and of the underlying data.
     description : str
         Caveats worth knowing before use (missing values, glitches ...).
+
+    Examples
+    --------
+    >>> from latentquant.datasets import dataset_info, load_ff3
+    >>> info = dataset_info("ff3")
+    >>> info.frequency, info.loader is load_ff3
+    ('monthly', True)
+    >>> info.load().columns.tolist()
+    ['MktRF', 'SMB', 'HML', 'RF']
     """
 
     name: str

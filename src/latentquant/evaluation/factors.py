@@ -26,6 +26,18 @@ def latent_correlation(factors: pd.DataFrame) -> tuple[pd.DataFrame, float]:
 
     Disentangled factors have off-diagonal correlations near 0 (the mean is 0 for a single factor).
 
+    Parameters
+    ----------
+    factors : pandas.DataFrame
+        Dates × factors, at least 3 rows.
+
+    Returns
+    -------
+    corr : pandas.DataFrame
+        Factors × factors.
+    mean_abs : float
+        Mean absolute off-diagonal correlation.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -44,7 +56,26 @@ def latent_correlation(factors: pd.DataFrame) -> tuple[pd.DataFrame, float]:
 
 def active_units(kl_per_factor: pd.Series | np.ndarray, threshold: float = 0.01) -> int:
     """Number of latent dimensions whose mean KL from the prior exceeds ``threshold`` nats (the others have
-    collapsed to the prior and carry no information)."""
+    collapsed to the prior and carry no information).
+
+    Parameters
+    ----------
+    kl_per_factor : pandas.Series or numpy.ndarray
+        Mean KL divergence of each latent dimension, in nats.
+    threshold : float, default 0.01
+        KL above which a dimension counts as active; positive.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> active_units(np.array([0.8, 0.002, 0.3, 0.0]))
+    2
+    >>> active_units(np.array([0.8, 0.002, 0.3, 0.0]), threshold=0.5)
+    1
+    """
     if not threshold > 0:
         raise ConfigError(f"threshold must be > 0, got {threshold!r}.")
     return int((np.asarray(kl_per_factor, dtype=np.float64) > threshold).sum())
@@ -55,6 +86,18 @@ def loading_sorted_weights(loadings: pd.DataFrame, fraction: float = 1 / 3) -> p
     short the ``fraction`` with the lowest, equal weights summing to +1 and −1 (assets × factors).
 
     The sign of a latent factor is arbitrary, so is the sign of the book's return.
+
+    Parameters
+    ----------
+    loadings : pandas.DataFrame
+        Assets × factors.
+    fraction : float, default 1/3
+        Share of assets in each leg, in ``(0, 0.5]`` (at least one asset per leg).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Assets × factors weights; each column sums to 0.
 
     Examples
     --------
@@ -79,7 +122,23 @@ def loading_sorted_weights(loadings: pd.DataFrame, fraction: float = 1 / 3) -> p
 
 
 class LongShortBooks(NamedTuple):
-    """Loading-sorted long-short books: their performance (one row per factor) and their per-period returns."""
+    """Loading-sorted long-short books: their performance (one row per factor) and their per-period returns.
+
+    Attributes
+    ----------
+    performance : pandas.DataFrame
+        Factors × :func:`~latentquant.evaluation.performance_summary` columns plus ``corr_with_EW``.
+    returns : pandas.DataFrame
+        Dates × factors, the books' simple returns.
+
+    Examples
+    --------
+    >>> B = pd.DataFrame({"f1": [1.0, -1.0]}, index=["A", "B"])
+    >>> r = pd.DataFrame(np.log1p([[0.02, 0.01], [-0.01, 0.0], [0.03, -0.01]]), columns=["A", "B"])
+    >>> books = loading_sorted_books(B, r, fraction=0.5)
+    >>> int(books.performance.loc["f1", "n_obs"]), books.returns.shape
+    (3, (3, 1))
+    """
 
     performance: pd.DataFrame
     returns: pd.DataFrame
@@ -130,6 +189,17 @@ def loading_sorted_books(loadings: pd.DataFrame, log_returns: pd.DataFrame, frac
 def loading_discrepancy(loadings: pd.DataFrame | np.ndarray, reference: pd.DataFrame | np.ndarray) -> float:
     """Largest absolute difference between two loading matrices relative to the largest absolute ``loadings``
     entry (e.g. a finite-difference Jacobian against the autograd one).
+
+    Parameters
+    ----------
+    loadings : pandas.DataFrame or numpy.ndarray
+        The loadings under test; their largest absolute entry is the scale.
+    reference : pandas.DataFrame or numpy.ndarray
+        The reference loadings, same shape.
+
+    Returns
+    -------
+    float
 
     Examples
     --------

@@ -121,12 +121,39 @@ def importance_table(models: Mapping[str, PricingModel], panel: Panel, *, normal
 
     Each column is :func:`characteristic_importance` of one model on ``panel``; columns follow the mapping's order.
 
+    Parameters
+    ----------
+    models : mapping of str to fitted pricing model
+        Name → model with ``fitted(panel)``.
+    panel : Panel
+        The evaluation panel.
+    normalize : bool, default True
+        Passed to :func:`characteristic_importance`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Characteristics × models.
+
     Raises
     ------
     ConfigError
         ``models`` is not a non-empty mapping of names to models.
     DataValidationError
         A model without ``fitted``, or an invalid panel.
+
+    Examples
+    --------
+    >>> idx = pd.MultiIndex.from_product([range(3), range(4)], names=["date", "asset"])
+    >>> z = pd.DataFrame({"a": [1.0, -1.0, 0.5, -0.5] * 3, "b": [0.3, 0.1, -0.2, 0.4] * 3}, index=idx)
+    >>> class Uses:  # fitted return = 0.1 · one characteristic
+    ...     def __init__(self, column):
+    ...         self.column = column
+    ...     def fitted(self, panel):
+    ...         return 0.1 * panel.characteristics[self.column]
+    >>> table = importance_table({"A-model": Uses("a"), "B-model": Uses("b")}, Panel(0.1 * z["a"] + 0.1 * z["b"], z))
+    >>> table.to_dict(orient="index")
+    {'a': {'A-model': 1.0, 'B-model': 0.0}, 'b': {'A-model': 0.0, 'B-model': 1.0}}
     """
     if not isinstance(models, Mapping) or not models:
         raise ConfigError(f"models must be a non-empty mapping {{name: fitted model}}, got {models!r:.80}.")
@@ -146,6 +173,19 @@ def portfolio_total_r2(panel: Panel, fitted: pd.Series | np.ndarray, method: str
     :math:`1 - \sum_{t,j}(x_{t,j} - \hat x_{t,j})^2 / \sum_{t,j} x_{t,j}^2` with :math:`x_t` the managed portfolios
     of the returns and :math:`\hat x_t` those of ``fitted`` (same weights; see
     :func:`~latentquant.data.portfolios.portfolio_level`).
+
+    Parameters
+    ----------
+    panel : Panel
+        Returns and (lagged) characteristics that define the managed portfolios.
+    fitted : pandas.Series or numpy.ndarray
+        Fitted returns on the panel's rows.
+    method : {"gkx", "mean"}, default "gkx"
+        Managed-portfolio weights (see :func:`~latentquant.data.managed_portfolios`).
+
+    Returns
+    -------
+    float
 
     Raises
     ------

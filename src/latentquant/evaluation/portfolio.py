@@ -215,6 +215,17 @@ class SharpeEstimate:
         Annualisation factor; the Sharpe is the per-period value × √``periods_per_year``.
     rf : str
         How the risk-free rate was handled, e.g. ``"rf=0"`` or ``"rf=BIL (annualised, /252 per period)"``.
+
+    Examples
+    --------
+    >>> r = np.random.default_rng(0).normal(0.0005, 0.01, 2520)  # ten years of daily returns
+    >>> est = sharpe_ci(r)
+    >>> print(est)
+    Sharpe 0.31 [-0.31, 0.93] (95% CI, asymptotic; rf=0, ×√252)
+    >>> bool(np.isclose(est.sharpe, r.mean() / r.std(ddof=1) * np.sqrt(252)))
+    True
+    >>> bool(np.isclose(est.high - est.sharpe, 1.959964 * est.se)), est.n_obs
+    (True, 2520)
     """
 
     sharpe: float
@@ -370,6 +381,15 @@ def max_drawdown(returns: ArrayLike1D) -> float:
     Wealth starts at 1 and compounds the simple ``returns``: :math:`W_t = \\prod_{s \\le t} (1 + r_s)`; the initial
     wealth counts as a peak, so a loss in the first period is a drawdown. 0 means wealth never fell below a previous
     high; 1 means total loss.
+
+    Parameters
+    ----------
+    returns : array-like or pandas.Series
+        One-dimensional simple returns per period, none below −1.
+
+    Returns
+    -------
+    float
 
     Examples
     --------

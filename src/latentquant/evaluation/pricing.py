@@ -312,6 +312,17 @@ def pricing_errors(residuals: Any, *, nw_lags: int | None = None) -> pd.DataFram
 def count_significant(alphas_table: pd.DataFrame, threshold: float = 3.0) -> int:
     """Number of assets with ``|t_stat| > threshold`` in a :func:`pricing_errors` table (GKX count ``|t| > 3``).
 
+    Parameters
+    ----------
+    alphas_table : pandas.DataFrame
+        The output of :func:`pricing_errors` (any table with a ``t_stat`` column); NaN t-statistics do not count.
+    threshold : float, default 3.0
+        Positive cut-off of the absolute t-statistic.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> count_significant(pd.DataFrame({"t_stat": [0.5, -3.5, 4.0, np.nan]}))

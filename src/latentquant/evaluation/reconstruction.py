@@ -27,6 +27,15 @@ def reconstruction_r2(X: pd.DataFrame | np.ndarray, X_hat: pd.DataFrame | np.nda
     ``center`` is the benchmark prediction ``c``: pass the *training* mean (0 for data standardised on the training
     span) so that an out-of-sample R² is not flattered by the test-span mean.
 
+    Parameters
+    ----------
+    X : pandas.DataFrame or numpy.ndarray
+        Observed values, rows × columns.
+    X_hat : pandas.DataFrame or numpy.ndarray
+        Reconstruction, same shape.
+    center : pandas.Series, numpy.ndarray or float, default 0.0
+        Benchmark prediction of each column.
+
     Returns
     -------
     total : float
@@ -55,7 +64,24 @@ def reconstruction_r2(X: pd.DataFrame | np.ndarray, X_hat: pd.DataFrame | np.nda
 
 class ReconstructionBenchmark(NamedTuple):
     """Explained variance of a benchmark fitted on training rows: pooled R² on the training and test rows and the
-    test R² of each column (see :func:`reconstruction_r2`, benchmark prediction 0)."""
+    test R² of each column (see :func:`reconstruction_r2`, benchmark prediction 0).
+
+    Attributes
+    ----------
+    train_r2, test_r2 : float
+        Pooled R² on the training and on the test rows.
+    test_r2_per_column : numpy.ndarray
+        Test R² of each column.
+
+    Examples
+    --------
+    Data of rank one are reconstructed exactly by one principal component:
+
+    >>> x = np.outer(np.random.default_rng(0).normal(size=100), [1.0, 2.0])
+    >>> bench = pca_benchmark(x[:80], x[80:], n_components=1)
+    >>> round(bench.train_r2, 10), round(bench.test_r2, 10), bench.test_r2_per_column.round(10).tolist()
+    (1.0, 1.0, [1.0, 1.0])
+    """
 
     train_r2: float
     test_r2: float

@@ -387,6 +387,15 @@ def sharpe_difference_test(returns: ArrayLike1D, benchmark: ArrayLike1D, *, rf: 
 def newey_west_lags(n_obs: int) -> int:
     r"""Default Newey–West lag: :math:`\lfloor 4 (T/100)^{2/9} \rfloor` (Newey & West 1994; statsmodels' default).
 
+    Parameters
+    ----------
+    n_obs : int
+        Number of observations :math:`T`.
+
+    Returns
+    -------
+    int
+
     Examples
     --------
     >>> newey_west_lags(100), newey_west_lags(2000)

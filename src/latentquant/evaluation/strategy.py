@@ -182,6 +182,17 @@ def turnover(positions: ArrayLike1D, *, periods_per_year: float | None = None) -
     in one-way position units a year: 0.1 a day is 25.2 a year at 252 days (about 12.6 round trips cash → asset →
     cash).
 
+    Parameters
+    ----------
+    positions : array-like or pandas.Series
+        Position per period.
+    periods_per_year : float, optional
+        Annualise the turnover (``None``: per period).
+
+    Returns
+    -------
+    float
+
     Examples
     --------
     >>> turnover([1, 1, 0, 1, 1])          # entry, exit, re-entry: 3 changes over 5 days
@@ -362,6 +373,22 @@ def timing_summary(predictions: pd.DataFrame, asset_returns: pd.Series, *, thres
 
     To correct the best row's Sharpe for having tried all rows, pass ``table["sharpe_excess"]`` (without the
     buy-and-hold row) to :func:`~latentquant.evaluation.deflated_sharpe_ratio`.
+
+    Parameters
+    ----------
+    predictions : pandas.DataFrame
+        Predicted forward returns, dates × predictors (one strategy per column).
+    asset_returns : pandas.Series
+        Forward simple returns of the asset, on the dates of ``predictions``.
+    threshold, rf, cost_bps, periods_per_year
+        As in :func:`long_cash_positions` and :func:`strategy_returns`.
+    buy_and_hold : bool, default True
+        Append a ``buy_and_hold`` row (always long).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per predictor (and ``buy_and_hold``), the columns above.
 
     Examples
     --------

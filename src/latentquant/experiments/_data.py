@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import warnings
 
-import numpy as np
 import pandas as pd
 
 from latentquant.data import log_returns
+from latentquant.data.returns import log_returns_from_simple
 from latentquant.datasets import dataset_info, load_prices_csv, load_returns
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 
@@ -49,16 +49,8 @@ def load_study_returns(data: str | None, path: str | None, input: str = "prices"
             rets = load_returns(path)
             previous = rets.index[:-1].insert(0, rets.index[0]) if len(rets) else rets.index
             if input == "returns":
-                values = rets.to_numpy()
-                low = values <= -1.0
-                if low.any():
-                    i, j = (int(a[0]) for a in np.nonzero(low))
-                    raise DataValidationError(
-                        f"{source} column {rets.columns[j]!r} has a simple return <= -1 on "
-                        f"{rets.index[i].date()} ({float(values[i, j])!r}); a price cannot fall by 100% or more — "
-                        "check the data or pass input='log_returns' if these are log returns."
-                    )
-                rets = pd.DataFrame(np.log1p(values), index=rets.index, columns=rets.columns)
+                rets = log_returns_from_simple(rets, name=source, fix="check the data or pass "
+                                               "input='log_returns' if these are log returns")
     complete = rets.dropna(axis=0, how="any")
     if complete.empty:
         sparse = rets.notna().sum().sort_values().index[:3].tolist()

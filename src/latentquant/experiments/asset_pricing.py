@@ -75,7 +75,61 @@ class PricingStudyConfig(StudyConfig):
     """Every choice of the study. ``data``: ``'simulated'`` (see ``simulation``), ``'bundled_prices'`` (monthly
     price-based characteristics of the bundled S&P 500 stocks) or a path to a CRSP/GKX-layout file. ``models``
     are names of :data:`~latentquant.models.pricing.PRICING_MODELS`; ``ca`` holds the options of CA0–CA3 and
-    ``cvae`` those of CVAE (keyword arguments of the estimators)."""
+    ``cvae`` those of CVAE (keyword arguments of the estimators).
+
+    Parameters
+    ----------
+    data : str, default "simulated"
+        ``'simulated'``, ``'bundled_prices'`` or the path of a CRSP/GKX-layout panel file.
+    simulation : dict
+        Keyword arguments of :func:`~latentquant.data.simulate_panel` when ``data='simulated'``.
+    file_lag : int, default 1
+        Months by which the characteristics of a panel file are lagged behind the returns.
+    add_constant : bool, default True
+        Append a constant characteristic (after ranking), so that models can price the cross-sectional mean.
+    models : list of str
+        Registry names of the models to compare (default FF, PCA, IPCA, CA0, CA1, CVAE).
+    k_grid : list of int, default [1, 2, 3, 4, 5]
+        Numbers of factors; the largest is the headline K of the alpha and importance tables.
+    start_year, first_test_year, last_test_year : int or None
+        The calendar-year protocol (:class:`~latentquant.data.YearlyWindows`); ``None``: the first year of the
+        data, the start of its last third, and its last year.
+    val_years : int, default 3
+        Validation years between training and test (early stopping of the neural models).
+    refit_every : int, default 1
+        Test years per window (models are refitted this often).
+    scheme : {"expanding", "rolling"}, default "expanding"
+        Keep the training start fixed, or move it with the window.
+    ca, cvae : dict
+        Keyword arguments of the conditional autoencoders CA0–CA3 and of the conditional VAE.
+    seeds : list of int, default [0]
+        Seeds of the models that have one (tables show the mean over seeds, ``*_std`` tables the dispersion).
+    executor : {"local", "serial", "ray"}, default "local"
+        Where the fits run (:func:`~latentquant.executors.run_tasks`).
+    n_jobs : int or None
+        Worker processes (``None``: one per core).
+    ray_address : str or None
+        Address of a Ray cluster for ``executor='ray'`` (``None``: a local Ray instance).
+    out : str, default "runs/pricing"
+        The run directory.
+    verbose : bool or None
+        ``False`` silences the progress lines on stderr.
+
+    Examples
+    --------
+    >>> config = PricingStudyConfig.from_dict({"models": ["PCA", "IPCA"], "k_grid": [1, 3], "executor": "serial"})
+    >>> config.validate()
+    >>> config.to_dict()["models"], config.simulation["n_assets"], config.model_options("IPCA")
+    (['PCA', 'IPCA'], 200, {})
+    >>> PricingStudyConfig.from_dict({"model": ["PCA"]})
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: unknown study option(s) ['model']; known options: [...].
+    >>> PricingStudyConfig(k_grid=[0]).validate()
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: k_grid must list positive integers, got [0].
+    """
 
     data: str = "simulated"
     simulation: dict[str, Any] = field(default_factory=lambda: {
@@ -127,7 +181,36 @@ class PricingStudyConfig(StudyConfig):
 
 @dataclass(frozen=True)
 class PricingStudyResult(StudyResult):
-    """What :func:`run` produced: the run directory, the headline metrics and the tables (R² by model × K, ...)."""
+    """What :func:`run` produced: the run directory, the headline metrics and the tables (R² by model × K, ...).
+
+    Tables: ``total_r2_stock``, ``predictive_r2_stock``, ``total_r2_portfolio``, ``predictive_r2_portfolio``
+    (models × ``K=k``, percent; with several seeds also their ``*_std``), ``significant_alphas`` and
+    ``importance``.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The run directory.
+    metrics : mapping
+        Headline numbers, as in ``metrics.json`` (``windows``, ``models``, ``k_grid``, the R² tables, ...).
+    tables : mapping of str to pandas.DataFrame
+        The report's tables by name (read-only; :meth:`table` hands out copies).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> r2 = pd.DataFrame({"K=1": [20.1, 25.3], "K=2": [22.0, 27.9]}, index=pd.Index(["PCA", "IPCA"], name="model"))
+    >>> result = PricingStudyResult(path=Path("runs/pricing"), metrics={"windows": [{}, {}]},
+    ...                             tables={"total_r2_stock": r2})
+    >>> print(result.summary())
+    2 test windows, models ['PCA', 'IPCA']; stock-level total R² at K=2: best IPCA 27.90%; report: \
+runs/pricing/report.html
+    >>> copy = result.table("total_r2_stock")
+    >>> copy.loc["IPCA", "K=2"] = 0.0  # a copy: the result keeps its numbers
+    >>> float(result.table("total_r2_stock").loc["IPCA", "K=2"])
+    27.9
+    """
 
     def summary(self) -> str:
         """One line: windows, models and the best stock-level total R² at the largest K."""
@@ -236,7 +319,40 @@ def fit_window(panel_path: str, factors_path: str, window: dict[str, Any], model
 
 # --------------------------------------------------------------------------------------------------- run
 def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResult:
-    """Run the study (see the module docstring) and write its run directory."""
+    """Run the study (see the module docstring) and write its run directory.
+
+    Parameters
+    ----------
+    config : PricingStudyConfig
+        Every choice of the study; validated first, before any data are read.
+    resume : bool, default True
+        Reuse the fits already stored in the run directory (an interrupted study continues where it stopped);
+        ``False`` recomputes every fit.
+
+    Returns
+    -------
+    PricingStudyResult
+
+    Raises
+    ------
+    ConfigError
+        An invalid option.
+
+    Examples
+    --------
+    A small grid on the simulated panel (a few minutes on a laptop):
+
+    >>> config = PricingStudyConfig.from_dict({"models": ["PCA", "IPCA"], "k_grid": [1, 3], "out": "runs/pricing"})
+    >>> result = run(config)  # doctest: +SKIP
+    >>> result.table("total_r2_stock")  # doctest: +SKIP
+
+    A bad option fails at once:
+
+    >>> run(PricingStudyConfig(models=["PCA", "XYZ"]))
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: models must be a non-empty list from [...], got ['PCA', 'XYZ'].
+    """
     cfg = config
     cfg.validate()
     panel, factors, source = _load_panel(cfg)

@@ -62,7 +62,40 @@ __all__ = ["FactorStudyConfig", "FactorStudyResult", "Universe", "fit_and_save",
 @dataclass
 class Universe:
     """One set of assets and its spans. ``data`` names a bundled dataset (prices); ``path`` a user file holding
-    ``input`` ('prices', 'log_returns' or 'returns')."""
+    ``input`` ('prices', 'log_returns' or 'returns').
+
+    Parameters
+    ----------
+    name : str, default "stocks"
+        Label of the universe in tables, figures and metrics (unique within a study).
+    data : str or None, default "sp500_stocks"
+        A bundled dataset of prices; give exactly one of ``data`` and ``path``.
+    path : str or None
+        A user CSV/Parquet file.
+    input : {"prices", "log_returns", "returns"}, default "prices"
+        What the file holds (simple returns are converted with ``log1p``).
+    train_start, train_end, test_start, test_end : str or None
+        Inclusive span dates (:func:`~latentquant.data.split_by_date`; ``train_end`` is required).
+    n_factors : int, default 5
+        K of the reference model (smaller than the number of assets).
+    stress_period : list of str or None
+        ``[start, end]`` of a crisis whose aggregate posterior drives the stressed scenarios (``None``: none).
+    periods_per_year : int, default 252
+        Annualisation (365 for crypto).
+    k_grid : list of int
+        K values of the explained-variance comparison (VAE vs linear autoencoder vs PCA).
+    beta_grid : list of float
+        β values of the disentanglement sweep (``[]``: no sweep).
+
+    Examples
+    --------
+    >>> crypto = Universe(name="crypto", data="crypto_daily", train_end="2019-06-30", n_factors=2, k_grid=[1, 2])
+    >>> crypto.validate()
+    >>> Universe(name="mine", data="sp500_stocks", path="prices.csv").validate()
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: universe 'mine': give exactly one of data (a bundled dataset) or path.
+    """
 
     name: str = "stocks"
     data: str | None = "sp500_stocks"
@@ -116,6 +149,33 @@ def _default_universes() -> list[Universe]:
 class FactorStudyConfig(StudyConfig):
     """Every choice of the study, explicit; see :func:`run`. Load one from a mapping (YAML) with
     :meth:`from_dict` (``universes`` is a list of :class:`Universe` mappings).
+
+    Parameters
+    ----------
+    universes : list of Universe
+        The sets of assets (default: the 20 bundled S&P 500 stocks and the bundled cryptocurrencies).
+    beta : float, default 1.0
+        Weight of the KL term of the reference models.
+    hidden_dims : list of int, default [64, 32]
+        Hidden layer widths of encoder and decoder.
+    epochs, batch_size, patience : int
+        Training options of every VAE and linear autoencoder (early stopping after ``patience`` epochs).
+    lr : float, default 1e-3
+        Adam learning rate.
+    validation_split : float, default 0.2
+        Share of the training span, from its end, held out for early stopping.
+    seeds : list of int, default [0, 1, 2]
+        Seeds of the repeated fits (tables show mean ± std); the first seed's model is shown and saved.
+    n_scenarios : int, default 20000
+        Scenarios drawn for the scenario-quality and stress tables (at least 100).
+    fan_horizon, fan_paths : int
+        Length (periods) and number of the simulated paths of the stress fan chart.
+    long_short_fraction : float, default 1/3
+        Share of assets in each leg of the loading-sorted books.
+    out : str, default "runs/factors"
+        The run directory.
+    verbose : bool or None
+        ``False`` silences the progress lines on stderr.
 
     Examples
     --------
@@ -184,7 +244,32 @@ class FactorStudyConfig(StudyConfig):
 @dataclass(frozen=True)
 class FactorStudyResult(StudyResult):
     """What :func:`run` produced: the run directory, headline metrics (``metrics['universes'][name]``) and each
-    universe's tables (``tables[name][table]``; read-only, :meth:`table` hands out copies)."""
+    universe's tables (``tables[name][table]``; read-only, :meth:`table` hands out copies).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The run directory.
+    metrics : mapping
+        ``{"universes": {name: headline numbers}}``, as in ``metrics.json``.
+    tables : mapping of str to mapping of str to pandas.DataFrame
+        Universe name → table name → table.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> headline = {"n_factors": 5, "vae_test_r2_mean": 0.412, "vae_test_r2_std": 0.004, "pca_test_r2": 0.405,
+    ...             "ew_factor_share": 0.83}
+    >>> r2 = pd.DataFrame({"K": [5], "VAE − PCA": [0.007]})
+    >>> result = FactorStudyResult(path=Path("runs/factors"), metrics={"universes": {"stocks": headline}},
+    ...                            tables={"stocks": {"r2_by_k": r2}})
+    >>> print(result.summary())
+    stocks: K=5, test R² 0.412 ± 0.004 (PCA 0.405); EW portfolio factor share 83.0%
+    report: runs/factors/report.html
+    >>> result.table("r2_by_k")["VAE − PCA"].tolist()  # one universe: no need to name it
+    [0.007]
+    """
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -530,7 +615,37 @@ def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
 
 # ----------------------------------------------------------------------------------------------------- run
 def run(config: FactorStudyConfig) -> FactorStudyResult:
-    """Run the study on every universe and write one run directory; see the module docstring."""
+    """Run the study on every universe and write one run directory; see the module docstring.
+
+    Parameters
+    ----------
+    config : FactorStudyConfig
+        Every choice of the study; validated first, before any data are read.
+
+    Returns
+    -------
+    FactorStudyResult
+
+    Raises
+    ------
+    ConfigError
+        An invalid option (the run directory is created only after every fit succeeded).
+
+    Examples
+    --------
+    One universe, one seed (a few minutes on a laptop):
+
+    >>> config = FactorStudyConfig.from_dict({"seeds": [0], "universes": [{"name": "stocks", "k_grid": [1, 5]}]})
+    >>> result = run(config)  # doctest: +SKIP
+    >>> print(result.summary())  # doctest: +SKIP
+
+    A bad option fails at once:
+
+    >>> run(FactorStudyConfig.from_dict({"universes": [{"name": "stocks", "n_factors": 0}]}))
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: universe 'stocks': n_factors must be a positive integer, got 0.
+    """
     cfg = config
     cfg.validate()
     t0 = time.perf_counter()
@@ -585,7 +700,49 @@ def fit_and_save(returns: pd.DataFrame, *, source: str, n_factors: int = 5, beta
                  out: str | Path = "runs/factors-fit", verbose: bool | None = None) -> str:
     """Fit one :class:`VAEFactorModel` on ``returns`` (daily log returns, the whole training span) and write a run
     directory: ``model/`` (loadable with ``VAEFactorModel.load``), ``factors.parquet``, the loadings table and a
-    short report. Returns a one-paragraph summary."""
+    short report. Returns a one-paragraph summary.
+
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        Daily log returns, dates × assets.
+    source : str
+        Where the returns come from, for the report.
+    n_factors : int, default 5
+        Number of latent factors K.
+    beta : float, default 1.0
+        Weight of the KL term.
+    hidden_dims : list of int, optional
+        Hidden layer widths (default ``[64, 32]``).
+    epochs : int, default 300
+        Maximum training epochs (early stopping on the last 20% of the rows).
+    seed : int, default 0
+        Seed of the initial weights and of training.
+    periods_per_year : int, default 252
+        Annualisation.
+    out : str or pathlib.Path, default "runs/factors-fit"
+        The run directory.
+    verbose : bool or None
+        Training progress (see :class:`~latentquant.models.VAEFactorModel`).
+
+    Returns
+    -------
+    str
+        What was fitted, the in-sample R², and the paths of the model and the report.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> market = rng.normal(0, 0.01, (300, 1))
+    >>> returns = pd.DataFrame(market + rng.normal(0, 0.005, (300, 4)), columns=list("ABCD"),
+    ...                        index=pd.bdate_range("2020-01-01", periods=300))
+    >>> print(fit_and_save(returns, source="synthetic", n_factors=1, epochs=5, out="runs/fit", verbose=False))
+    fitted K=1 factors on 4 assets × 300 days (in-sample R² ..., 5 epochs); model: runs/fit/model; report: \
+runs/fit/report.html
+    >>> VAEFactorModel.load("runs/fit/model").n_factors
+    1
+    """
     model = VAEFactorModel(n_factors=n_factors, input="log_returns", beta=beta,
                            hidden_dims=tuple([64, 32] if hidden_dims is None else hidden_dims), epochs=epochs,
                            seed=seed, verbose=verbose, periods_per_year=periods_per_year).fit(returns)

@@ -65,7 +65,57 @@ _SEMI: dict[str, Any] = {"enabled": True, "label_fraction": 0.05, "seeds": [0, 1
 
 @dataclass
 class SelectionStudyConfig(StudyConfig):
-    """Every choice of the study (see the module docstring); YAML keys are these field names."""
+    """Every choice of the study (see the module docstring); YAML keys are these field names.
+
+    Parameters
+    ----------
+    variant : {"close", "ohlcv"}, default "close"
+        Indicators of the S&P 500 close (data to 2022), or also those needing high/low/volume (data to 2018-12).
+    lags : int, default 0
+        Lagged copies of every feature added to the inputs.
+    train, validation, test : list of str
+        ``[start, end]`` dates of the three time-ordered spans (inclusive).
+    models : list of str
+        Timing models, names of :data:`MODEL_NAMES` (default: all).
+    seeds : list of int, default 0..9
+        Distinct seeds; every model is fitted once per seed.
+    params : dict of str to dict
+        Model name → keyword arguments of its estimator.
+    threshold : float, default 0.0
+        Go long when the predicted return is above it.
+    cost_bps : float, default 0.0
+        Cost in basis points per unit of position change.
+    n_boot : int, default 2000
+        Bootstrap replicates of the Sharpe confidence intervals and difference tests.
+    pretraining : dict
+        ``enabled``, ``target`` (a bundled stock), ``models``, ``seeds`` and ``fine_tune`` options of the
+        pre-training experiment.
+    semi_supervised : dict
+        ``enabled``, ``label_fraction``, ``seeds`` and ``params`` of the semi-supervised VAE experiment.
+    executor : {"local", "serial", "ray"}, default "local"
+        Where the fits run (:func:`~latentquant.executors.run_tasks`).
+    n_jobs : int or None
+        Worker processes (``None``: one per core).
+    ray_address : str or None
+        Address of a Ray cluster for ``executor='ray'`` (``None``: a local Ray instance).
+    out : str, default "runs/feature-selection"
+        The run directory.
+    verbose : bool or None
+        ``False`` silences the progress lines on stderr.
+
+    Examples
+    --------
+    >>> config = SelectionStudyConfig.from_dict({"models": ["ridge", "self_attention"], "seeds": [0, 1],
+    ...                                          "pretraining": {"enabled": False}})
+    >>> config.validate()
+    >>> {name: str(start.date()) for name, (start, end) in config.spans().items()}
+    {'train': '2005-01-01', 'validation': '2015-01-01', 'test': '2017-01-01'}
+    >>> SelectionStudyConfig(train=["2005-01-01", "2015-06-30"]).validate()
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: the validation span must start after the train span ends (got train ending \
+2015-06-30 and validation starting 2015-01-01); splits are time-ordered.
+    """
 
     variant: str = "close"
     lags: int = 0
@@ -141,7 +191,27 @@ class SelectionStudyConfig(StudyConfig):
 @dataclass(frozen=True)
 class SelectionStudyResult(StudyResult):
     """What :func:`run` returns: the run directory, the headline metrics and the tables (``sharpe``, ``headline``,
-    importance, pre-training and semi-supervised tables)."""
+    importance, pre-training and semi-supervised tables).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The run directory.
+    metrics : mapping
+        Headline numbers, as in ``metrics.json`` (``seeds``, ``sharpe``, ``n_trials``, ...).
+    tables : mapping of str to pandas.DataFrame
+        The report's tables by name (read-only; :meth:`table` hands out copies).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> sharpe = pd.DataFrame({"sharpe_test_mean": [0.9, 0.4, 0.7]}, index=["self_attention", "ridge", "buy_and_hold"])
+    >>> result = SelectionStudyResult(path=Path("runs/fs"), metrics={"seeds": [0, 1]}, tables={"sharpe": sharpe})
+    >>> print(result.summary())
+    2 models × 2 seeds; best mean test Sharpe (rf=0, √252): self_attention 0.90 vs buy-and-hold 0.70; report: \
+runs/fs/report.html
+    """
 
     def summary(self) -> str:
         test = self.tables["sharpe"]["sharpe_test_mean"]
@@ -177,7 +247,35 @@ def _label_splits(index: pd.DatetimeIndex, spans: Mapping[str, tuple[pd.Timestam
 
 def study_data(cfg: SelectionStudyConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The index features, target ``__y__``, split label ``__split__`` and risk-free yield ``__rf__`` (decimal,
-    3-month T-bill known at *t*), restricted to the three spans; and a description with the dropped-row counts."""
+    3-month T-bill known at *t*), restricted to the three spans; and a description with the dropped-row counts.
+
+    Parameters
+    ----------
+    cfg : SelectionStudyConfig
+        Uses ``variant``, ``lags`` and the three spans.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        Dates × features, then ``__y__`` (next-day return), ``__rf__`` and ``__split__``.
+    info : dict
+        ``source``, ``drop_report`` (:func:`~latentquant.features.feature_matrix`'s counts) and ``n_features``.
+
+    Raises
+    ------
+    DataValidationError
+        A span with fewer usable rows than the models need.
+
+    Examples
+    --------
+    >>> config = SelectionStudyConfig(train=["2015-01-01", "2015-12-31"], validation=["2016-01-01", "2016-06-30"],
+    ...                               test=["2016-07-01", "2016-12-31"])
+    >>> frame, info = study_data(config)
+    >>> frame["__split__"].value_counts().to_dict(), info["n_features"]
+    ({'train': 252, 'test': 127, 'validation': 125}, 19)
+    >>> frame.columns[-3:].tolist()
+    ['__y__', '__rf__', '__split__']
+    """
     from latentquant.datasets import load_sp500_index, load_sp500_ohlcv
     from latentquant.features import CLOSE_FEATURES, HIGH_LOW_FEATURES, VOLUME_FEATURES, feature_matrix
 
@@ -576,7 +674,43 @@ def _semi_table(semi: Mapping[str, Any], results: Mapping[str, Any]) -> tuple[pd
 
 # --------------------------------------------------------------------------------------------------- run
 def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyResult:
-    """Run the study (see the module docstring) and write its run directory."""
+    """Run the study (see the module docstring) and write its run directory.
+
+    Parameters
+    ----------
+    config : SelectionStudyConfig
+        Every choice of the study; validated first, before any data are read.
+    resume : bool, default True
+        Reuse the fits already stored in the run directory (an interrupted study continues where it stopped);
+        ``False`` recomputes every fit.
+
+    Returns
+    -------
+    SelectionStudyResult
+
+    Raises
+    ------
+    ConfigError
+        An invalid option.
+
+    Examples
+    --------
+    Two models and two seeds, without the pre-training and semi-supervised experiments:
+
+    >>> config = SelectionStudyConfig.from_dict({"models": ["ridge", "self_attention"], "seeds": [0, 1],
+    ...                                          "pretraining": {"enabled": False},
+    ...                                          "semi_supervised": {"enabled": False}})
+    >>> result = run(config)  # doctest: +SKIP
+    >>> print(result.summary())  # doctest: +SKIP
+
+    A bad option fails at once:
+
+    >>> run(SelectionStudyConfig(variant="intraday"))
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: variant must be 'close' (S&P 500 close, to 2022) or 'ohlcv' \
+(open/high/low/close/volume, to 2018-12), got 'intraday'.
+    """
     import time
 
     cfg = config

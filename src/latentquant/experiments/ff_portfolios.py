@@ -76,6 +76,42 @@ class FFPortfoliosConfig(StudyConfig):
     :class:`~latentquant.models.VAEFactorModel` options (``beta``, ``hidden_dims``, ``epochs`` …), ``seeds`` the VAE
     seeds, ``headline_k`` the K of the alpha scatter (FF: its largest available K if smaller), ``nw_lags`` the
     Newey–West lags (``None``: automatic), ``device`` where the VAE trains (``'cpu'`` keeps runs reproducible).
+
+    Parameters
+    ----------
+    train_start, train_end, test_start, test_end : str or None
+        Inclusive span dates (default: training 1949-01 … 1999-12, test 2000-01 … 2017-03).
+    models : list of str
+        Any of :data:`MODEL_NAMES` (``FF``, ``PCA``, ``VAE``).
+    k_grid : list of int, default [1, 2, 3, 4, 5]
+        Numbers of factors.
+    headline_k : int, default 3
+        The K of the alpha scatter and the GRS table; one of ``k_grid``.
+    seeds : list of int, default [0, 1, 2]
+        Distinct VAE seeds (mean ± std over seeds).
+    vae : dict
+        :class:`~latentquant.models.VAEFactorModel` options (``beta``, ``hidden_dims``, ``activation``, ``epochs``,
+        ``batch_size``, ``lr``, ``validation_split``, ``patience``, ``early_stopping``); missing keys keep their
+        defaults.
+    nw_lags : int or None
+        Newey–West lags of the alpha t-statistics (``None``: automatic).
+    device : {"auto", "cpu", "cuda"}, default "auto"
+        Where the VAE trains.
+    out : str, default "runs/ff-portfolios"
+        The run directory.
+    verbose : bool or None
+        VAE training progress.
+
+    Examples
+    --------
+    >>> config = FFPortfoliosConfig.from_dict({"k_grid": [1, 3], "seeds": [0], "vae": {"epochs": 50}})
+    >>> config.validate()
+    >>> config.vae["epochs"], config.vae["hidden_dims"]  # the other VAE options keep their defaults
+    (50, [32, 16])
+    >>> FFPortfoliosConfig(k_grid=[1, 2], headline_k=3).validate()
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: headline_k must be one of k_grid [1, 2], got 3.
     """
 
     train_start: str | None = None
@@ -88,7 +124,7 @@ class FFPortfoliosConfig(StudyConfig):
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     vae: dict[str, Any] = field(default_factory=_default_vae)
     nw_lags: int | None = None
-    device: str = "cpu"
+    device: str = "auto"
     out: str = "runs/ff-portfolios"
     verbose: bool | None = None
 
@@ -143,7 +179,31 @@ class FFPortfoliosConfig(StudyConfig):
 
 @dataclass(frozen=True)
 class FFPortfoliosResult(StudyResult):
-    """What :func:`run` produced: headline metrics, the tables of the report and the run directory."""
+    """What :func:`run` produced: headline metrics, the tables of the report and the run directory.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The run directory.
+    metrics : mapping
+        Headline numbers, as in ``metrics.json`` (spans, ``total_r2`` by model and K, ``headline`` alphas and GRS).
+    tables : mapping of str to pandas.DataFrame
+        The report's tables by name (read-only; :meth:`table` hands out copies).
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> metrics = {"train_span": ["1949-01", "1999-12"], "test_span": ["2000-01", "2017-03"], "n_test_months": 207,
+    ...            "total_r2": {"FF": {"K=3": 81.2}, "PCA": {"K=3": 84.5}}, "headline_k": 3,
+    ...            "headline": {"FF": {"significant_alphas": 4, "grs_p": 0.012},
+    ...                         "PCA": {"significant_alphas": 2, "grs_p": 0.2}}}
+    >>> print(FFPortfoliosResult(path=Path("runs/ff"), metrics=metrics).summary())
+    30 FF test portfolios, excess returns over RF, monthly; train 1949-01…1999-12, test 2000-01…2017-03 (207 months).
+      test total R² (%) FF: K=3 81.2
+      test total R² (%) PCA: K=3 84.5
+      |t| > 3 alphas and GRS p-value at K=3: FF 4 / 0.012; PCA 2 / 0.2
+    report: runs/ff/report.html
+    """
 
     def summary(self) -> str:
         """Test-span total R² per model and K, and the |t| > 3 counts and GRS p-values at the headline K."""
@@ -203,7 +263,36 @@ def _to_wide(series: pd.Series) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------------------- run
 def run(config: FFPortfoliosConfig) -> FFPortfoliosResult:
-    """Run the study (see the module docstring) and write its run directory."""
+    """Run the study (see the module docstring) and write its run directory.
+
+    Parameters
+    ----------
+    config : FFPortfoliosConfig
+        Every choice of the study; validated first, before any data are read.
+
+    Returns
+    -------
+    FFPortfoliosResult
+
+    Raises
+    ------
+    ConfigError
+        An invalid option.
+
+    Examples
+    --------
+    FF and PCA only (seconds), or all three models (minutes):
+
+    >>> result = run(FFPortfoliosConfig(models=["FF", "PCA"], out="runs/ff"))  # doctest: +SKIP
+    >>> print(result.summary())  # doctest: +SKIP
+
+    A bad option fails at once:
+
+    >>> run(FFPortfoliosConfig(models=["FF", "CAPM"]))
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: models must be a non-empty list from ['FF', 'PCA', 'VAE'], got ['FF', 'CAPM'].
+    """
     cfg = config
     cfg.validate()
     data = load_french_portfolios()

@@ -93,7 +93,7 @@ class Registry(Generic[C]):
         Unknown keyword arguments are a :class:`ConfigError` naming the model and its parameters."""
         cls = self.get(name)
         merged = {**self._entries[name][1], **dict(params or {}), **kwargs}
-        allowed = set(self.params(name))
+        allowed = set(self.params(name)) | set(getattr(cls, "_renamed_params", {}))  # old names warn in __init__
         unknown = sorted(set(merged) - allowed)
         if unknown:
             raise ConfigError(f"{self.kind} {name!r} has no parameter(s) {unknown}; its parameters are "

@@ -70,6 +70,18 @@ def kl_divergence(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
 
     The elementwise formula is :func:`latentquant._math.kl_standard_normal` (one copy for every model).
 
+    Parameters
+    ----------
+    mu : torch.Tensor
+        Posterior means, shape ``(n, latent_dim)``.
+    log_var : torch.Tensor
+        Posterior log-variances, same shape.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(n,)``.
+
     Examples
     --------
     >>> kl_divergence(torch.tensor([[1.0, 0.0]]), torch.zeros(1, 2)).tolist()  # ½μ² per dimension
@@ -83,6 +95,22 @@ def anomaly_threshold(scores: npt.ArrayLike, quantile: float = 0.95) -> float:
 
     Compute the reference scores on the training span and apply the threshold to later data, so that the threshold
     uses no information from the period being screened.
+
+    Parameters
+    ----------
+    scores : array-like
+        Reference anomaly scores (e.g. :meth:`VAE.anomaly_score` on the training rows).
+    quantile : float, default 0.95
+        Share of reference scores at or below the threshold.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> anomaly_threshold(np.arange(101.0), quantile=0.95)  # scores 0..100: 5 of them lie above 95
+    95.0
     """
     check_arg("quantile", quantile, Interval(Real, 0, 1, closed="neither"))
     arr = np.asarray(scores, dtype=np.float64)
@@ -298,6 +326,25 @@ class DenoisingAutoencoder(Autoencoder):
     noise_std : float
         Standard deviation of the corruption added during training only (inputs are typically standardised, so this
         is in units of each feature's standard deviation).
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> X = np.random.default_rng(0).normal(size=(256, 6)).astype(np.float32)
+    >>> dae = DenoisingAutoencoder(input_dim=6, latent_dim=2, noise_std=0.5, seed=0)
+    >>> history = AETrainer(seed=0, verbose=False).fit(dae, X, epochs=3)
+    >>> len(history["train_loss"]), dae.reconstruct(X).shape
+    (3, (256, 6))
+
+    The corruption is random in training mode only; in eval mode the loss is deterministic:
+
+    >>> x = torch.from_numpy(X[:4])
+    >>> _ = dae.eval()
+    >>> bool(torch.equal(dae.loss_terms(x)["loss"], dae.loss_terms(x)["loss"]))
+    True
+    >>> _ = dae.train()
+    >>> bool(torch.equal(dae.loss_terms(x)["loss"], dae.loss_terms(x)["loss"]))
+    False
     """
 
     def __init__(self, input_dim: int, latent_dim: int, hidden_dims: Sequence[int] | None = None, *,
@@ -476,6 +523,8 @@ class AETrainer:
         Rows skipped between training and validation rows.
     early_stopping : bool
         Stop after ``patience`` epochs without improvement of the validation loss and restore the best weights.
+    patience : int
+        Epochs without improvement before early stopping.
     seed : int or None
         Training seed (batch order, sampling noise): same seed and same initial weights → identical results on CPU.
     verbose : bool or None

@@ -29,7 +29,29 @@ __all__ = [
 
 
 def plot_loss_curves(history: Mapping[str, Sequence[float]], *, best_epoch: int | None = None) -> Figure:
-    """Train/validation curves of every loss term (one panel per term: ``loss``, ``recon_loss``, ``kl_loss`` …)."""
+    """Train/validation curves of every loss term (one panel per term: ``loss``, ``recon_loss``, ``kl_loss`` …).
+
+    Parameters
+    ----------
+    history : mapping of str to sequence of float
+        Per-epoch values keyed ``train_<term>`` / ``val_<term>`` (e.g. a :class:`~latentquant.training.History`).
+    best_epoch : int, optional
+        Zero-based epoch whose weights were kept, marked by a vertical line.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> history = {"train_loss": [3.0, 2.0, 1.5], "val_loss": [3.2, 2.4, 2.5],
+    ...            "train_kl_loss": [0.5, 0.4, 0.3], "val_kl_loss": [0.6, 0.5, 0.5]}
+    >>> fig = plot_loss_curves(history, best_epoch=1)
+    >>> [ax.get_title() for ax in fig.axes], [len(ax.lines) for ax in fig.axes]  # train, val, best epoch
+    (['loss', 'kl loss'], [3, 3])
+    >>> plt.close(fig)
+    """
     terms = sorted({k.split("_", 1)[1] for k in history if k.startswith(("train_", "val_"))},
                    key=lambda t: (t != "loss", t))
     fig, axes = plt.subplots(1, len(terms), figsize=(4.2 * len(terms), 3.2), squeeze=False)
@@ -49,7 +71,36 @@ def plot_loss_curves(history: Mapping[str, Sequence[float]], *, best_epoch: int 
 
 def plot_series_with_band(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, n_std: float = 2.0,
                           split_date: pd.Timestamp | None = None, max_panels: int = 8) -> Figure:
-    """One panel per column of ``mean`` with a ±``n_std``·``std`` band (e.g. latent factors with uncertainty)."""
+    """One panel per column of ``mean`` with a ±``n_std``·``std`` band (e.g. latent factors with uncertainty).
+
+    Parameters
+    ----------
+    mean : pandas.DataFrame
+        Dates × series.
+    std : pandas.DataFrame, optional
+        Standard deviations, same shape (no band without it).
+    n_std : float, default 2.0
+        Half-width of the band in standard deviations.
+    split_date : pandas.Timestamp, optional
+        Marked by a dashed vertical line (e.g. the end of the training span).
+    max_panels : int, default 8
+        At most this many columns are drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np, pandas as pd
+    >>> mean = pd.DataFrame({"f1": np.linspace(-1, 1, 50), "f2": np.zeros(50)},
+    ...                     index=pd.date_range("2020-01-01", periods=50))
+    >>> fig = plot_series_with_band(mean, 0 * mean + 0.1)
+    >>> len(fig.axes), [len(ax.collections) for ax in fig.axes], fig.axes[0].get_title()
+    (2, [1, 1], 'posterior mean ± 2σ')
+    >>> plt.close(fig)
+    """
     cols = list(mean.columns[:max_panels])
     fig, axes = plt.subplots(len(cols), 1, figsize=(10, 1.6 * len(cols) + 0.6), sharex=True, squeeze=False)
     for ax, col in zip(axes[:, 0], cols, strict=True):
@@ -66,7 +117,31 @@ def plot_series_with_band(mean: pd.DataFrame, std: pd.DataFrame | None = None, *
 
 
 def plot_latent_scatter(z: pd.DataFrame, *, color: pd.Series | None = None, color_label: str = "") -> Figure:
-    """Scatter of the first two latent dimensions, coloured by ``color`` (e.g. year or volatility)."""
+    """Scatter of the first two latent dimensions, coloured by ``color`` (e.g. year or volatility).
+
+    Parameters
+    ----------
+    z : pandas.DataFrame
+        Rows × latent dimensions (one dimension is drawn against 0).
+    color : pandas.Series, optional
+        A value per row, shown with a colour bar.
+    color_label : str, default ""
+        Label of the colour bar.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np, pandas as pd
+    >>> z = pd.DataFrame(np.random.default_rng(0).normal(size=(100, 2)), columns=["f1", "f2"])
+    >>> fig = plot_latent_scatter(z, color=pd.Series(np.arange(100)), color_label="day")
+    >>> len(fig.axes), fig.axes[0].get_xlabel(), fig.axes[1].get_ylabel()  # the scatter and its colour bar
+    (2, 'f1', 'day')
+    >>> plt.close(fig)
+    """
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     c = color.to_numpy() if color is not None else None
     sc = ax.scatter(z.iloc[:, 0], z.iloc[:, 1] if z.shape[1] > 1 else np.zeros(len(z)), c=c, s=3, alpha=0.6,
@@ -81,7 +156,33 @@ def plot_latent_scatter(z: pd.DataFrame, *, color: pd.Series | None = None, colo
 
 def plot_threshold_series(score: pd.Series, threshold: float, *, split_date: pd.Timestamp | None = None,
                           ylabel: str = "score") -> Figure:
-    """A score over time with a horizontal threshold; points above it are highlighted."""
+    """A score over time with a horizontal threshold; points above it are highlighted.
+
+    Parameters
+    ----------
+    score : pandas.Series
+        Positive scores over dates (drawn on a log scale).
+    threshold : float
+        The horizontal line.
+    split_date : pandas.Timestamp, optional
+        Marked by a dashed vertical line.
+    ylabel : str, default "score"
+        Label of the y-axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> score = pd.Series([1.0, 2.0, 50.0, 1.5, 80.0], index=pd.date_range("2020-01-01", periods=5))
+    >>> fig = plot_threshold_series(score, threshold=10.0)
+    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+    'above threshold (2)'
+    >>> plt.close(fig)
+    """
     fig, ax = plt.subplots(figsize=(10, 3))
     ax.plot(score.index, score.to_numpy(), lw=0.5, color="C0")
     above = score > threshold
@@ -97,7 +198,28 @@ def plot_threshold_series(score: pd.Series, threshold: float, *, split_date: pd.
 
 
 def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "") -> Figure:
-    """Grouped bar chart: one group per row, one bar per column."""
+    """Grouped bar chart: one group per row, one bar per column.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Groups × bars.
+    ylabel, title : str
+        Labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> fig = plot_bars(pd.DataFrame({"VAE": [0.4, 0.5], "PCA": [0.38, 0.45]}, index=["stocks", "crypto"]))
+    >>> len(fig.axes[0].patches)  # 2 groups × 2 bars
+    4
+    >>> plt.close(fig)
+    """
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(table) * max(1, table.shape[1])), 3.5))
     table.plot.bar(ax=ax, width=0.8)
     ax.set_ylabel(ylabel)
@@ -108,7 +230,32 @@ def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "") -> Figu
 
 
 def plot_lines(table: pd.DataFrame, *, ylabel: str = "", title: str = "", logy: bool = False) -> Figure:
-    """One line per column on a shared axis (e.g. equity curves); log scale on y when ``logy``."""
+    """One line per column on a shared axis (e.g. equity curves); log scale on y when ``logy``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Index on the x-axis, one line per column.
+    ylabel, title : str
+        Labels.
+    logy : bool, default False
+        Logarithmic y-axis.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> wealth = pd.DataFrame({"strategy": [1.0, 1.1, 1.2], "index": [1.0, 0.9, 1.3]},
+    ...                       index=pd.date_range("2020-01-01", periods=3))
+    >>> fig = plot_lines(wealth, logy=True)
+    >>> len(fig.axes[0].lines), fig.axes[0].get_yscale()
+    (2, 'log')
+    >>> plt.close(fig)
+    """
     fig, ax = plt.subplots(figsize=(10, 4))
     for i, col in enumerate(table.columns):
         ax.plot(table.index, table[col], lw=1.0, color=f"C{i % 10}", label=str(col))
@@ -122,7 +269,29 @@ def plot_lines(table: pd.DataFrame, *, ylabel: str = "", title: str = "", logy: 
 
 
 def plot_correlation_pair(left: pd.DataFrame, right: pd.DataFrame, titles: tuple[str, str]) -> Figure:
-    """Two correlation matrices side by side on the same colour scale."""
+    """Two correlation matrices side by side on the same colour scale.
+
+    Parameters
+    ----------
+    left, right : pandas.DataFrame
+        Correlation matrices.
+    titles : tuple of str
+        Titles of the two panels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np, pandas as pd
+    >>> corr = pd.DataFrame(np.eye(3), index=list("abc"), columns=list("abc"))
+    >>> fig = plot_correlation_pair(corr, 0.5 * corr, ("historical", "scenarios"))
+    >>> [ax.get_title() for ax in fig.axes]  # two panels and the shared colour bar
+    ['historical', 'scenarios', '']
+    >>> plt.close(fig)
+    """
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
     for ax, corr, title in zip(axes, (left, right), titles, strict=True):
         im = ax.imshow(corr.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
@@ -136,7 +305,39 @@ def plot_correlation_pair(left: pd.DataFrame, right: pd.DataFrame, titles: tuple
 def plot_heatmap(table: pd.DataFrame, *, title: str = "", center: float | None = 0.0, vlim: float | None = None,
                  fmt: str = ".2f", cmap: str = "RdBu_r", annotate: bool = True) -> Figure:
     """A labelled heat map of a small table (loadings, correlation matrices); symmetric colour scale around
-    ``center`` unless ``center`` is None; values written in the cells when ``annotate``."""
+    ``center`` unless ``center`` is None; values written in the cells when ``annotate``.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Rows × columns of numbers.
+    title : str, default ""
+        Title.
+    center : float or None, default 0.0
+        Centre of a symmetric colour scale; ``None``: the data's range.
+    vlim : float, optional
+        Half-width of the symmetric scale (default: the largest distance from ``center``).
+    fmt : str, default ".2f"
+        Format of the cell values.
+    cmap : str, default "RdBu_r"
+        Matplotlib colour map.
+    annotate : bool, default True
+        Write the values in the cells (tables of at most 400 cells).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> loadings = pd.DataFrame([[0.1, -0.2], [0.3, 0.0]], index=["A", "B"], columns=["f1", "f2"])
+    >>> fig = plot_heatmap(loadings, title="loadings")
+    >>> [t.get_text() for t in fig.axes[0].texts]
+    ['0.10', '-0.20', '0.30', '0.00']
+    >>> plt.close(fig)
+    """
     values = table.to_numpy(dtype=np.float64)
     fig, ax = plt.subplots(figsize=(1.0 + 0.6 * table.shape[1] + 1.2, 0.8 + 0.28 * table.shape[0]))
     if center is not None:
@@ -158,7 +359,33 @@ def plot_heatmap(table: pd.DataFrame, *, title: str = "", center: float | None =
 def plot_traversal(responses: Mapping[str, pd.DataFrame], *, ylabel: str = "decoded return", max_lines: int = 20
                    ) -> Figure:
     """Latent traversals: one panel per factor; each panel shows every asset's decoded response (lines) as that
-    factor is swept (x-axis: the factor's value, rows of each table) while the others are held fixed."""
+    factor is swept (x-axis: the factor's value, rows of each table) while the others are held fixed.
+
+    Parameters
+    ----------
+    responses : mapping of str to pandas.DataFrame
+        Factor name → swept values × assets (e.g. ``VAEFactorModel.traverse()``).
+    ylabel : str, default "decoded return"
+        Label of the y-axis.
+    max_lines : int, default 20
+        At most this many assets per panel.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> sweep = [-2.0, 0.0, 2.0]
+    >>> responses = {"f1": pd.DataFrame({"A": [-1.0, 0.0, 1.0], "B": [1.0, 0.0, -1.0]}, index=sweep),
+    ...              "f2": pd.DataFrame({"A": [0.0, 0.0, 0.0], "B": [0.5, 0.0, -0.5]}, index=sweep)}
+    >>> fig = plot_traversal(responses)
+    >>> [ax.get_title() for ax in fig.axes], [len(ax.lines) for ax in fig.axes]  # 2 assets + 2 reference lines
+    (['sweep f1', 'sweep f2'], [4, 4])
+    >>> plt.close(fig)
+    """
     names = list(responses)
     n_cols = min(4, len(names))
     n_rows = int(np.ceil(len(names) / n_cols))
@@ -184,7 +411,33 @@ def plot_fan_chart(paths: Mapping[str, np.ndarray], *, realised: pd.Series | Non
                    quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95), ylabel: str = "cumulative return",
                    title: str = "") -> Figure:
     """Fan chart of simulated cumulative paths: for each named set of paths (``(n_paths, horizon)`` arrays), the
-    median and the bands between symmetric quantiles; an optional realised path (indexed 1..horizon) on top."""
+    median and the bands between symmetric quantiles; an optional realised path (indexed 1..horizon) on top.
+
+    Parameters
+    ----------
+    paths : mapping of str to numpy.ndarray
+        Name → simulated cumulative returns, ``(n_paths, horizon)``.
+    realised : pandas.Series, optional
+        The realised cumulative return (its name is the legend label).
+    quantiles : sequence of float, default (0.05, 0.25, 0.5, 0.75, 0.95)
+        Symmetric quantiles; each outer pair is a band.
+    ylabel, title : str
+        Labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np, pandas as pd
+    >>> paths = {"prior": np.cumsum(np.random.default_rng(0).normal(0, 0.01, (200, 10)), axis=1)}
+    >>> fig = plot_fan_chart(paths, realised=pd.Series(np.linspace(0, -0.1, 10), name="2008"))
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()], len(fig.axes[0].collections)  # two bands
+    (['prior: median, 5%–95% band', '2008'], 2)
+    >>> plt.close(fig)
+    """
     q = sorted(quantiles)
     fig, ax = plt.subplots(figsize=(8, 4))
     for i, (name, arr) in enumerate(paths.items()):
@@ -209,7 +462,31 @@ def plot_fan_chart(paths: Mapping[str, np.ndarray], *, realised: pd.Series | Non
 def plot_metric_curves(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, xlabel: str = "", ylabel: str = "",
                        title: str = "") -> Figure:
     """One line per column of ``mean`` against its index (e.g. R² against the number of factors), with ±1 std
-    error bars from ``std`` (e.g. across seeds)."""
+    error bars from ``std`` (e.g. across seeds).
+
+    Parameters
+    ----------
+    mean : pandas.DataFrame
+        x values (index) × lines.
+    std : pandas.DataFrame, optional
+        Error bars, same shape.
+    xlabel, ylabel, title : str
+        Labels.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> r2 = pd.DataFrame({"VAE": [0.3, 0.4, 0.45], "PCA": [0.28, 0.38, 0.44]}, index=pd.Index([1, 2, 3], name="K"))
+    >>> fig = plot_metric_curves(r2, 0 * r2 + 0.01, xlabel="K")
+    >>> len(fig.axes[0].containers), [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    (2, ['VAE', 'PCA'])
+    >>> plt.close(fig)
+    """
     fig, ax = plt.subplots(figsize=(6, 3.8))
     for i, col in enumerate(mean.columns):
         err = std[col].to_numpy() if std is not None and col in std else None
@@ -226,7 +503,30 @@ def plot_metric_curves(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, x
 
 def plot_alpha_scatter(tables: Mapping[str, pd.DataFrame], *, threshold: float = 3.0) -> Figure:
     """Mean realised vs mean model-implied return of each test portfolio, one panel per model; points whose alpha has
-    ``|t_stat| > threshold`` are filled red. Each table needs columns ``mean_return``, ``mean_fitted``, ``t_stat``."""
+    ``|t_stat| > threshold`` are filled red. Each table needs columns ``mean_return``, ``mean_fitted``, ``t_stat``.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Model name → one row per portfolio (e.g. :func:`~latentquant.evaluation.pricing_errors` with the means).
+    threshold : float, default 3.0
+        Absolute t-statistic above which an alpha is significant.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> import pandas as pd
+    >>> ff = pd.DataFrame({"mean_return": [0.01, 0.02, 0.015], "mean_fitted": [0.011, 0.012, 0.014],
+    ...                    "t_stat": [0.5, 3.4, -1.0]})
+    >>> fig = plot_alpha_scatter({"FF": ff, "PCA": ff.assign(t_stat=0.0)})
+    >>> [ax.get_title() for ax in fig.axes], [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    (['FF', 'PCA'], ['|t| ≤ 3', '|t| > 3 (1)'])
+    >>> plt.close(fig)
+    """
     names = list(tables)
     n_cols = min(4, len(names))
     n_rows = int(np.ceil(len(names) / n_cols))

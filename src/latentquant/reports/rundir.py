@@ -31,7 +31,31 @@ __all__ = ["RunDirectory", "data_fingerprint", "environment_info", "to_markdown"
 
 
 def to_markdown(df: pd.DataFrame, *, floatfmt: str = ".4g", index: bool = True) -> str:
-    """A GitHub-flavoured markdown table (no extra dependency)."""
+    """A GitHub-flavoured markdown table (no extra dependency).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    floatfmt : str, default ".4g"
+        Format of float cells (NaN is left empty).
+    index : bool, default True
+        Write the index as the first column.
+
+    Returns
+    -------
+    str
+        One line per row, ending with a newline; ``|`` in cells is escaped.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> print(to_markdown(pd.DataFrame({"r2": [0.51234, np.nan]}, index=["vae", "pca"])), end="")
+    | index | r2 |
+    |---|---|
+    | vae | 0.5123 |
+    | pca |  |
+    """
     frame = df.reset_index() if index else df
 
     def fmt(v: Any) -> str:
@@ -46,7 +70,26 @@ def to_markdown(df: pd.DataFrame, *, floatfmt: str = ".4g", index: bool = True) 
 
 
 def data_fingerprint(*frames: pd.DataFrame) -> str:
-    """sha256 of the values, index and columns of the given tables (identifies the exact data used)."""
+    """sha256 of the values, index and columns of the given tables (identifies the exact data used).
+
+    Parameters
+    ----------
+    *frames : pandas.DataFrame
+        The tables, hashed in order.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prices = pd.DataFrame({"A": [1.0, 2.0]}, index=pd.date_range("2020-01-01", periods=2))
+    >>> same, changed = data_fingerprint(prices.copy()), data_fingerprint(prices * 1.001)
+    >>> data_fingerprint(prices) == same, data_fingerprint(prices) == changed, len(same)
+    (True, False, 64)
+    """
     h = hashlib.sha256()
     for df in frames:
         h.update(np.ascontiguousarray(df.to_numpy(dtype=np.float64)).tobytes())
@@ -65,7 +108,23 @@ def _git_sha() -> str | None:
 
 
 def environment_info() -> dict[str, Any]:
-    """Versions of Python and the numerical stack, the platform and the git commit, for manifests."""
+    """Versions of Python and the numerical stack, the platform and the git commit, for manifests.
+
+    Returns
+    -------
+    dict
+        ``python``, ``platform``, ``machine``, ``versions`` (package → version or ``None``) and ``git_sha`` (``None``
+        outside a git checkout).
+
+    Examples
+    --------
+    >>> import platform
+    >>> info = environment_info()
+    >>> sorted(info), info["python"] == platform.python_version()
+    (['git_sha', 'machine', 'platform', 'python', 'versions'], True)
+    >>> sorted(info["versions"])
+    ['latentquant', 'matplotlib', 'numpy', 'pandas', 'scikit-learn', 'scipy', 'torch']
+    """
     versions: dict[str, str | None] = {}
     for pkg in ("latentquant", "numpy", "pandas", "scipy", "scikit-learn", "torch", "matplotlib"):
         try:
@@ -101,15 +160,25 @@ class RunDirectory:
 
     Writing a new run into the directory of a finished one first removes that run's figures and tables.
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The run directory (created with ``tables/`` and ``figures/`` if missing).
+    title : str
+        Title of the HTML report.
+
     Examples
     --------
-    >>> import tempfile, pandas as pd
+    >>> import json, tempfile, pandas as pd
     >>> run = RunDirectory(tempfile.mkdtemp(), title="demo")
     >>> run.section("Results", "One table.")
     >>> _ = run.save_table("scores", pd.DataFrame({"r2": [0.5]}, index=["vae"]))
     >>> report = run.finish(config={"seed": 0}, metrics={"r2": 0.5})
-    >>> report.name
-    'report.html'
+    >>> sorted(str(p.relative_to(run.path)) for p in run.path.rglob("*") if p.is_file())
+    ['config.json', 'manifest.json', 'metrics.json', 'report.html', 'tables/scores.csv', 'tables/scores.md', \
+'tables/scores.tex']
+    >>> json.loads((run.path / "metrics.json").read_text()), "One table." in report.read_text()
+    ({'r2': 0.5}, True)
     """
 
     def __init__(self, path: str | Path, *, title: str) -> None:

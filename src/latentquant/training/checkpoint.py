@@ -36,6 +36,37 @@ def register_model(cls: M) -> M:
     A class with a ``get_config()`` method (JSON-serialisable constructor keyword arguments) is used as it is; for
     any other class the decorator records the arguments each instance was built with, which :func:`module_config`
     returns.
+
+    Parameters
+    ----------
+    cls : type
+        A :class:`torch.nn.Module` subclass whose name is unique among registered networks.
+
+    Returns
+    -------
+    type
+        ``cls`` itself.
+
+    Raises
+    ------
+    CheckpointError
+        Another class with the same name is registered.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> @register_model
+    ... class ScaledLinear(nn.Module):
+    ...     def __init__(self, n_in, n_out, scale=1.0):
+    ...         super().__init__()
+    ...         self.linear = nn.Linear(n_in, n_out)
+    ...         self.scale = scale
+    ...     def forward(self, x):
+    ...         return self.scale * self.linear(x)
+    >>> module_config(ScaledLinear(3, 1, scale=2.0))  # the recorded constructor arguments
+    ('ScaledLinear', {'n_in': 3, 'n_out': 1, 'scale': 2.0})
+    >>> build_module("ScaledLinear", {"n_in": 3, "n_out": 1}).scale
+    1.0
     """
     if cls.__name__ in _MODELS and _MODELS[cls.__name__] is not cls:
         raise CheckpointError(f"two network classes named {cls.__name__!r} are registered; rename one.")
@@ -57,7 +88,26 @@ def register_model(cls: M) -> M:
 
 
 def module_config(module: nn.Module) -> tuple[str, dict[str, Any]]:
-    """The registered class name of ``module`` and the keyword arguments that rebuild it."""
+    """The registered class name of ``module`` and the keyword arguments that rebuild it.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        An instance of a registered class.
+
+    Returns
+    -------
+    name : str
+    config : dict
+        ``get_config()`` when the class has it, else the recorded constructor arguments.
+
+    Examples
+    --------
+    >>> from latentquant.models import Autoencoder
+    >>> module_config(Autoencoder(input_dim=4, latent_dim=2, seed=0))
+    ('Autoencoder', {'input_dim': 4, 'latent_dim': 2, 'hidden_dims': [64, 32], 'activation': 'relu', 'dropout': 0.0, \
+'seed': 0})
+    """
     name = type(module).__name__
     if _MODELS.get(name) is not type(module):
         raise CheckpointError(f"{name} is not a registered latentquant network; decorate it with @register_model.")
@@ -69,7 +119,32 @@ def module_config(module: nn.Module) -> tuple[str, dict[str, Any]]:
 
 
 def build_module(name: str, config: dict[str, Any]) -> nn.Module:
-    """Instantiate the registered network class ``name`` with ``config`` (weights are loaded by the caller)."""
+    """Instantiate the registered network class ``name`` with ``config`` (weights are loaded by the caller).
+
+    Parameters
+    ----------
+    name : str
+        A registered class name (:func:`registered_models`).
+    config : dict
+        Its constructor keyword arguments (:func:`module_config`).
+
+    Returns
+    -------
+    torch.nn.Module
+
+    Raises
+    ------
+    CheckpointError
+        An unknown name, or arguments the class does not accept.
+
+    Examples
+    --------
+    >>> from latentquant.models import Autoencoder
+    >>> name, config = module_config(Autoencoder(input_dim=4, latent_dim=2, seed=0))
+    >>> rebuilt = build_module(name, config)
+    >>> type(rebuilt).__name__, rebuilt.latent_dim
+    ('Autoencoder', 2)
+    """
     if name not in _MODELS:
         raise CheckpointError(f"unknown network class {name!r}; known: {registered_models()}.")
     try:
@@ -79,11 +154,51 @@ def build_module(name: str, config: dict[str, Any]) -> nn.Module:
 
 
 def registered_models() -> list[str]:
+    """Sorted names of the network classes that checkpoints can rebuild (those imported so far).
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import latentquant.models
+    >>> {"Autoencoder", "DenoisingAutoencoder", "VAE"} <= set(registered_models())
+    True
+    """
     return sorted(_MODELS)
 
 
 def save_model(model: nn.Module, path: str | Path, *, metadata: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` to directory ``path`` (created if needed) and return it."""
+    """Write ``model`` to directory ``path`` (created if needed) and return it.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A registered class with a ``get_config()`` method.
+    path : str or pathlib.Path
+        Directory for ``config.json`` and ``weights.pt``.
+    metadata : dict, optional
+        JSON-serialisable information stored in ``config.json``.
+
+    Returns
+    -------
+    pathlib.Path
+        The directory.
+
+    Raises
+    ------
+    CheckpointError
+        ``model`` is not registered or has no ``get_config()``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from latentquant.models import Autoencoder
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(sorted(f.name for f in save_model(Autoencoder(4, 2, seed=0), tmp, metadata={"run": 1}).iterdir()))
+    ['config.json', 'weights.pt']
+    """
     from latentquant import __version__
 
     get_config: Callable[[], dict[str, Any]] | None = getattr(model, "get_config", None)
@@ -113,6 +228,36 @@ def load_model(path: str | Path, *, expected: type[nn.Module] | None = None,
 
     Raises :class:`~latentquant.exceptions.CheckpointError` when files are missing or corrupted, the class is unknown
     or differs from ``expected``, or the weights do not match the configuration.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Directory written by :func:`save_model`.
+    expected : type, optional
+        Require the saved class to be this class or a subclass.
+    map_location : str or torch.device, default "cpu"
+        Where the weights are loaded.
+
+    Returns
+    -------
+    torch.nn.Module
+        The model, in eval mode.
+
+    Examples
+    --------
+    >>> import tempfile, torch
+    >>> from latentquant.models import VAE, Autoencoder
+    >>> ae = Autoencoder(input_dim=4, latent_dim=2, seed=0).eval()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     loaded = load_model(save_model(ae, tmp), expected=Autoencoder)
+    ...     try:
+    ...         load_model(tmp, expected=VAE)
+    ...     except CheckpointError as err:
+    ...         print("not a VAE:", "holds a Autoencoder" in str(err))
+    not a VAE: True
+    >>> x = torch.ones(3, 4)
+    >>> bool(torch.equal(ae(x), loaded(x))), loaded.training
+    (True, False)
     """
     directory = Path(path)
     cfg_path, w_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE

@@ -43,7 +43,31 @@ _STATE_FILE = "trainer_state.pt"
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``"auto"``/``None`` → CUDA when available, else CPU; anything else is passed to :class:`torch.device`."""
+    """``"auto"``/``None`` → CUDA when available, else CPU; anything else is passed to :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : str, torch.device or None, default "auto"
+        ``"auto"``, ``None``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ConfigError
+        Not a device, or CUDA requested but not available.
+
+    Examples
+    --------
+    >>> resolve_device("cpu"), resolve_device("auto").type in ("cpu", "cuda")
+    (device(type='cpu'), True)
+    >>> resolve_device("tpu")
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: device='tpu' is not a torch device; use 'auto', 'cpu' or 'cuda'.
+    """
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -56,7 +80,40 @@ def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
 
 
 def to_tensor(data: Any, *, name: str = "X", device: torch.device | None = None) -> torch.Tensor:
-    """Convert an array-like (numpy, pandas, tensor) to a finite float32 tensor, or raise a clear error."""
+    """Convert an array-like (numpy, pandas, tensor) to a finite float32 tensor, or raise a clear error.
+
+    Parameters
+    ----------
+    data : array-like
+        numpy array, pandas object or tensor, rows first; a DatetimeIndex must be sorted.
+    name : str, default "X"
+        What the data are called in error messages.
+    device : torch.device, optional
+        Move the tensor there.
+
+    Returns
+    -------
+    torch.Tensor
+        float32.
+
+    Raises
+    ------
+    DataValidationError
+        Non-numeric, empty, unsorted dates, or NaN/infinite values (naming the date and column).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> returns = pd.DataFrame({"A": [0.01, np.nan]}, index=pd.date_range("2020-01-01", periods=2))
+    >>> t = to_tensor(returns.fillna(0.0))
+    >>> t.dtype, tuple(t.shape)
+    (torch.float32, (2, 1))
+    >>> to_tensor(returns, name="returns")
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.DataValidationError: returns has a NaN or infinite value at date 2020-01-02 00:00:00, \
+column 'A'; drop or fill missing values before training.
+    """
     if isinstance(data, torch.Tensor):
         t = data.detach().to(dtype=torch.float32)
     else:
@@ -113,6 +170,18 @@ class History(dict[str, list[float]]):
         Whether early stopping ended training before ``epochs``.
     seconds : float
         Wall time of the training loop.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> X, y = torch.randn(64, 2), torch.randn(64, 1)
+    >>> def mse(model, batch):
+    ...     return {"loss": ((model(batch[0]) - batch[1]) ** 2).mean()}
+    >>> history = Trainer(epochs=4, early_stopping=False, verbose=False).fit(torch.nn.Linear(2, 1), mse, (X, y))
+    >>> sorted(history), len(history["val_loss"])
+    (['lr', 'train_loss', 'val_loss'], 4)
+    >>> history.best_epoch == int(np.argmin(history["val_loss"])), history.stopped_early
+    (True, False)
     """
 
     best_epoch: int = -1
@@ -179,6 +248,12 @@ class TrainerConfig:
     early_stopping : bool
         Stop when the monitored loss (validation, else training) has not improved by ``min_delta`` for ``patience``
         epochs; with ``restore_best`` the best weights are restored.
+    patience : int
+        Epochs without improvement before stopping.
+    min_delta : float
+        Smallest decrease of the monitored loss that counts as an improvement.
+    restore_best : bool
+        Restore the weights of the best epoch when early stopping is on.
     shuffle : bool
         Shuffle the order of *training* rows between epochs (the validation block stays at the end).
     seed : int or None
@@ -189,7 +264,23 @@ class TrainerConfig:
         ``None``: progress bar on a terminal, silent otherwise. ``True``: progress bar or one line per epoch
         block when not on a terminal. ``False``: silent.
     checkpoint_dir : str or None
-        Directory for the resumable training state; ``checkpoint_every`` epochs between saves.
+        Directory for the resumable training state.
+    checkpoint_every : int
+        Epochs between saves of the training state.
+    eval_batch_size : int
+        Rows per forward pass when evaluating (validation loss, :meth:`Trainer.evaluate`).
+    extra : dict
+        Free-form settings of the caller, kept with the configuration (the trainer does not read them).
+
+    Examples
+    --------
+    >>> config = TrainerConfig(epochs=20, patience=3)
+    >>> Trainer(config, lr=1e-2).config.lr, config.lr  # keyword arguments override a copy
+    (0.01, 0.001)
+    >>> TrainerConfig(epochs=0).validate()
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: epochs must be an integer >= 1, got 0.
     """
 
     epochs: int = 100
@@ -271,6 +362,8 @@ class Trainer:
     lr_schedule : callable, optional
         ``lr_schedule(optimizer) -> scheduler``; stepped once per epoch (``ReduceLROnPlateau`` gets the monitored
         loss).
+    **overrides
+        Fields of :class:`TrainerConfig`; an unknown name is a :class:`~latentquant.exceptions.ConfigError`.
 
     Examples
     --------

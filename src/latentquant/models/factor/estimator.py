@@ -22,6 +22,7 @@ import torch
 from latentquant._math import kl_standard_normal
 from latentquant.base import ESTIMATOR_FILE, BaseModel
 from latentquant.data import Standardizer
+from latentquant.data.returns import log_returns_from_simple
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.models.autoencoder import VAE, AETrainer
 from latentquant.models.factor.persistence import LEGACY_STATE_FILE, read_legacy
@@ -45,11 +46,6 @@ __all__ = ["INPUTS", "VAEFactorModel"]
 INPUTS = ("prices", "log_returns", "returns")
 # encode/decode in blocks of this many rows: bounded memory on long histories
 _BLOCK = 65536
-
-
-def _date_text(stamp: Any) -> str:
-    stamp = pd.Timestamp(stamp)
-    return stamp.strftime("%Y-%m-%d") if stamp.tz is None and stamp == stamp.normalize() else stamp.isoformat()
 
 
 class VAEFactorModel(BaseModel):
@@ -177,15 +173,7 @@ class VAEFactorModel(BaseModel):
         else:
             lr = check_frame(X, name=name, allow_nan=True)
             if self.input == "returns":
-                low = lr.to_numpy() <= -1.0
-                if np.any(low):
-                    i, j = (int(a[0]) for a in np.nonzero(low))
-                    raise DataValidationError(
-                        f"{name} column {lr.columns[j]!r} has a simple return <= -1 on {_date_text(lr.index[i])} "
-                        f"({float(lr.to_numpy()[i, j])!r}); a price cannot fall by 100% or more — check the data or "
-                        "the units."
-                    )
-                lr = pd.DataFrame(np.log1p(lr.to_numpy()), index=lr.index, columns=lr.columns)
+                lr = log_returns_from_simple(lr, name=name)
         empty = [c for c in lr.columns if lr[c].isna().all()]
         if empty:
             raise DataValidationError(

@@ -38,10 +38,32 @@ _RESID_FILE = "train_residuals.parquet"
 def read_legacy(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Parameters and fitted state of a factor model saved in the 0.1.0 layout (see the module docstring).
 
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        Directory written by ``VAEFactorModel.save`` of latentquant 0.1.0.
+
+    Returns
+    -------
+    params : dict
+        The model's hyperparameters (``VAEFactorModel(**params)``).
+    state : dict
+        Its fitted attributes (network, scaler, training encoding, residuals, history, ...).
+
     Raises
     ------
     CheckpointError
         A file is missing or unreadable.
+
+    Examples
+    --------
+    ``VAEFactorModel.load`` calls it for old directories; a directory in the current layout is not one:
+
+    >>> read_legacy("runs/not-a-model")
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.CheckpointError: runs/not-a-model/factor_model.json is missing; pass the directory written \
+by VAEFactorModel.save().
     """
     directory = Path(path)
     state_path = directory / LEGACY_STATE_FILE

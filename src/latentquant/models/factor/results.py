@@ -22,6 +22,13 @@ __all__ = ["FactorEncoding", "RiskDecomposition"]
 class FactorEncoding(NamedTuple):
     """Posterior of the factors on each date: means and standard deviations (dates × ``f1..fK``).
 
+    Attributes
+    ----------
+    mean : pandas.DataFrame
+        Posterior means :math:`\\mu_t`, dates × factors.
+    std : pandas.DataFrame
+        Posterior standard deviations :math:`\\sigma_t`, same shape.
+
     Examples
     --------
     >>> import pandas as pd

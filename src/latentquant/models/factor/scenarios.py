@@ -42,6 +42,16 @@ def aggregate_posterior(encoding: FactorEncoding) -> tuple[pd.Series, pd.Series]
     The mixture of the dates' posteriors :math:`\mathcal N(\mu_t, \sigma_t^2)` has mean :math:`\bar\mu` and variance
     :math:`\operatorname{Var}_t\mu_t + \operatorname{mean}_t\sigma_t^2` (sample variance, ``ddof=1``).
 
+    Parameters
+    ----------
+    encoding : FactorEncoding
+        Posterior means and standard deviations of the dates, dates × factors.
+
+    Returns
+    -------
+    mean, std : pandas.Series
+        Per factor.
+
     Examples
     --------
     >>> enc = FactorEncoding(pd.DataFrame({"f1": [-1.0, 1.0]}), pd.DataFrame({"f1": [1.0, 1.0]}))
@@ -57,6 +67,16 @@ def aggregate_posterior(encoding: FactorEncoding) -> tuple[pd.Series, pd.Series]
 def residual_rms(residuals: pd.DataFrame) -> np.ndarray:
     """Root mean square of each column of reconstruction residuals: the size of the idiosyncratic noise.
 
+    Parameters
+    ----------
+    residuals : pandas.DataFrame
+        Dates × assets.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per asset.
+
     Examples
     --------
     >>> residual_rms(pd.DataFrame({"A": [3.0, -3.0], "B": [0.0, 0.0]})).tolist()
@@ -67,6 +87,11 @@ def residual_rms(residuals: pd.DataFrame) -> np.ndarray:
 
 def check_period(period: Any) -> None:
     """Raise :class:`~latentquant.exceptions.ConfigError` unless ``period`` is a ``(start, end)`` pair.
+
+    Parameters
+    ----------
+    period : object
+        The value given as ``stress_period``.
 
     Examples
     --------
@@ -132,6 +157,20 @@ def select_period(encoding: FactorEncoding, residuals: pd.DataFrame, period: Any
 def interpolation_path(z_a: np.ndarray, z_b: np.ndarray, n: int) -> tuple[np.ndarray, pd.Index]:
     """``n`` equally spaced points from ``z_a`` to ``z_b`` (both ends included) and their weights ``alpha``.
 
+    Parameters
+    ----------
+    z_a, z_b : numpy.ndarray
+        Start and end points, shape ``(K,)``.
+    n : int
+        Number of points.
+
+    Returns
+    -------
+    z : numpy.ndarray
+        Shape ``(n, K)``.
+    alpha : pandas.Index
+        Weight of ``z_b`` at each point, from 0 to 1, named ``alpha``.
+
     Examples
     --------
     >>> z, alpha = interpolation_path(np.array([0.0, 0.0]), np.array([2.0, -2.0]), 3)
@@ -145,6 +184,20 @@ def interpolation_path(z_a: np.ndarray, z_b: np.ndarray, n: int) -> tuple[np.nda
 
 def hold_fixed(z: np.ndarray, fixed: Mapping[str | int, float] | None, names: Sequence[str]) -> np.ndarray:
     """Set the factors named (``'f1'``) or numbered (``0``) in ``fixed`` to their values, in place; returns ``z``.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Factor draws, shape ``(n, K)``; modified in place.
+    fixed : mapping of str or int to float
+        Factor name or position → value; must not be empty.
+    names : sequence of str
+        The factor names, in column order.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``z``.
 
     Examples
     --------
@@ -163,6 +216,17 @@ def hold_fixed(z: np.ndarray, fixed: Mapping[str | int, float] | None, names: Se
 
 def factor_position(key: str | int, names: Sequence[str]) -> int:
     """Column of the factor ``key``: a name in ``names`` or an index ``0..K-1``.
+
+    Parameters
+    ----------
+    key : str or int
+        A factor name or position.
+    names : sequence of str
+        The factor names, in column order.
+
+    Returns
+    -------
+    int
 
     Examples
     --------

@@ -126,6 +126,18 @@ class BasePricingModel(BaseModel):
 
     Subclasses implement ``fit``, ``betas`` and ``factors`` (and ``fitted``/``predicted`` when they are not
     :math:`\\hat\\beta^\\top\\hat f` and :math:`\\hat\\beta^\\top\\hat\\lambda` row by row); ``score`` follows.
+
+    Examples
+    --------
+    >>> from latentquant.data import simulate_panel
+    >>> from latentquant.models.pricing import PCAFactors
+    >>> sim = simulate_panel(n_assets=30, n_periods=36, n_chars=4, n_factors=2, seed=0)
+    >>> model = PCAFactors(n_factors=2).fit(sim.panel)
+    >>> isinstance(model, BasePricingModel), model.fitted(sim.panel).shape == model.predicted(sim.panel).shape
+    (True, True)
+    >>> r, r_hat = sim.panel.returns, model.fitted(sim.panel)
+    >>> bool(abs(model.score(sim.panel) - (1 - ((r - r_hat) ** 2).sum() / (r**2).sum())) < 1e-12)
+    True
     """
 
     _fit_hint: ClassVar[str] = "call fit(panel) first"

@@ -52,7 +52,29 @@ DEPTH_HIDDEN = {0: [], 1: [32], 2: [32, 16], 3: [32, 16, 8]}
 
 @register_model
 class ConditionalAutoencoderNet(nn.Module):
-    """β network ``z → K`` and linear factor network ``x_t → K``; ``forward(z, x) = Σ_k β_k f_k`` per row."""
+    """β network ``z → K`` and linear factor network ``x_t → K``; ``forward(z, x) = Σ_k β_k f_k`` per row.
+
+    Parameters
+    ----------
+    n_chars : int
+        Number of characteristics (inputs of the β network).
+    n_portfolios : int
+        Number of characteristic-managed portfolios (inputs of the factor network).
+    n_factors : int
+        Number of factors K.
+    depth : int
+        Hidden layers of the β network (CA0 … CA3: 0 to 3 layers of 32, 16, 8 units).
+    dropout : float
+        Dropout after each hidden layer.
+    seed : int, optional
+        Seed of the initial weights.
+
+    Examples
+    --------
+    >>> net = ConditionalAutoencoderNet(n_chars=4, n_portfolios=4, n_factors=2, depth=1, seed=0).eval()
+    >>> net(torch.zeros(5, 4), torch.ones(5, 4)).shape  # one fitted return per (asset, month) row
+    torch.Size([5])
+    """
 
     def __init__(self, n_chars: int, n_portfolios: int, n_factors: int, depth: int = 1, dropout: float = 0.1,
                  seed: int | None = None) -> None:
@@ -109,9 +131,16 @@ class ConditionalAutoencoder(BasePricingModel):
         Ensemble size (members use seeds ``seed, seed+1, …``).
     l1 : float
         λ of the L1 penalty on the β network's weights.
-    epochs, batch_size, lr, patience, dropout : training options (early stopping on the validation panel).
+    epochs, batch_size, lr, patience, dropout : int, int, float, int, float
+        Training options (early stopping on the validation panel).
     validation_split : float
         Share of the training panel's *last months* used for early stopping when no ``val_panel`` is given.
+    seed : int
+        Seed of the first ensemble member (same seed, same data → identical fits on CPU).
+    device : str
+        ``'auto'`` (CUDA when available), ``'cpu'`` or ``'cuda'`` for training; the fitted members live on the CPU.
+    verbose : bool or None
+        Progress bar on a terminal (``None``), always (``True``) or never (``False``).
 
     Attributes
     ----------

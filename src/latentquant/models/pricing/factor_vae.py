@@ -70,7 +70,26 @@ def gaussian_kl(mu_q: torch.Tensor, sigma_q: torch.Tensor, mu_p: torch.Tensor, s
     r"""Closed-form :math:`\mathrm{KL}(N(\mu_q, \operatorname{diag}\sigma_q^2)\,\Vert\,N(\mu_p,
     \operatorname{diag}\sigma_p^2))`, summed over the last dimension:
     :math:`\sum_k \log\frac{\sigma_{p,k}}{\sigma_{q,k}} + \frac{\sigma_{q,k}^2 + (\mu_{q,k}-\mu_{p,k})^2}
-    {2\sigma_{p,k}^2} - \frac12` (the elementwise formula is :func:`latentquant._math.kl_normal`)."""
+    {2\sigma_{p,k}^2} - \frac12` (the elementwise formula is :func:`latentquant._math.kl_normal`).
+
+    Parameters
+    ----------
+    mu_q, sigma_q : torch.Tensor
+        Mean and standard deviation of the first Gaussian (e.g. the posterior), ``(..., K)``.
+    mu_p, sigma_p : torch.Tensor
+        Those of the second (e.g. the prior), broadcastable to the first.
+
+    Returns
+    -------
+    torch.Tensor
+        Shape ``(...)``: the KL divergence of each row, in nats.
+
+    Examples
+    --------
+    >>> one, zero = torch.ones(1, 2), torch.zeros(1, 2)
+    >>> gaussian_kl(one, one, zero, one)  # ½ μ² per dimension
+    tensor([1.])
+    """
     kl: torch.Tensor = kl_normal(mu_q, sigma_q, mu_p, sigma_p)
     return kl.sum(dim=-1)
 
@@ -183,7 +202,7 @@ class ConditionalVAE(BasePricingModel):
     ----------
     n_factors : int
         Number of latent factors K.
-    hidden : int
+    hidden_dim : int
         Width H of the feature extractor and of the hidden layers.
     n_portfolios : int or None
         Portfolios P of the posterior's portfolio layer; ``None`` → ``max(2 * n_factors, 8)``.
@@ -220,7 +239,7 @@ class ConditionalVAE(BasePricingModel):
     --------
     >>> from latentquant.data.simulate import simulate_panel
     >>> sim = simulate_panel(n_assets=30, n_periods=24, n_chars=4, n_factors=2, seed=0)
-    >>> model = ConditionalVAE(n_factors=2, hidden=16, epochs=2, verbose=False).fit(sim.panel)
+    >>> model = ConditionalVAE(n_factors=2, hidden_dim=16, epochs=2, verbose=False).fit(sim.panel)
     >>> model.factors(sim.panel).shape
     (24, 2)
     """
@@ -233,7 +252,7 @@ class ConditionalVAE(BasePricingModel):
     uses_validation = True
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "n_factors": [Interval(Integral, 1, None)],
-        "hidden": [Interval(Integral, 1, None)],
+        "hidden_dim": [Interval(Integral, 1, None)],
         "n_portfolios": [Interval(Integral, 1, None), None],
         "gamma": [Interval(Real, 0, None, closed="neither")],
         "epochs": [Interval(Integral, 1, None)],
@@ -247,12 +266,14 @@ class ConditionalVAE(BasePricingModel):
         "verbose": ["boolean", None],
     }
 
-    def __init__(self, n_factors: int = 3, *, hidden: int = 64, n_portfolios: int | None = None, gamma: float = 1.0,
+    _renamed_params: ClassVar[dict[str, str]] = {"hidden": "hidden_dim"}
+
+    def __init__(self, n_factors: int = 3, *, hidden_dim: int = 64, n_portfolios: int | None = None, gamma: float = 1.0,
                  epochs: int = 100, lr: float = 3e-3, patience: int = 10, batch_size: int = 8,
                  weight_decay: float = 0.0, validation_split: float = 0.2, seed: int = 0, device: str = "auto",
                  verbose: bool | None = None) -> None:
         self.n_factors = n_factors
-        self.hidden = hidden
+        self.hidden_dim = hidden_dim
         self.n_portfolios = n_portfolios
         self.gamma = gamma
         self.epochs = epochs
@@ -315,7 +336,7 @@ class ConditionalVAE(BasePricingModel):
 
         with torch.random.fork_rng():
             torch.manual_seed(self.seed)
-            net = _FactorVAENet(len(chars), self.hidden, self.n_factors, n_portfolios)
+            net = _FactorVAENet(len(chars), self.hidden_dim, self.n_factors, n_portfolios)
         trainer = Trainer(epochs=self.epochs, lr=self.lr, patience=self.patience, batch_size=self.batch_size,
                           weight_decay=self.weight_decay, validation_split=validation_split, seed=self.seed,
                           device=str(device), verbose=self.verbose)

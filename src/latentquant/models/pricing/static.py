@@ -16,7 +16,6 @@ asset must be in the training window to be priced later. FamaFrench takes its ob
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Sequence
 from numbers import Integral
@@ -94,18 +93,11 @@ class FamaFrench(_ConstantBetaModel):
         "n_factors": [Interval(Integral, 1, None), None],
     }
 
+    # factors= clashed with the factors(panel) method, which scikit-learn's get_params cannot tell apart
+    _renamed_params: ClassVar[dict[str, str]] = {"factors": "factor_names"}
+
     def __init__(self, factor_returns: pd.DataFrame | None = None, *, factor_names: Sequence[str] | None = None,
-                 n_factors: int | None = None, **deprecated: Any) -> None:
-        if "factors" in deprecated:
-            # the keyword clashed with the factors(panel) method, which scikit-learn's get_params cannot tell apart
-            warnings.warn("FamaFrench(factors=...) is deprecated and will be removed in the next release; use "
-                          "FamaFrench(factor_names=...).", FutureWarning, stacklevel=2)
-            if factor_names is None:
-                factor_names = deprecated.pop("factors")
-            else:
-                deprecated.pop("factors")
-        if deprecated:
-            raise TypeError(f"FamaFrench got unexpected keyword argument(s) {sorted(deprecated)}.")
+                 n_factors: int | None = None) -> None:
         self.factor_returns = factor_returns
         self.factor_names = factor_names
         self.n_factors = n_factors
@@ -186,15 +178,6 @@ class FamaFrench(_ConstantBetaModel):
         self.beta_ = pd.DataFrame(betas, index=f.columns).T
         self.alpha_ = pd.Series(alphas, name="alpha")
         return self
-
-
-# FamaFrench(factors=...) (renamed factor_names: the old name clashed with the factors(panel) method) is accepted for
-# one release through **deprecated, which is not a hyperparameter: hide it from the signature that scikit-learn's
-# get_params, clone and estimator checks read
-_init_signature = inspect.signature(FamaFrench.__init__)
-setattr(FamaFrench.__init__, "__signature__", _init_signature.replace(  # noqa: B010 - a function attribute
-    parameters=[p for p in _init_signature.parameters.values() if p.kind is not p.VAR_KEYWORD]))
-del _init_signature
 
 
 class PCAFactors(_ConstantBetaModel):

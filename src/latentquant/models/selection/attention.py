@@ -80,6 +80,11 @@ _LAG_RE = re.compile(r"^(?P<base>.+)_lag(?P<k>[1-9][0-9]*)$")
 def split_lag(name: str) -> tuple[str, int]:
     """Base feature and lag of a column name: ``'rsi14_lag3' -> ('rsi14', 3)``, ``'rsi14' -> ('rsi14', 0)``.
 
+    Parameters
+    ----------
+    name : str
+        A feature column name, lagged copies ending in ``_lag<k>``.
+
     Examples
     --------
     >>> split_lag("vix_change_lag2"), split_lag("vix")
@@ -98,7 +103,7 @@ class _AttentionSelector(NeuralRegressor):
         "n_layers": [Interval(Integral, 1, None)],
         "dim_feedforward": [Interval(Integral, 1, None)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
-        "head_hidden": WIDTHS,
+        "head_hidden_dims": WIDTHS,
         "activation": ACTIVATION,
     }
 
@@ -107,7 +112,7 @@ class _AttentionSelector(NeuralRegressor):
     n_layers: int
     dim_feedforward: int
     dropout: float
-    head_hidden: Sequence[int]
+    head_hidden_dims: Sequence[int]
     activation: str
     model_: AttentionSelectorNet
     query_tokens_: list[str]
@@ -142,7 +147,7 @@ class _AttentionSelector(NeuralRegressor):
         return AttentionSelectorNet([bases.index(b) for b, _ in parsed], [lag for _, lag in parsed], q, k,
                                     d_model=int(self.d_model), n_heads=int(self.n_heads),
                                     n_layers=int(self.n_layers), dim_feedforward=int(self.dim_feedforward),
-                                    dropout=float(self.dropout), head_hidden=[int(h) for h in self.head_hidden],
+                                    dropout=float(self.dropout), head_hidden=[int(h) for h in self.head_hidden_dims],
                                     activation=self.activation)
 
     @torch.no_grad()
@@ -186,7 +191,7 @@ class SelfAttentionSelector(_AttentionSelector):
         Hidden width of the feed-forward sub-layer of each block.
     dropout : float
         Dropout on the attention weights, the residual branches and the head, in [0, 1).
-    head_hidden : sequence of int
+    head_hidden_dims : sequence of int
         Hidden widths of the MLP head (default ``(2,)``, as :class:`~latentquant.models.selection.MLPRegressor`).
     activation : str
         Activation of the feed-forward sub-layers and of the head.
@@ -212,17 +217,19 @@ class SelfAttentionSelector(_AttentionSelector):
     ((100, 3), True)
     """
 
+    _renamed_params: ClassVar[dict[str, str]] = {"head_hidden": "head_hidden_dims"}
+
     def __init__(self, d_model: int = 64, *, n_heads: int = 4, n_layers: int = 1, dim_feedforward: int = 128,
-                 dropout: float = 0.1, head_hidden: Sequence[int] = (2,), activation: str = "relu",
+                 dropout: float = 0.1, head_hidden_dims: Sequence[int] = (2,), activation: str = "relu",
                  epochs: int = 200, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
-                 patience: int = 20, seed: int | None = 0, device: str = "cpu", verbose: bool | None = False,
+                 patience: int = 20, seed: int | None = 0, device: str = "auto", verbose: bool | None = False,
                  warm_start: bool = False) -> None:
         self.d_model = d_model
         self.n_heads = n_heads
         self.n_layers = n_layers
         self.dim_feedforward = dim_feedforward
         self.dropout = dropout
-        self.head_hidden = head_hidden
+        self.head_hidden_dims = head_hidden_dims
         self.activation = activation
         self.epochs = epochs
         self.batch_size = batch_size
@@ -259,7 +266,7 @@ class CrossAttentionSelector(_AttentionSelector):
         Hidden width of the feed-forward sub-layer of each block.
     dropout : float
         Dropout on the attention weights, the residual branches and the head, in [0, 1).
-    head_hidden : sequence of int
+    head_hidden_dims : sequence of int
         Hidden widths of the MLP head (default ``(2,)``, as :class:`~latentquant.models.selection.MLPRegressor`).
     activation : str
         Activation of the feed-forward sub-layers and of the head.
@@ -294,11 +301,13 @@ class CrossAttentionSelector(_AttentionSelector):
         "query_features": [SequenceOf(str), None], "key_features": [SequenceOf(str), None],
     }
 
+    _renamed_params: ClassVar[dict[str, str]] = {"head_hidden": "head_hidden_dims"}
+
     def __init__(self, query_features: Sequence[str] | None = None, *, key_features: Sequence[str] | None = None,
                  d_model: int = 64, n_heads: int = 4, n_layers: int = 1, dim_feedforward: int = 128,
-                 dropout: float = 0.1, head_hidden: Sequence[int] = (2,), activation: str = "relu",
+                 dropout: float = 0.1, head_hidden_dims: Sequence[int] = (2,), activation: str = "relu",
                  epochs: int = 200, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
-                 patience: int = 20, seed: int | None = 0, device: str = "cpu", verbose: bool | None = False,
+                 patience: int = 20, seed: int | None = 0, device: str = "auto", verbose: bool | None = False,
                  warm_start: bool = False) -> None:
         self.query_features = query_features
         self.key_features = key_features
@@ -307,7 +316,7 @@ class CrossAttentionSelector(_AttentionSelector):
         self.n_layers = n_layers
         self.dim_feedforward = dim_feedforward
         self.dropout = dropout
-        self.head_hidden = head_hidden
+        self.head_hidden_dims = head_hidden_dims
         self.activation = activation
         self.epochs = epochs
         self.batch_size = batch_size

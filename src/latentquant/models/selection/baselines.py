@@ -426,6 +426,13 @@ def shap_importance(model: LightGBMBaseline, X: pd.DataFrame | np.ndarray) -> pd
     coefficients or permutation importance these are *sample-specific*, like attention weights, and so can be
     compared with them date by date; :func:`global_shap_ranking` averages their magnitudes.
 
+    Parameters
+    ----------
+    model : LightGBMBaseline
+        A fitted model.
+    X : pandas.DataFrame or numpy.ndarray
+        Rows to explain, with the columns the model was fitted on.
+
     Returns
     -------
     pandas.DataFrame
@@ -461,6 +468,16 @@ def shap_importance(model: LightGBMBaseline, X: pd.DataFrame | np.ndarray) -> pd
 def global_shap_ranking(contributions: pd.DataFrame) -> pd.Series:
     r"""Global importance from per-sample SHAP values: :math:`\frac1T\sum_t \lvert\phi_{tj}\rvert` per feature,
     sorted decreasing (named ``"mean_abs_shap"``).
+
+    Parameters
+    ----------
+    contributions : pandas.DataFrame
+        Per-sample contributions, rows × features (the output of :func:`shap_importance`).
+
+    Returns
+    -------
+    pandas.Series
+        Mean absolute contribution per feature, largest first.
 
     Examples
     --------

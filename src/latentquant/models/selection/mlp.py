@@ -20,7 +20,7 @@ class MLPRegressor(NeuralRegressor):
 
     Parameters
     ----------
-    hidden : sequence of int
+    hidden_dims : sequence of int
         Hidden widths; the default ``(2,)`` is the study's one hidden layer of 2 units (``()`` gives a linear model).
     activation : str
         Hidden activation (``'relu'``, ``'tanh'``, …).
@@ -70,14 +70,16 @@ class MLPRegressor(NeuralRegressor):
     """
 
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
-        "hidden": WIDTHS, "activation": ACTIVATION, "dropout": [Interval(Real, 0, 1, closed="left")],
+        "hidden_dims": WIDTHS, "activation": ACTIVATION, "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
-    def __init__(self, hidden: Sequence[int] = (2,), *, activation: str = "relu", dropout: float = 0.0,
+    _renamed_params: ClassVar[dict[str, str]] = {"hidden": "hidden_dims"}
+
+    def __init__(self, hidden_dims: Sequence[int] = (2,), *, activation: str = "relu", dropout: float = 0.0,
                  epochs: int = 200, batch_size: int = 64, lr: float = 1e-3, weight_decay: float = 0.0,
-                 patience: int = 20, seed: int | None = 0, device: str = "cpu", verbose: bool | None = False,
+                 patience: int = 20, seed: int | None = 0, device: str = "auto", verbose: bool | None = False,
                  warm_start: bool = False) -> None:
-        self.hidden = hidden
+        self.hidden_dims = hidden_dims
         self.activation = activation
         self.dropout = dropout
         self.epochs = epochs
@@ -91,4 +93,4 @@ class MLPRegressor(NeuralRegressor):
         self.warm_start = warm_start
 
     def _build_network(self, n_features: int) -> nn.Module:
-        return MLPRegressorNet(n_features, [int(h) for h in self.hidden], self.activation, float(self.dropout))
+        return MLPRegressorNet(n_features, [int(h) for h in self.hidden_dims], self.activation, float(self.dropout))

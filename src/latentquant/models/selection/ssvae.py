@@ -25,7 +25,7 @@ term (``consistency``: a row decoded with class :math:`j` should be classified a
 
 Evidence (scikit-learn's 8×8 digits; ``tests/test_ssvae.py``): per seed 0–4, a stratified 70/30 split; 10 labels per
 class among the 1 257 training rows, the other training rows unlabelled; accuracy on the 540 test rows, which are
-never seen in training. SS-VAE with ``hidden=(128,), latent_dim=16, alpha=3, epochs=500``: 0.951 ± 0.011 (mean ±
+never seen in training. SS-VAE with ``hidden_dims=(128,), latent_dim=16, alpha=3, epochs=500``: 0.951 ± 0.011 (mean ±
 std over the seeds); the same 64 → 128 → 10 classifier trained on the 100 labelled rows alone (Adam, batch 32,
 5 000 epochs): 0.888 ± 0.019; a gain of 6.3 points (per seed +8.0, +7.6, +4.4, +4.3, +7.0). Both arms' settings were
 chosen on an inner 80/20 split of each seed's training rows, never on the test rows (validation accuracy: SS-VAE
@@ -57,6 +57,7 @@ import torch.nn.functional as F
 from sklearn.base import ClassifierMixin
 from torch import nn
 
+from latentquant._math import standardize_stats
 from latentquant.base import BaseModel
 from latentquant.exceptions import DataValidationError
 from latentquant.models.autoencoder import kl_divergence
@@ -172,7 +173,7 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
         row. ``None``: the classes are the distinct labelled values of ``y``.
     latent_dim : int
         Size of the continuous latent ``z``.
-    hidden : sequence of int
+    hidden_dims : sequence of int
         Hidden widths of each network (classifier, encoder; the decoder mirrors them).
     alpha : float
         Weight of the classification loss, multiplied by the number of training rows ``N`` as in the paper
@@ -193,7 +194,7 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
         ``None`` (default): model M2 on the inputs. An integer: the paper's stacked M1+M2 — an unsupervised VAE (M1)
         with this latent size is first fitted on all rows of ``X`` and M2 models its latent :math:`z_1`.
         :meth:`predict_proba` and :meth:`transform` then take raw ``X`` and map it through M1's posterior mean.
-    m1_hidden : sequence of int
+    m1_hidden_dims : sequence of int
         Hidden widths of M1's encoder (its decoder mirrors them).
     m1_epochs : int, optional
         Epochs of M1 training; ``None``: ``epochs``.
@@ -232,7 +233,7 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
     >>> rng = np.random.default_rng(0)
     >>> X = np.r_[rng.normal(-2, 1, (100, 2)), rng.normal(2, 1, (100, 2))]
     >>> y = np.full(200, -1.0); y[:5] = 0; y[100:105] = 1
-    >>> clf = SemiSupervisedVAE(latent_dim=2, hidden=(16,), epochs=5, verbose=False).fit(X, y)
+    >>> clf = SemiSupervisedVAE(latent_dim=2, hidden_dims=(16,), epochs=5, verbose=False).fit(X, y)
     >>> clf.predict_proba(X).shape
     (200, 2)
     """
@@ -240,7 +241,7 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "n_classes": [Interval(Integral, 2, None), None],
         "latent_dim": [Interval(Integral, 1, None)],
-        "hidden": [SequenceOf(Interval(Integral, 1, None))],
+        "hidden_dims": [SequenceOf(Interval(Integral, 1, None))],
         "alpha": [Interval(Real, 0, None)],
         "epochs": [Interval(Integral, 1, None)],
         "batch_size": [Interval(Integral, 1, None)],
@@ -253,22 +254,24 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
         "likelihood": [Options("gaussian", "bernoulli")],
         "learn_variance": ["boolean"],
         "m1_latent_dim": [Interval(Integral, 1, None), None],
-        "m1_hidden": [SequenceOf(Interval(Integral, 1, None))],
+        "m1_hidden_dims": [SequenceOf(Interval(Integral, 1, None))],
         "m1_epochs": [Interval(Integral, 1, None), None],
         "m1_sample": ["boolean"],
         "consistency": [Interval(Real, 0, None)],
     }
     _fit_hint = "call fit(X, y) first"
 
-    def __init__(self, n_classes: int | None = None, *, latent_dim: int = 16, hidden: Sequence[int] = (128,),
+    _renamed_params: ClassVar[dict[str, str]] = {"hidden": "hidden_dims", "m1_hidden": "m1_hidden_dims"}
+
+    def __init__(self, n_classes: int | None = None, *, latent_dim: int = 16, hidden_dims: Sequence[int] = (128,),
                  alpha: float = 0.1, epochs: int = 100, batch_size: int = 64, lr: float = 1e-3,
-                 validation_split: float = 0.0, patience: int = 10, seed: int | None = 0, device: str = "cpu",
+                 validation_split: float = 0.0, patience: int = 10, seed: int | None = 0, device: str = "auto",
                  verbose: bool | None = False, likelihood: str = "gaussian", learn_variance: bool = False,
-                 m1_latent_dim: int | None = None, m1_hidden: Sequence[int] = (256,), m1_epochs: int | None = None,
+                 m1_latent_dim: int | None = None, m1_hidden_dims: Sequence[int] = (256,), m1_epochs: int | None = None,
                  m1_sample: bool = True, consistency: float = 0.0) -> None:
         self.n_classes = n_classes
         self.latent_dim = latent_dim
-        self.hidden = hidden
+        self.hidden_dims = hidden_dims
         self.alpha = alpha
         self.epochs = epochs
         self.batch_size = batch_size
@@ -281,7 +284,7 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
         self.likelihood = likelihood
         self.learn_variance = learn_variance
         self.m1_latent_dim = m1_latent_dim
-        self.m1_hidden = m1_hidden
+        self.m1_hidden_dims = m1_hidden_dims
         self.m1_epochs = m1_epochs
         self.m1_sample = m1_sample
         self.consistency = consistency
@@ -331,10 +334,10 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
             self.mean_ = np.zeros(xn.shape[1], np.float32)  # the Bernoulli targets are the raw values
             self.scale_ = np.ones(xn.shape[1], np.float32)
         else:
-            # float32 statistics, as the model has always been fitted (the float64 kernel
-            # latentquant._math.standardize_stats differs in the last bit and would move fitted numbers)
-            self.mean_ = xn.mean(axis=0).astype(np.float32)
-            scale = xn.std(axis=0)
+            # float32 statistics of the float32 rows, as the model has always been fitted (float64 ones differ in
+            # the last bit and would move fitted numbers)
+            mean, scale = standardize_stats(xn, ddof=0, dtype=None)
+            self.mean_ = mean.astype(np.float32)
             self.scale_ = np.where(scale > 1e-8, scale, 1.0).astype(np.float32)
         return (x - torch.from_numpy(self.mean_)) / torch.from_numpy(self.scale_)
 
@@ -373,7 +376,7 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
             if self.seed is not None:
                 torch.manual_seed(self.seed)
             model = _SemiSupervisedM2(d if m1 is None else m1.latent_dim, k, int(self.latent_dim),
-                                      [int(h) for h in self.hidden],
+                                      [int(h) for h in self.hidden_dims],
                                       bernoulli=self.likelihood == "bernoulli" and m1 is None,
                                       learn_variance=self.learn_variance)
         n_labelled = int((labels >= 0).sum())
@@ -453,7 +456,7 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
             if self.seed is not None:
                 torch.manual_seed(self.seed)
             model = _SemiSupervisedM2(x.shape[1], len(self.classes_), int(self.latent_dim),
-                                      [int(h) for h in self.hidden], bernoulli=self.likelihood == "bernoulli")
+                                      [int(h) for h in self.hidden_dims], bernoulli=self.likelihood == "bernoulli")
 
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
             assert isinstance(m, _SemiSupervisedM2)
@@ -474,7 +477,7 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
         with torch.random.fork_rng(enabled=self.seed is not None):
             if self.seed is not None:
                 torch.manual_seed(self.seed)
-            m1 = _SemiSupervisedM1(x.shape[1], int(self.m1_latent_dim), [int(h) for h in self.m1_hidden],
+            m1 = _SemiSupervisedM1(x.shape[1], int(self.m1_latent_dim), [int(h) for h in self.m1_hidden_dims],
                      bernoulli=self.likelihood == "bernoulli")
 
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:

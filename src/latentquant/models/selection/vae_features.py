@@ -49,14 +49,14 @@ class VAEFeatures(NeuralRegressor):
     ----------
     latent_dim : int
         Number of latent variables (8 in the study: 14 technical features → 8).
-    vae_hidden : sequence of int
+    vae_hidden_dims : sequence of int
         Encoder hidden widths with ReLU (the decoder mirrors them); default two layers ``(32, 16)``.
     beta : float
         Weight of the KL term of the VAE loss (1: standard VAE).
     vae_epochs, vae_lr : int, float
         Epochs and Adam learning rate of the unsupervised VAE training (``batch_size``, ``patience``, ``seed``,
         ``device`` and ``verbose`` are shared with the head).
-    head_hidden : sequence of int
+    head_hidden_dims : sequence of int
         Hidden widths of the MLP head (default ``(2,)``, as :class:`~latentquant.models.selection.MLPRegressor`).
     activation : str
         Activation of the head.
@@ -99,28 +99,30 @@ class VAEFeatures(NeuralRegressor):
 
     _parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
         "latent_dim": [Interval(Integral, 1, None)],
-        "vae_hidden": WIDTHS,
+        "vae_hidden_dims": WIDTHS,
         "beta": [Interval(Real, 0, None)],
         "vae_epochs": [Interval(Integral, 1, None)],
         "vae_lr": [Interval(Real, 0, None, closed="neither")],
-        "head_hidden": WIDTHS,
+        "head_hidden_dims": WIDTHS,
         "activation": ACTIVATION,
         "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     vae_: VAE
 
-    def __init__(self, latent_dim: int = 8, *, vae_hidden: Sequence[int] = (32, 16), beta: float = 1.0,
-                 vae_epochs: int = 100, vae_lr: float = 1e-3, head_hidden: Sequence[int] = (2,),
+    _renamed_params: ClassVar[dict[str, str]] = {"vae_hidden": "vae_hidden_dims", "head_hidden": "head_hidden_dims"}
+
+    def __init__(self, latent_dim: int = 8, *, vae_hidden_dims: Sequence[int] = (32, 16), beta: float = 1.0,
+                 vae_epochs: int = 100, vae_lr: float = 1e-3, head_hidden_dims: Sequence[int] = (2,),
                  activation: str = "relu", dropout: float = 0.0, epochs: int = 200, batch_size: int = 64,
                  lr: float = 1e-3, weight_decay: float = 0.0, patience: int = 20, seed: int | None = 0,
-                 device: str = "cpu", verbose: bool | None = False, warm_start: bool = False) -> None:
+                 device: str = "auto", verbose: bool | None = False, warm_start: bool = False) -> None:
         self.latent_dim = latent_dim
-        self.vae_hidden = vae_hidden
+        self.vae_hidden_dims = vae_hidden_dims
         self.beta = beta
         self.vae_epochs = vae_epochs
         self.vae_lr = vae_lr
-        self.head_hidden = head_hidden
+        self.head_hidden_dims = head_hidden_dims
         self.activation = activation
         self.dropout = dropout
         self.epochs = epochs
@@ -135,7 +137,8 @@ class VAEFeatures(NeuralRegressor):
 
     # ------------------------------------------------------------------ hooks
     def _build_network(self, n_features: int) -> nn.Module:
-        return MLPRegressorNet(n_features, [int(h) for h in self.head_hidden], self.activation, float(self.dropout))
+        widths = [int(h) for h in self.head_hidden_dims]
+        return MLPRegressorNet(n_features, widths, self.activation, float(self.dropout))
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model_(self.vae_.latent_mean(x))
@@ -145,7 +148,7 @@ class VAEFeatures(NeuralRegressor):
         if not continuing:
             self._set_x_scaler(x)
             self.vae_ = VAE(input_dim=x.shape[1], latent_dim=int(self.latent_dim),
-                            hidden_dims=[int(h) for h in self.vae_hidden], activation="relu",
+                            hidden_dims=[int(h) for h in self.vae_hidden_dims], activation="relu",
                             seed=None if self.seed is None else int(self.seed))
         self.vae_.to("cpu")
         trainer = AETrainer(beta=float(self.beta), batch_size=int(self.batch_size), lr=float(self.vae_lr),
