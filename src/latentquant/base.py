@@ -129,12 +129,27 @@ class BaseModel(BaseEstimator):  # type: ignore[misc]
         """Attributes that make up the fitted state (default: every instance attribute that is not a
         hyperparameter). Override to drop caches that can be recomputed."""
         params = set(self.get_params(deep=False))
-        return {k: v for k, v in vars(self).items() if k not in params}
+        state = {k: v for k, v in vars(self).items() if k not in params}
+        if "device_" in state:  # where the networks run is not saved: it is decided again on load
+            state["device_"] = None
+        return state
 
     def _restore_state(self, state: dict[str, Any]) -> None:
-        """Set the attributes returned by :meth:`_persisted_state` (override to rebuild derived caches)."""
+        """Set the attributes returned by :meth:`_persisted_state` (override to rebuild derived caches).
+
+        An estimator that records where its networks run (``device_``) gets it resolved again from its ``device``
+        parameter on this machine, and its networks moved there in evaluation mode."""
         for key, value in state.items():
             setattr(self, key, value)
+        if "device_" in state:
+            from torch import nn
+
+            from latentquant.training.trainer import resolve_device
+
+            self.device_ = resolve_device(getattr(self, "device", "auto"))
+            for value in state.values():
+                if isinstance(value, nn.Module):
+                    value.to(self.device_).eval()
 
 
 def _accept_renamed(cls: type[BaseModel], init: Callable[..., None]) -> Callable[..., None]:

@@ -233,14 +233,3 @@ class NeuralRegressor(RegressorMixin, BaseModel, metaclass=ABCMeta):  # type: ig
         return pd.Series(self.y_mean_ + self.y_scale_ * out, index=index, name="prediction")
 
     # ------------------------------------------------------------------ persistence
-    def _persisted_state(self) -> dict[str, Any]:
-        state = super()._persisted_state()
-        state.pop("device_", None)  # where the networks run is decided again on load (see _restore_state)
-        return state
-
-    def _restore_state(self, state: dict[str, Any]) -> None:
-        super()._restore_state(state)
-        self.device_ = resolve_device(self.device)
-        for value in state.values():
-            if isinstance(value, nn.Module):
-                value.to(self.device_).eval()

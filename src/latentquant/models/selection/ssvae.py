@@ -532,14 +532,3 @@ class SemiSupervisedVAE(ClassifierMixin, BaseModel):  # type: ignore[misc]
         return float(np.mean(pred == truth))
 
     # ------------------------------------------------------------------ persistence
-    def _persisted_state(self) -> dict[str, Any]:
-        state = super()._persisted_state()
-        state.pop("device_", None)  # where the networks run is decided again on load
-        return state
-
-    def _restore_state(self, state: dict[str, Any]) -> None:
-        super()._restore_state(state)
-        self.device_ = resolve_device(self.device)
-        for value in state.values():
-            if isinstance(value, nn.Module):
-                value.to(self.device_).eval()
