@@ -33,20 +33,27 @@ __all__ = [
 def uncentred_r2(r: np.ndarray, r_hat: np.ndarray, what: str = "R²") -> float:
     """``1 − Σ (r − r̂)² / Σ r²`` over the cells where both are finite.
 
+    Arrays of any (equal) shape; when every cell is finite the sums run over the arrays as given, so a 2-D table and
+    its flattened copy may differ in the last bit (pairwise summation), never more.
+
     Examples
     --------
     >>> round(uncentred_r2(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.0, 3.0])), 6)
     0.966667
     """
-    r = np.asarray(r, dtype=np.float64).ravel()
-    r_hat = np.asarray(r_hat, dtype=np.float64).ravel()
+    r = np.asarray(r, dtype=np.float64)
+    r_hat = np.asarray(r_hat, dtype=np.float64)
+    if r.shape != r_hat.shape:
+        raise DataValidationError(f"{what}: returns have shape {r.shape} but fitted values {r_hat.shape}; pass "
+                                  "arrays of the same shape.")
     keep = np.isfinite(r) & np.isfinite(r_hat)
     if not keep.any():
         raise DataValidationError(
             f"{what}: no (date, asset) cell has both a return and a fitted value; check that the indexes overlap "
             "(same date type and asset labels) and that the inputs are not all NaN."
         )
-    r, r_hat = r[keep], r_hat[keep]
+    if not keep.all():
+        r, r_hat = r[keep], r_hat[keep]
     denom = float(np.sum(r * r))
     if denom <= 0.0:
         raise DataValidationError(f"{what}: all returns are zero on the overlapping cells, R² is undefined.")

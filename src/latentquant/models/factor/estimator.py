@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from latentquant._math import kl_standard_normal
+from latentquant._math import kl_standard_normal, uncentred_r2
 from latentquant.base import ESTIMATOR_FILE, BaseModel
 from latentquant.data import Standardizer
 from latentquant.data.returns import log_returns_from_simple
@@ -356,10 +356,7 @@ class VAEFactorModel(BaseModel):
         self._check_fitted()
         z = self._standardised(X)
         recon = self._decode_standardised(self._encode_standardised(z).mean.to_numpy())
-        x = z.to_numpy()
-        # the uncentred R² of latentquant._math.uncentred_r2, summed in the arrays' memory order (its ravel would
-        # reorder the sums and move the reported numbers in the last digit)
-        return float(1.0 - ((x - recon) ** 2).sum() / (x**2).sum())
+        return uncentred_r2(z.to_numpy(), recon, what="VAEFactorModel.score")
 
     def traverse(self, grid: Sequence[float] | np.ndarray | None = None) -> dict[str, pd.DataFrame]:
         """Latent traversals: each factor swept over ``grid`` with the others at 0, as the change of the decoded
