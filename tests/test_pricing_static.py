@@ -103,6 +103,19 @@ def test_pca_in_sample_r2_equals_the_eigenvalue_share_of_the_uncentred_second_mo
         np.testing.assert_allclose(B.T @ B / B.shape[0], np.eye(k), atol=1e-12)
 
 
+def test_pca_with_more_assets_than_dates_takes_the_thin_svd_and_gives_the_eigenvector_loadings():
+    panel, _, _, R = factor_panel(n_assets=300, noise=0.03, seed=2)  # N = 300 > T = 240
+    T, N = R.shape
+    eigval, eigvec = np.linalg.eigh(R.T @ R / T)
+    for k in (1, 3):
+        model = PCAFactors(n_factors=k).fit(panel)
+        expected = eigvec[:, ::-1][:, :k]
+        expected = expected * np.where(expected.sum(axis=0) < 0, -1.0, 1.0)
+        in_r_order = model.beta_.loc[[f"p{i:02d}" for i in range(N)]].to_numpy()
+        np.testing.assert_allclose(in_r_order, np.sqrt(N) * expected, atol=1e-9)
+        assert model.score(panel) == pytest.approx(eigval[::-1][:k].sum() / eigval.sum(), rel=1e-10)
+
+
 def test_pca_factors_are_cross_sectional_regressions_and_unseen_assets_are_refused():
     panel, _, _, R = factor_panel(seed=2)
     model = PCAFactors(n_factors=2).fit(panel)
