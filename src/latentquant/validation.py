@@ -32,6 +32,7 @@ import pandas as pd
 from latentquant.exceptions import ConfigError, DataValidationError
 
 __all__ = [
+    "MAX_ABS_RETURN",
     "Interval",
     "Options",
     "SequenceOf",
@@ -42,6 +43,12 @@ __all__ = [
     "check_params",
     "format_date",
 ]
+
+#: The largest plausible absolute return of one period (simple or log): 10 is a 1,000 % simple return or a log return
+#: of 10 (a factor of e^10 ≈ 22,000). Larger values are units errors (percent instead of decimal fractions, prices
+#: passed as returns) and would overflow standardisation downstream, so the return readers and :class:`Panel
+#: <latentquant.data.Panel>` reject them by default.
+MAX_ABS_RETURN: float = 10.0
 
 
 def format_date(value: Any) -> str:
@@ -72,6 +79,7 @@ def check_frame(
     positive: bool = False,
     min_rows: int = 1,
     require_datetime_index: bool = True,
+    max_abs: float | None = None,
 ) -> pd.DataFrame:
     """Validate a wide table of prices or returns and return it as a float64 DataFrame.
 
@@ -89,6 +97,9 @@ def check_frame(
         Minimum number of rows the caller needs.
     require_datetime_index : bool
         Require a :class:`~pandas.DatetimeIndex` (sorted, unique).
+    max_abs : float, optional
+        Reject values whose magnitude exceeds this bound (e.g. :data:`MAX_ABS_RETURN` for returns: finite but
+        absurd values such as 1e200 would overflow to inf downstream). ``None`` (default) checks no magnitude.
 
     Returns
     -------
@@ -111,6 +122,13 @@ def check_frame(
     ...
     latentquant.exceptions.DataValidationError: prices dates are not sorted ascending (first out-of-order date \
 2024-01-02 after 2024-01-03); call data.sort_index() first.
+    >>> returns = pd.DataFrame({"SPY": [0.01, 250.0]}, index=prices.index)
+    >>> check_frame(returns, name="returns", max_abs=MAX_ABS_RETURN)
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.DataValidationError: returns column 'SPY' has a value of magnitude above 10: first at \
+2024-01-03 (value 250.0); returns are expected as decimal fractions per period (0.01 = 1 %): check the units \
+(percent instead of decimals? prices instead of returns?) and correct or drop the value.
     """
     if isinstance(data, pd.Series):
         data = data.to_frame(name=data.name if data.name is not None else name)
@@ -164,6 +182,15 @@ def check_frame(
     bad_inf = np.isinf(values)
     if bad_inf.any():
         _raise_cell(data, bad_inf, name, "an infinite value", "replace it (e.g. with NaN) and handle missing values")
+    if max_abs is not None:
+        with np.errstate(invalid="ignore"):
+            bad_big = np.abs(values) > max_abs
+        if bad_big.any():
+            _raise_cell(
+                data, bad_big, name, f"a value of magnitude above {max_abs:g}",
+                "returns are expected as decimal fractions per period (0.01 = 1 %): check the units "
+                "(percent instead of decimals? prices instead of returns?) and correct or drop the value",
+            )
     if not allow_nan:
         bad_nan = np.isnan(values)
         if bad_nan.any():

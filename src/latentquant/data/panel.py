@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
+from latentquant.validation import MAX_ABS_RETURN, format_date
 
 __all__ = ["Panel", "managed_portfolios", "rank_transform"]
 
@@ -40,6 +41,51 @@ def _check_long(frame: pd.DataFrame | pd.Series, name: str) -> None:
     dates = frame.index.get_level_values(0)
     if not dates.is_monotonic_increasing:
         raise DataValidationError(f"{name} dates are not sorted; call .sort_index() first.")
+
+
+def _where(index: pd.Index, position: int) -> str:
+    date, asset = index[position]
+    return f"({format_date(date)}, {asset!r})"
+
+
+def _check_returns(returns: pd.Series, max_abs: float | None) -> pd.Series:
+    """The returns as float64 (NaN kept); non-numeric, boolean, infinite or implausibly large values raise."""
+    if pd.api.types.is_bool_dtype(returns):
+        raise DataValidationError(
+            f"returns are booleans (True/False), first at {_where(returns.index, 0)}; pass numeric returns "
+            "(decimal fractions, 0.01 = 1 %)."
+        )
+    if not pd.api.types.is_numeric_dtype(returns):
+        coerced = pd.to_numeric(returns, errors="coerce")
+        bad = (coerced.isna() & returns.notna()).to_numpy()
+        if bad.any():
+            pos = int(bad.argmax())
+            raise DataValidationError(
+                f"returns are not numeric: {int(bad.sum())} non-numeric value(s), first {returns.iloc[pos]!r} at "
+                f"{_where(returns.index, pos)}; convert them with pd.to_numeric or drop those rows."
+            )
+        returns = coerced
+    values = returns.to_numpy(np.float64, na_value=np.nan)
+    inf = np.isinf(values)
+    if inf.any():
+        pos = int(inf.argmax())
+        raise DataValidationError(
+            f"returns contain {int(inf.sum())} infinite value(s), first {float(values[pos])!r} at "
+            f"{_where(returns.index, pos)}; "
+            "replace them with NaN (those rows are then dropped) or fix the data."
+        )
+    if max_abs is not None:
+        with np.errstate(invalid="ignore"):
+            big = np.abs(values) > max_abs
+        if big.any():
+            pos = int(big.argmax())
+            raise DataValidationError(
+                f"returns have {int(big.sum())} value(s) of magnitude above {max_abs:g}, first "
+                f"{float(values[pos])!r} at {_where(returns.index, pos)}; returns are expected as decimal fractions "
+                "per period (0.01 = 1 %): check the units (percent instead of decimals? prices instead of "
+                "returns?) or pass max_abs_return=None to skip this check."
+            )
+    return pd.Series(values, index=returns.index, name=returns.name)
 
 
 def rank_transform(characteristics: pd.DataFrame) -> pd.DataFrame:
@@ -144,11 +190,22 @@ class Panel:
         Characteristics on the same index (any subset of rows; missing rows are NaN).
     min_assets : int
         Periods with fewer assets than this are dropped with a ``DataWarning`` (e.g. the number of factors).
+    max_abs_return : float or None, default 10
+        The largest plausible return magnitude of one period
+        (:data:`~latentquant.validation.MAX_ABS_RETURN`: a 1,000 % simple return); a larger return is a units error
+        and raises. ``None`` disables the check.
+
+    Raises
+    ------
+    DataValidationError
+        Returns that are non-numeric, boolean, infinite or above ``max_abs_return`` in magnitude (the message names
+        the first ``(date, asset)``), non-numeric or infinite characteristics, a malformed index.
 
     Notes
     -----
-    Rows without a return are dropped with a warning and a count; a characteristic constant across the cross-section
-    in some period is reported by :meth:`constant_characteristics` (after ranking it carries no information then).
+    Rows without a return (NaN) are dropped with a warning and a count; a characteristic constant across the
+    cross-section in some period is reported by :meth:`constant_characteristics` (after ranking it carries no
+    information then).
 
     Examples
     --------
@@ -163,7 +220,8 @@ class Panel:
     (1, 3)
     """
 
-    def __init__(self, returns: pd.Series, characteristics: pd.DataFrame, *, min_assets: int = 1) -> None:
+    def __init__(self, returns: pd.Series, characteristics: pd.DataFrame, *, min_assets: int = 1,
+                 max_abs_return: float | None = MAX_ABS_RETURN) -> None:
         if not isinstance(returns, pd.Series):
             raise DataValidationError(f"returns must be a pandas Series, got {type(returns).__name__}.")
         if not isinstance(characteristics, pd.DataFrame):
@@ -177,6 +235,7 @@ class Panel:
             raise DataValidationError(f"characteristics column {non_numeric[0]!r} is not numeric; convert or drop it.")
         if not np.isfinite(characteristics.to_numpy(np.float64, na_value=0.0)).all():
             raise DataValidationError("characteristics contain infinite values; replace them with NaN.")
+        returns = _check_returns(returns, max_abs_return)
         chars = characteristics.reindex(returns.index)
         missing = returns.isna()
         if missing.any():
@@ -197,6 +256,7 @@ class Panel:
         self.returns = r.rename("ret")
         self.characteristics = chars.astype(np.float64)
         self.min_assets = min_assets
+        self.max_abs_return = max_abs_return
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, return_col: str = "ret", **kwargs: Any) -> Panel:
@@ -236,7 +296,8 @@ class Panel:
         shifted.index = pd.MultiIndex.from_arrays(
             [dates[pos[valid]], idx.get_level_values(1)[valid]], names=idx.names)
         later = self.returns[self.returns.index.get_level_values(0).isin(dates[periods:])]
-        return Panel(later, shifted.reindex(later.index), min_assets=self.min_assets)
+        return Panel(later, shifted.reindex(later.index), min_assets=self.min_assets,
+                     max_abs_return=self.max_abs_return)
 
     def select(self, rows: np.ndarray) -> Panel:
         """The rows of the panel where the boolean mask ``rows`` is true (e.g. a window's dates)."""
@@ -245,11 +306,13 @@ class Panel:
             raise DataValidationError(f"rows must be a boolean mask of length {len(self.returns)}, got {mask.shape}.")
         if not mask.any():
             raise DataValidationError("the selection is empty; no panel row matches.")
-        return Panel(self.returns[mask], self.characteristics[mask], min_assets=self.min_assets)
+        return Panel(self.returns[mask], self.characteristics[mask], min_assets=self.min_assets,
+                     max_abs_return=self.max_abs_return)
 
     def rank(self) -> Panel:
         """The panel with every characteristic rank-transformed to [−1, 1] per date (missing → 0)."""
-        return Panel(self.returns, rank_transform(self.characteristics), min_assets=self.min_assets)
+        return Panel(self.returns, rank_transform(self.characteristics), min_assets=self.min_assets,
+                     max_abs_return=self.max_abs_return)
 
     def with_constant(self, name: str = "const") -> Panel:
         """The panel with a characteristic equal to 1 on every row, appended last (after :meth:`rank`, which would
@@ -257,7 +320,8 @@ class Panel:
         Kelly, Pruitt & Su's instruments)."""
         if name in self.characteristics.columns:
             raise ConfigError(f"the panel already has a characteristic named {name!r}; choose another name.")
-        return Panel(self.returns, self.characteristics.assign(**{name: 1.0}), min_assets=self.min_assets)
+        return Panel(self.returns, self.characteristics.assign(**{name: 1.0}), min_assets=self.min_assets,
+                     max_abs_return=self.max_abs_return)
 
     def constant_characteristics(self) -> pd.DataFrame:
         """Per characteristic, the number of periods in which it does not vary across assets (ignoring NaN)."""
