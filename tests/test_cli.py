@@ -443,7 +443,8 @@ def test_factors_report_config_errors(tmp_path, factor_run):
     listing = tmp_path / "list.yaml"
     listing.write_text("- seeds\n- epochs\n")
     one_error_line(runner.invoke(app, ["factors", "report", "--config", str(listing), "--out", str(out)]),
-                   f"error: {listing} must hold a mapping of study options.")
+                   f"error: {listing} must hold a mapping of study options (key: value lines), got a list at the "
+                   "top level.")
     broken = tmp_path / "broken.yaml"
     broken.write_text("seeds: [0, 1\nepochs: 3\n")
     res = runner.invoke(app, ["factors", "report", "--config", str(broken), "--out", str(out)])
@@ -486,3 +487,77 @@ def test_factors_report_honours_out_from_the_config(tmp_path, factor_run, monkey
     res = runner.invoke(app, ["factors", "report", "--config", str(config)])
     assert res.exit_code == 0, (res.output, res.exception)
     assert (target / "report.html").is_file()
+
+
+@pytest.mark.parametrize("command", [["factors", "report"], ["price", "run"], ["price", "portfolios"],
+                                     ["select", "run"]])
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "is a binary file (it holds NUL bytes), not a YAML text file; "
+                                                "give the path of a UTF-8 YAML config."),
+    ("seeds: [0]\n".encode("utf-16"), "is UTF-16 encoded text; save it as UTF-8 (plain text) and retry."),
+    ("seeds: [0]\n".encode("utf-16-le"), "is UTF-16 encoded text; save it as UTF-8 (plain text) and retry."),
+    (b"seeds: [0]\nname: caf\xe9\n", "is not UTF-8 text (undecodable byte at offset 20); save it as UTF-8 YAML "
+                                       "and retry."),
+])
+def test_config_binary_or_utf16_is_one_config_error_line(tmp_path, command, content, message):
+    path = tmp_path / "study.yaml"
+    path.write_bytes(content)
+    one_error_line(runner.invoke(app, [*command, "--config", str(path), "--out", str(tmp_path / "o")]),
+                   f"error: --config {path} {message}")
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("seeds: [0, 1\n", "is not valid YAML (line 2, column 1): expected ',' or ']', but got '<stream end>'."),
+    ("- 1\n- 2\n", "must hold a mapping of study options (key: value lines), got a list at the top level."),
+    ("just text\n", "must hold a mapping of study options (key: value lines), got a str at the top level."),
+])
+def test_config_invalid_yaml_or_not_a_mapping_is_one_config_error_line(tmp_path, content, message):
+    from latentquant.cli import _read_yaml
+    from latentquant.exceptions import ConfigError
+
+    path = tmp_path / "study.yaml"
+    path.write_text(content)
+    one_error_line(runner.invoke(app, ["price", "portfolios", "--config", str(path), "--out", str(tmp_path / "o")]),
+                   f"error: {path} {message}")
+    with pytest.raises(ConfigError, match="study.yaml"):
+        _read_yaml(path)
+
+
+def test_config_missing_directory_and_empty(tmp_path):
+    from latentquant.cli import _read_yaml
+    from latentquant.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--config .*missing.yaml: file not found; check the path\."):
+        _read_yaml(tmp_path / "missing.yaml")
+    with pytest.raises(ConfigError, match=r"is a directory; give the path of a YAML file\."):
+        _read_yaml(tmp_path)
+    empty = tmp_path / "empty.yaml"
+    empty.write_bytes(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark and nothing else: no options
+    assert _read_yaml(empty) == {}
+
+
+def _boom(*args, **kwargs):
+    raise RuntimeError("boom\non two lines")
+
+
+def test_internal_error_is_one_line_exit_1(monkeypatch):
+    monkeypatch.setattr("latentquant.datasets.list_datasets", _boom)
+    res = runner.invoke(app, ["datasets", "list"])
+    assert res.exit_code == 1, (res.output, res.exception)
+    assert res.stderr == ("error: internal error (RuntimeError: boom on two lines); please report it to the "
+                          "maintainers; rerun with --debug for the traceback\n")
+    assert "Traceback" not in res.output
+
+
+def test_debug_shows_the_traceback(monkeypatch):
+    monkeypatch.setattr("latentquant.datasets.list_datasets", _boom)
+    res = runner.invoke(app, ["--debug", "datasets", "list"])
+    assert res.exit_code == 1
+    assert isinstance(res.exception, RuntimeError) and "internal error" not in res.stderr
+    assert res.exc_info is not None and res.exc_info[2] is not None
+
+
+def test_debug_keeps_user_errors_one_line():
+    res = runner.invoke(app, ["--debug", "datasets", "show", "ff5"])
+    assert res.exit_code == 2 and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1

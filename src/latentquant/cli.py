@@ -35,8 +35,12 @@ app.add_typer(select_app, name="select")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_DEBUG = {"on": False}  # set by the root command's --debug on every invocation
+
+
 def _user_errors(func: F) -> F:
-    """Turn library errors into one clear line on stderr and exit status 2."""
+    """Turn library errors into one clear line on stderr and exit status 2; anything else is an internal error:
+    one line asking for a report and exit status 1 (the full traceback with ``--debug``)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -45,6 +49,13 @@ def _user_errors(func: F) -> F:
         except (LatentQuantError, OSError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=2) from None
+        except Exception as exc:
+            if isinstance(exc, typer.Exit | typer.Abort | typer.TyperException) or _DEBUG["on"]:
+                raise
+            detail = " ".join(str(exc).split())
+            typer.echo(f"error: internal error ({type(exc).__name__}: {detail}); please report it to the "
+                       "maintainers; rerun with --debug for the traceback", err=True)
+            raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -58,8 +69,10 @@ def _int_list(text: str, option: str) -> list[int]:
 
 
 @app.callback()
-def _main() -> None:
+def _main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an internal error "
+                                                           "instead of one line.")) -> None:
     """latentquant command line."""
+    _DEBUG["on"] = debug
 
 
 @datasets_app.command("list")
@@ -362,17 +375,39 @@ def factors_report(
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    """The mapping of study options in the YAML file ``path``; every problem is one :class:`ConfigError` line."""
     import yaml
 
+    from latentquant.exceptions import ConfigError
+
+    if path.is_dir():
+        raise ConfigError(f"--config {path} is a directory; give the path of a YAML file.")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"--config {path}: file not found; check the path.") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(data) >= 2 and (data[0] == 0) != (data[1] == 0)):
+        raise ConfigError(f"--config {path} is UTF-16 encoded text; save it as UTF-8 (plain text) and retry.")
+    if b"\x00" in data:
+        raise ConfigError(f"--config {path} is a binary file (it holds NUL bytes), not a YAML text file; "
+                          "give the path of a UTF-8 YAML config.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--config {path} is not UTF-8 text (undecodable byte at offset {exc.start}); "
+                          "save it as UTF-8 YAML and retry.") from None
+    try:
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise LatentQuantError(f"{path} is not valid YAML{where}: {problem}.") from None
+        raise ConfigError(f"{path} is not valid YAML{where}: {problem}.") from None
+    if raw is None:
+        return {}
     if not isinstance(raw, dict):
-        raise LatentQuantError(f"{path} must hold a mapping of study options.")
+        raise ConfigError(f"{path} must hold a mapping of study options (key: value lines), "
+                          f"got a {type(raw).__name__} at the top level.")
     return raw
 
 

@@ -117,8 +117,8 @@ def read_gkx_panel(path: str | os.PathLike[str], *, return_col: str = "ret", id_
     Raises
     ------
     DataValidationError
-        Missing or unreadable file; missing id/date/return column; missing id; unparseable date (the first bad
-        value is shown); duplicated (id, month); non-numeric return or characteristic column.
+        Missing, unreadable or header-only file; missing id/date/return column; missing id; unparseable date (the
+        first bad value is shown); duplicated (id, month); non-numeric return or characteristic column.
     ConfigError
         Unknown characteristic names; ``lag`` not a non-negative integer.
 
@@ -136,6 +136,11 @@ def read_gkx_panel(path: str | os.PathLike[str], *, return_col: str = "ret", id_
         raise ConfigError(f"lag must be a non-negative integer, got {lag!r}.")
     frame, p = _read(path)
     columns = list(frame.columns)
+    if frame.empty:
+        raise DataValidationError(
+            f"{p.name!r} has no rows (only the header: {', '.join(map(repr, columns[:10]))}"
+            f"{' ...' if len(columns) > 10 else ''}); a panel needs one row per (asset, month); check the export."
+        )
     for role, col in (("id_col", id_col), ("date_col", date_col), ("return_col", return_col)):
         if col not in columns:
             raise DataValidationError(

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
@@ -19,7 +19,7 @@ import pandas as pd
 
 from latentquant.exceptions import ConfigError
 
-__all__ = ["StudyConfig", "StudyResult", "study_options"]
+__all__ = ["StudyConfig", "StudyResult", "section_options", "study_options"]
 
 C = TypeVar("C", bound="StudyConfig")
 
@@ -33,6 +33,53 @@ def study_options(cls: type, raw: Any) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"unknown study option(s) {unknown}; known options: {sorted(known)}.")
     return dict(raw)
+
+
+def section_options(section: str, value: Any, known: Iterable[str], what: str = "options") -> dict[str, Any]:
+    """``value`` as a dict, after checking it is a mapping whose keys are a subset of ``known``.
+
+    The one check of every nested config section (``simulation``, ``params.ridge``, ``vae`` ...): a value that is
+    not a mapping, or a key outside ``known``, is a :class:`ConfigError` naming the section, the bad key(s) and
+    the valid keys.
+
+    Parameters
+    ----------
+    section : str
+        The section's place in the config, as the user writes it (``'simulation'``, ``'params.ridge'``).
+    value : Any
+        The section as read (parsed YAML).
+    known : iterable of str
+        The valid keys.
+    what : str, default "options"
+        What the keys are, for the message (``'model options'``, ``'VAE options'``).
+
+    Returns
+    -------
+    dict
+        A shallow copy of ``value``.
+
+    Examples
+    --------
+    >>> section_options("simulation", {"n_assets": 50}, ["n_assets", "seed"])
+    {'n_assets': 50}
+    >>> section_options("simulation", {"bogus": 1}, ["n_assets", "seed"])
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: simulation: unknown option(s) ['bogus']; known options: ['n_assets', 'seed'].
+    >>> section_options("simulation", [1, 2], ["n_assets", "seed"])
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: simulation must be a mapping of options, got [1, 2] (type list); valid keys: \
+['n_assets', 'seed'].
+    """
+    valid = sorted(known)
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{section} must be a mapping of {what}, got {value!r} (type {type(value).__name__}); "
+                          f"valid keys: {valid}.")
+    unknown = sorted((key for key in value if key not in set(valid)), key=str)
+    if unknown:
+        raise ConfigError(f"{section}: unknown option(s) {unknown}; known options: {valid}.")
+    return dict(value)
 
 
 @dataclass

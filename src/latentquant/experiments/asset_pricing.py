@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -44,7 +45,7 @@ from latentquant.evaluation import (
 )
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.executors import Task, run_tasks
-from latentquant.experiments._config import StudyConfig, StudyResult
+from latentquant.experiments._config import StudyConfig, StudyResult, section_options
 from latentquant.experiments._tasks import apply_worker_threads, progress_printer, worker_threads
 from latentquant.models.pricing import PRICING_MODELS
 from latentquant.reports import RunDirectory, data_fingerprint
@@ -68,6 +69,15 @@ def _options_field(model: str) -> str:
     """The config field holding a model's options: its registry name in lower case without the trailing depth
     (``CA0``–``CA3`` → ``ca``, ``CVAE`` → ``cvae``)."""
     return model.rstrip("0123456789").lower()
+
+
+def _option_keys(field_name: str) -> list[str]:
+    """Every parameter of the registry models whose options live in ``field_name`` (old spellings included)."""
+    keys: set[str] = set()
+    for model in PRICING_MODELS.names():
+        if _options_field(model) == field_name:
+            keys |= set(PRICING_MODELS.params(model)) | set(getattr(PRICING_MODELS.get(model), "_renamed_params", {}))
+    return sorted(keys)
 
 
 @dataclass
@@ -166,11 +176,20 @@ class PricingStudyConfig(StudyConfig):
             raise ConfigError(f"seeds must be a non-empty list of integers, got {self.seeds!r}.")
         if self.executor not in ("serial", "local", "ray"):
             raise ConfigError(f"executor must be 'serial', 'local' or 'ray', got {self.executor!r}.")
-        for name in _OPTION_FIELDS:
-            if not isinstance(getattr(self, name), dict):
-                raise ConfigError(f"{name} must be a mapping of model options, got {getattr(self, name)!r}.")
+        section_options("simulation", self.simulation, inspect.signature(simulate_panel).parameters,
+                        "simulate_panel arguments")
+        used = {_options_field(model) for model in self.models}
+        for name in _OPTION_FIELDS:  # sections of models not compared are checked against the registry here
+            value = getattr(self, name)
+            if not isinstance(value, dict) or name not in used:
+                section_options(name, value, _option_keys(name), "model options")
         for model in self.models:  # unknown or invalid model options fail here, not in a worker process
-            PRICING_MODELS.create(model, self.model_options(model), n_factors=max(self.k_grid))._check_params()
+            try:
+                PRICING_MODELS.create(model, self.model_options(model), n_factors=max(self.k_grid))._check_params()
+            except ConfigError as exc:
+                if _options_field(model) not in _OPTION_FIELDS:
+                    raise
+                raise ConfigError(f"{_options_field(model)}: {exc}") from None
 
     def model_options(self, model: str) -> dict[str, Any]:
         """Keyword arguments of ``model`` from its options field (``ca``, ``cvae``), quiet unless they say

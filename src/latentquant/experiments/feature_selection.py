@@ -44,7 +44,7 @@ from sklearn.base import RegressorMixin
 
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.executors import Task, run_tasks
-from latentquant.experiments._config import StudyConfig, StudyResult
+from latentquant.experiments._config import StudyConfig, StudyResult, section_options
 from latentquant.experiments._tasks import apply_worker_threads, progress_printer, worker_threads
 from latentquant.models.selection import SELECTION_MODELS, LightGBMBaseline, RidgeBaseline, VAEFeatures
 from latentquant.reports import RunDirectory, data_fingerprint
@@ -144,9 +144,13 @@ class SelectionStudyConfig(StudyConfig):
         if bad or not self.models:
             raise ConfigError(f"unknown model name(s) {bad} in models; choose from {list(MODEL_NAMES)}."
                               if bad else f"models must name at least one of {list(MODEL_NAMES)}.")
-        unknown = sorted(set(self.params) - set(MODEL_NAMES))
+        if not isinstance(self.params, Mapping):
+            section_options("params", self.params, MODEL_NAMES, "model names to model options")
+        unknown = sorted(set(self.params) - set(MODEL_NAMES), key=str)
         if unknown:
             raise ConfigError(f"params has unknown model name(s) {unknown}; choose from {list(MODEL_NAMES)}.")
+        for model, options in self.params.items():
+            section_options(f"params.{model}", options, _model_keys(model), "model options")
         if not self.seeds or any(isinstance(v, bool) or not isinstance(v, int) for v in self.seeds) \
                 or len(set(self.seeds)) != len(self.seeds):
             raise ConfigError(f"seeds must be a non-empty list of distinct integers, got {self.seeds!r}.")
@@ -163,13 +167,19 @@ class SelectionStudyConfig(StudyConfig):
             if start <= end:
                 raise ConfigError(f"the {b} span must start after the {a} span ends (got {a} ending "
                                   f"{end.date()} and {b} starting {start.date()}); splits are time-ordered.")
-        for name in ("pretraining", "semi_supervised"):
-            if not isinstance(getattr(self, name), Mapping):
-                raise ConfigError(f"{name} must be a mapping of options, got {getattr(self, name)!r}.")
-        pre = self.pretraining
-        bad_pre = [m for m in pre.get("models", []) if m not in ("self_attention", "vae_features")]
+        for name, defaults in (("pretraining", _PRETRAINING), ("semi_supervised", _SEMI)):
+            section_options(name, getattr(self, name), defaults)
+        pre = {**_PRETRAINING, **self.pretraining}
+        if not isinstance(pre["models"], list):
+            raise ConfigError(f"pretraining.models must be a list of model names ('self_attention', "
+                              f"'vae_features'), got {pre['models']!r}.")
+        bad_pre = [m for m in pre["models"] if m not in ("self_attention", "vae_features")]
         if bad_pre:
             raise ConfigError(f"pretraining.models supports 'self_attention' and 'vae_features', got {bad_pre}.")
+        fine_tune_keys = set().union(*(_model_keys(m) for m in pre["models"] or ("self_attention", "vae_features")))
+        section_options("pretraining.fine_tune", pre["fine_tune"], fine_tune_keys, "model options")
+        section_options("semi_supervised.params", self.semi_supervised.get("params", {}),
+                        _model_keys("semi_supervised_vae"), "model options")
         frac = self.semi_supervised.get("label_fraction", 0.05)
         if not isinstance(frac, (int, float)) or not 0 < frac <= 1:
             raise ConfigError(f"semi_supervised.label_fraction must be in (0, 1], got {frac!r}.")
@@ -342,6 +352,12 @@ def _fingerprint(frame: pd.DataFrame) -> str:
 @functools.lru_cache(maxsize=2)
 def _read(path: str) -> pd.DataFrame:
     return pd.read_parquet(path)
+
+
+def _model_keys(name: str) -> list[str]:
+    """The constructor parameters of the selection model ``name`` (old spellings included)."""
+    cls = SELECTION_MODELS.get(name)
+    return sorted(set(SELECTION_MODELS.params(name)) | set(getattr(cls, "_renamed_params", {})))
 
 
 # --------------------------------------------------------------------------------------------------- one fit

@@ -43,7 +43,7 @@ from latentquant.data import Panel, split_by_date
 from latentquant.datasets import load_french_portfolios
 from latentquant.evaluation import GRSTestResult, count_significant, grs_test, pricing_errors, total_r2
 from latentquant.exceptions import ConfigError, DataValidationError
-from latentquant.experiments._config import StudyConfig, StudyResult, study_options
+from latentquant.experiments._config import StudyConfig, StudyResult, section_options, study_options
 from latentquant.models.factor import VAEFactorModel
 from latentquant.models.pricing import FamaFrench, PCAFactors
 from latentquant.reports import RunDirectory, data_fingerprint
@@ -133,13 +133,7 @@ class FFPortfoliosConfig(StudyConfig):
         """Build a config from a mapping (e.g. parsed YAML); unknown keys are errors, not silently ignored."""
         kwargs = study_options(cls, raw)
         if "vae" in kwargs:
-            vae = kwargs["vae"]
-            if not isinstance(vae, Mapping):
-                raise ConfigError(f"vae must be a mapping of VAE options, got {vae!r}.")
-            bad = sorted(set(vae) - set(_VAE_KEYS))
-            if bad:
-                raise ConfigError(f"vae: unknown option(s) {bad}; known options: {sorted(_VAE_KEYS)}.")
-            kwargs["vae"] = {**_default_vae(), **vae}
+            kwargs["vae"] = {**_default_vae(), **section_options("vae", kwargs["vae"], _VAE_KEYS, "VAE options")}
         return cls(**kwargs)
 
     def validate(self) -> None:
@@ -160,6 +154,7 @@ class FFPortfoliosConfig(StudyConfig):
             raise ConfigError(f"nw_lags must be a non-negative integer or null (automatic), got {self.nw_lags!r}.")
         if self.device not in ("cpu", "cuda", "auto"):
             raise ConfigError(f"device must be 'cpu', 'cuda' or 'auto', got {self.device!r}.")
+        section_options("vae", self.vae, _VAE_KEYS, "VAE options")
         hidden = self.vae.get("hidden_dims")
         if not isinstance(hidden, list) or not all(_is_int(h) and h > 0 for h in hidden):
             raise ConfigError(f"vae.hidden_dims must be a list of positive integers ([] for linear), got {hidden!r}.")
