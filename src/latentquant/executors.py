@@ -24,8 +24,13 @@ With ``store=<directory>`` every task's result is written to ``<store>/<key>.jso
 again with the same store loads those results instead of recomputing them, so a run that was interrupted (error,
 Ctrl-C, node lost) only computes what is missing. Each file records a fingerprint of the task's key and keyword
 arguments; a file whose fingerprint no longer matches (the arguments changed) is recomputed with a
-:class:`StoreWarning`. The fingerprint does not cover the function's code: after changing the code of a task
-function, delete the store (or use a new one) to recompute.
+:class:`StoreWarning`. Each file also records a sha256 content hash of its key, fingerprint and result: a file that
+was changed after it was written (a tampered number, a truncated file), that cannot be parsed, or whose values fail
+to decode (e.g. a crafted value raising ``OverflowError`` or ``RecursionError``) is treated as corrupt: a
+:class:`StoreWarning` names the task, and the task is recomputed; a stored result is never used unchecked. (The hash
+detects changes, it does not authenticate: whoever can write the store can also write a matching hash.) The
+fingerprint does not cover the function's code: after changing the code of a task function, delete the store (or
+use a new one) to recompute.
 
 Stored results must be made of ``None``, ``bool``, ``int``, ``float`` (NaN and ±inf included), ``str``, lists,
 tuples, dicts, numpy arrays (numeric, bool, str or object) and scalars, and pandas ``DataFrame``, ``Series``,
@@ -91,7 +96,7 @@ def _exit_with_parent(parent_pid: int, interval: float = 1.0) -> None:
 
 
 _KEY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]{0,149}")
-_FORMAT = "latentquant.executors.result/1"
+_FORMAT = "latentquant.executors.result/2"  # /2: with a content hash ("sha256"); /1 files are recomputed
 _RAY_MISSING = ("executor='ray' needs the optional package ray, which is not installed: install it with "
                 "`pip install 'latentquant[ray]'` (or `pip install ray`), or use executor='local'")
 
@@ -126,7 +131,8 @@ class TaskError(LatentQuantError, RuntimeError):
 
 
 class StoreWarning(UserWarning):
-    """A stored result was ignored (arguments changed, or the file is unreadable) and is being recomputed.
+    """A stored result was ignored (arguments changed, or the file is unreadable, corrupt or tampered with: its
+    content hash does not match) and is being recomputed.
 
     Examples
     --------
@@ -210,8 +216,17 @@ def _enc_float(x: float) -> float | str:
     return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
 
 
+_NON_FINITE = frozenset({"nan", "inf", "-inf"})
+
+
+def _dec_float(value: str) -> float:
+    if value not in _NON_FINITE:  # finite floats are stored as plain JSON numbers
+        raise ValueError(f"invalid stored float {value!r}")
+    return float(value)
+
+
 def _dec_floats(values: list[Any], dtype: np.dtype[Any]) -> np.ndarray:
-    return np.array([float(v) if isinstance(v, str) else v for v in values], dtype=dtype)
+    return np.array([_dec_float(v) if isinstance(v, str) else v for v in values], dtype=dtype)
 
 
 def _datetime_unit(dtype: Any) -> str:
@@ -348,10 +363,10 @@ def _decode(obj: Any) -> Any:
     if len(obj) == 1:
         marker, payload = next(iter(obj.items()))
         if marker == "__float__":
-            return float(payload)
+            return _dec_float(payload)
         if marker == "__npscalar__":
             value = payload["value"]
-            return np.dtype(payload["dtype"]).type(float(value) if isinstance(value, str) else value)
+            return np.dtype(payload["dtype"]).type(_dec_float(value) if isinstance(value, str) else value)
         if marker == "__ndarray__":
             return np.asarray(_decode_array(payload)).reshape(payload["shape"])
         if marker == "__frame__":
@@ -470,11 +485,20 @@ def _result_path(store: Path, key: str) -> Path:
     return store / f"{key}.json"
 
 
+def _content_hash(key: Any, fingerprint: Any, encoded_result: Any) -> str:
+    """sha256 of a record's key, fingerprint and encoded result (as parsed JSON: the same before and after a round
+    trip through the file, since JSON floats are written with ``repr`` and read back exactly)."""
+    text = json.dumps([key, fingerprint, encoded_result], allow_nan=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _save_result(store: Path, task: Task, result: Any, fingerprint: str) -> Path:
     """Write ``result`` to ``<store>/<task.key>.json`` atomically (temporary file, then ``os.replace``)."""
+    encoded = _encode(result, f"result of {task.key!r}")
     payload = {"format": _FORMAT, "key": task.key, "fingerprint": fingerprint,
                "fn": f"{getattr(task.fn, '__module__', '?')}:{getattr(task.fn, '__qualname__', repr(task.fn))}",
-               "saved_at": pd.Timestamp.now(tz="UTC").isoformat(), "result": _encode(result, f"result of {task.key!r}")}
+               "saved_at": pd.Timestamp.now(tz="UTC").isoformat(),
+               "sha256": _content_hash(task.key, fingerprint, encoded), "result": encoded}
     text = json.dumps(payload, allow_nan=False, separators=(",", ":"))
     path = _result_path(store, task.key)
     tmp = store / f".{task.key}.{uuid.uuid4().hex}.tmp"
@@ -495,24 +519,33 @@ _MISSING = object()
 def _load_result(store: Path, task: Task, fingerprint: str) -> Any:
     """The stored result of ``task``, or ``_MISSING`` when absent or stale.
 
-    A file computed with other arguments, or unreadable, is reported with a :class:`StoreWarning`.
+    A file computed with other arguments, unreadable, or whose content hash does not match (changed after it was
+    written) is reported with a :class:`StoreWarning`. The hash is checked before anything is decoded; any error
+    while parsing or decoding (``OverflowError`` and ``RecursionError`` from crafted values included) makes the file
+    corrupt, never a crash.
     """
     path = _result_path(store, task.key)
     if not path.is_file():
         return _MISSING
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
-        if payload.get("format") != _FORMAT or payload.get("key") != task.key:
+        if not isinstance(payload, dict) or payload.get("format") != _FORMAT or payload.get("key") != task.key:
             raise ValueError(f"not a {_FORMAT} file for key {task.key!r}")
         stored_fp = payload["fingerprint"]
+        if _content_hash(payload["key"], stored_fp, payload["result"]) != payload["sha256"]:
+            warnings.warn(f"stored result {path} is corrupt: its content hash does not match (the file was changed "
+                          f"after it was written); recomputing task {task.key!r}", StoreWarning, stacklevel=3)
+            return _MISSING
+        if stored_fp != fingerprint:
+            warnings.warn(f"stored result {path} was computed with different arguments; recomputing task "
+                          f"{task.key!r}", StoreWarning, stacklevel=3)
+            return _MISSING
         result = _decode(payload["result"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        warnings.warn(f"stored result {path} is unreadable ({exc}); recomputing task {task.key!r}",
-                      StoreWarning, stacklevel=3)
-        return _MISSING
-    if stored_fp != fingerprint:
-        warnings.warn(f"stored result {path} was computed with different arguments; recomputing task {task.key!r}",
-                      StoreWarning, stacklevel=3)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, ArithmeticError,
+            RecursionError) as exc:
+        # ArithmeticError covers OverflowError; ValueError covers JSON and Unicode decoding errors
+        warnings.warn(f"stored result {path} is unreadable ({type(exc).__name__}: {exc}); recomputing task "
+                      f"{task.key!r}", StoreWarning, stacklevel=3)
         return _MISSING
     return result
 

@@ -54,6 +54,7 @@ from latentquant.experiments._data import STUDY_INPUTS, load_study_returns
 from latentquant.models.factor import VAEFactorModel
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
+from latentquant.reports.rundir import check_path_name
 from latentquant.validation import Interval, Options, SequenceOf, check_arg
 
 __all__ = ["FactorStudyConfig", "FactorStudyResult", "Universe", "fit_and_save", "run"]
@@ -67,7 +68,8 @@ class Universe:
     Parameters
     ----------
     name : str, default "stocks"
-        Label of the universe in tables, figures and metrics (unique within a study).
+        Label of the universe in tables, figures and metrics (unique within a study). It names files and folders of
+        the run directory, so it must be a plain file name: not empty, no ``/``, ``\\`` or ``:``, not ``..``.
     data : str or None, default "sp500_stocks"
         A bundled dataset of prices; give exactly one of ``data`` and ``path``.
     path : str or None
@@ -113,6 +115,7 @@ class Universe:
 
     def validate(self) -> None:
         """Raise :class:`~latentquant.exceptions.ConfigError` (naming the universe) for the first invalid option."""
+        check_path_name("name", self.name, owner="universe")  # it names files and folders of the run directory
         owner = f"universe {self.name!r}"
         if (self.data is None) == (self.path is None):
             raise ConfigError(f"{owner}: give exactly one of data (a bundled dataset) or path.")
@@ -682,8 +685,8 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
             for f in present_f:
                 run_dir.save_figure(f"{tag}_{f}", *o.figures[f])
         assert o.model is not None
-        o.model.save(run_dir.path / "model" / tag)
-        o.factors.to_parquet(run_dir.path / f"factors_{tag}.parquet")
+        o.model.save(run_dir.child("model", tag))
+        o.factors.to_parquet(run_dir.child(f"factors_{tag}.parquet"))
         run_dir.save_json(f"history_{tag}.json", o.histories)
     metrics = {"universes": {o.universe.name: o.metrics for o in outputs}}
     report = run_dir.finish(

@@ -27,7 +27,53 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
-__all__ = ["RunDirectory", "data_fingerprint", "environment_info", "to_markdown"]
+from latentquant.base import atomic_write
+from latentquant.exceptions import ConfigError
+
+__all__ = ["RunDirectory", "check_path_name", "data_fingerprint", "environment_info", "to_markdown"]
+
+_FORBIDDEN_IN_NAMES = ("/", "\\", ":", "\0")
+
+
+def check_path_name(name: str, value: Any, *, owner: str | None = None) -> None:
+    """Raise :class:`~latentquant.exceptions.ConfigError` unless ``value`` can be one component of an output path.
+
+    A name taken from a config or an argument that becomes a file or directory name (a universe name, a table name)
+    must not lead outside the output directory: it must be a non-empty string without path separators (``/``,
+    ``\\``), drive colons or NUL characters, and not ``.`` or ``..``.
+
+    Parameters
+    ----------
+    name : str
+        The option's name, as the user wrote it (shown in the message).
+    value : object
+        Its value.
+    owner : str, optional
+        Who takes the option (e.g. ``"universe '../x'"``), put in front of the message.
+
+    Raises
+    ------
+    ConfigError
+        The value is not a plain, non-empty file name.
+
+    Examples
+    --------
+    >>> check_path_name("name", "stocks")
+    >>> check_path_name("name", "../../etc")
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: name '../../etc' cannot be used as a file name (it becomes a path \
+component of the output directory): use a non-empty name without '/', '\\', ':' or NUL that is not '.' or '..', \
+e.g. letters, digits, '_', '-' and '.'.
+    """
+    ok = (isinstance(value, str) and value.strip() != "" and value not in (".", "..")
+          and not any(ch in value for ch in _FORBIDDEN_IN_NAMES))
+    if not ok:
+        prefix = f"{owner}: " if owner else ""
+        raise ConfigError(
+            f"{prefix}{name} {value!r} cannot be used as a file name (it becomes a path component of the output "
+            "directory): use a non-empty name without '/', '\\', ':' or NUL that is not '.' or '..', e.g. letters, "
+            "digits, '_', '-' and '.'.")
 
 
 def to_markdown(df: pd.DataFrame, *, floatfmt: str = ".4g", index: bool = True) -> str:
@@ -158,7 +204,10 @@ class _Section:
 class RunDirectory:
     """Write the artefacts of one run and assemble its self-contained ``report.html``.
 
-    Writing a new run into the directory of a finished one first removes that run's figures and tables.
+    Writing a new run into the directory of a finished one first removes that run's figures and tables. Every file
+    is written atomically (:func:`latentquant.base.atomic_write`: a temporary file in the same directory, then a
+    rename), so a full disk or a kill never leaves a truncated file behind. Names of tables, figures and JSON files
+    must be plain file names (:func:`check_path_name`): nothing is written outside the run directory.
 
     Parameters
     ----------
@@ -196,6 +245,48 @@ class RunDirectory:
         self._t0 = time.perf_counter()
         self.timings: dict[str, float] = {}
 
+    def child(self, *parts: str) -> Path:
+        """The path ``<run directory>/<parts...>``, checked to stay inside the run directory.
+
+        Parameters
+        ----------
+        *parts : str
+            Path components, each a plain file name (see :func:`check_path_name`).
+
+        Returns
+        -------
+        pathlib.Path
+            The path (not created).
+
+        Raises
+        ------
+        ConfigError
+            A component is empty, ``.``/``..``, holds a path separator, or the resolved path leaves the run
+            directory.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> run = RunDirectory(tempfile.mkdtemp(), title="demo")
+        >>> run.child("model", "stocks") == run.path / "model" / "stocks"
+        True
+        >>> run.child("model", "..")
+        Traceback (most recent call last):
+        ...
+        latentquant.exceptions.ConfigError: output name '..' cannot be used as a file name (it becomes a path \
+component of the output directory): use a non-empty name without '/', '\\', ':' or NUL that is not '.' or '..', \
+e.g. letters, digits, '_', '-' and '.'.
+        """
+        for part in parts:
+            check_path_name("output name", part)
+        out = self.path.joinpath(*parts)
+        root = self.path.resolve()
+        resolved = out.resolve()
+        if resolved != root and root not in resolved.parents:
+            raise ConfigError(f"output name {'/'.join(parts)!r} resolves to {resolved}, outside the run directory "
+                              f"{root}: use a plain file name.")
+        return out
+
     def section(self, title: str, text: str = "") -> None:
         """Start a report section; later figures and tables go into it."""
         self._sections.append(_Section(title, text))
@@ -209,27 +300,31 @@ class RunDirectory:
         """Save a matplotlib figure to ``figures/<name>.png`` and embed it in the current section."""
         import matplotlib.pyplot as plt
 
-        out = self.path / "figures" / f"{name}.png"
-        fig.savefig(out, dpi=110, bbox_inches="tight", metadata={"Software": None})
-        plt.close(fig)
+        out = self.child("figures", f"{name}.png")
+        try:
+            atomic_write(out, lambda tmp: fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight",
+                                                      metadata={"Software": None}))
+        finally:
+            plt.close(fig)
         self._current().figures.append((caption or name, base64.b64encode(out.read_bytes()).decode()))
         return out
 
     def save_table(self, name: str, df: pd.DataFrame, caption: str = "", *, floatfmt: str = ".4g") -> Path:
         """Save ``tables/<name>.csv``, ``.md`` and ``.tex`` (LaTeX) and show the table in the current section."""
-        out = self.path / "tables" / f"{name}.csv"
-        df.to_csv(out)
-        (self.path / "tables" / f"{name}.md").write_text(to_markdown(df, floatfmt=floatfmt))
-        (self.path / "tables" / f"{name}.tex").write_text(
-            df.to_latex(float_format=lambda v: format(v, floatfmt), na_rep="", caption=caption or None))
+        out = self.child("tables", f"{name}.csv")
+        markdown = to_markdown(df, floatfmt=floatfmt)
+        latex = df.to_latex(float_format=lambda v: format(v, floatfmt), na_rep="", caption=caption or None)
+        atomic_write(out, df.to_csv)
+        atomic_write(self.child("tables", f"{name}.md"), lambda tmp: tmp.write_text(markdown))
+        atomic_write(self.child("tables", f"{name}.tex"), lambda tmp: tmp.write_text(latex))
         html = df.to_html(float_format=lambda v: format(v, floatfmt), border=0, classes="table", na_rep="")
         self._current().tables.append((caption or name, html))
         return out
 
     def save_json(self, name: str, obj: Any) -> Path:
-        out = self.path / name
-        out.write_text(json.dumps(obj, indent=2, sort_keys=True, default=_json_default))
-        return out
+        out = self.child(name)
+        text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
+        return atomic_write(out, lambda tmp: tmp.write_text(text))
 
     def finish(self, *, config: dict[str, Any], metrics: dict[str, Any],
                manifest: dict[str, Any] | None = None) -> Path:
@@ -247,6 +342,4 @@ class RunDirectory:
             config=json.dumps(config, indent=2, sort_keys=True, default=_json_default),
             manifest=json.dumps(full_manifest, indent=2, sort_keys=True, default=_json_default),
         )
-        report = self.path / "report.html"
-        report.write_text(html)
-        return report
+        return atomic_write(self.path / "report.html", lambda tmp: tmp.write_text(html))
