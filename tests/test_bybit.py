@@ -137,11 +137,82 @@ def test_empty_page_stops_pagination() -> None:
     assert df.index[0] == pd.Timestamp("2024-01-01", tz="UTC") and len(df) == 10
 
 
-def test_page_that_does_not_move_backwards_stops() -> None:
+def test_page_that_does_not_move_backwards_raises() -> None:
     t = FakeTransport(PAGE1, PAGE1)  # a server ignoring `end` would repeat the same page forever
-    df = fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", "2024-01-10", transport=t)
+    with pytest.raises(BybitError, match=r"paging for symbol 'BTCUSDT' did not move back after 2 pages: .*"
+                                         r"starts at 2024-01-05 00:00:00 UTC; the server ignores the 'end'"):
+        fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", "2024-01-10", transport=t)
     assert len(t.urls) == 2
-    assert df.index[0] == pd.Timestamp("2024-01-05", tz="UTC") and len(df) == 6
+
+
+def kline_page(*rows: list[object]) -> bytes:
+    import json
+
+    return json.dumps({"retCode": 0, "retMsg": "OK", "result": {"symbol": "BTCUSDT", "list": list(rows)}}).encode()
+
+
+def test_server_stepping_back_one_ms_per_page_is_bounded() -> None:
+    # every page holds one bar opening at the requested end: the window moves back 1 ms a page, ~10^9 pages
+    calls: list[str] = []
+
+    def creeping(url: str, timeout: float) -> bytes:
+        calls.append(url)
+        end = int(dict(parse_qsl(urlsplit(url).query))["end"])
+        return kline_page([str(end), "1", "1", "1", "1", "0", "0"])
+
+    with pytest.raises(BybitError, match=r"paging for symbol 'BTCUSDT' did not finish after 4 pages \(the range "
+                                         r"2024-01-01 00:00:00 UTC to 2024-01-10 00:00:00 UTC needs at most 4\)"):
+        fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", "2024-01-10", transport=creeping)
+    assert len(calls) == 4
+    # a long minute range may take its ~1,300 pages
+    assert _transport._PAGE_LIMIT * (1300 - _transport._PAGE_SLACK) < 3 * 365 * 1440
+
+
+def test_oversized_response_and_page_are_refused() -> None:
+    big = kline_page(*([str(ms("2024-01-01")), "1", "1", "1", "1", "0", "0"] for _ in range(1001)))
+    with pytest.raises(BybitError, match=r"1001 bars in one page for symbol 'BTCUSDT', more than the 1000"):
+        fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", "2024-01-10", transport=FakeTransport(big))
+    huge = b" " * (_transport._MAX_RESPONSE_BYTES + 1) + PAGE1
+    with pytest.raises(BybitError, match=r"response for symbol 'BTCUSDT' is larger than 8388608 bytes"):
+        fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", "2024-01-10", transport=FakeTransport(huge))
+
+
+@pytest.mark.parametrize(("fields", "msg"), [
+    (["NaN", "1", "1", "1", "1", "1"], "open is nan"),
+    (["1", "inf", "1", "1", "1", "1"], "high is inf"),
+    (["1", "1", "1", "1", "-Infinity", "1"], "volume is -inf"),
+    (["-1", "1", "-2", "1", "1", "1"], r"open price is -1.0 \(prices must be positive\)"),
+    (["1", "1", "1", "0", "1", "1"], r"close price is 0.0 \(prices must be positive\)"),
+    (["1", "1", "1", "1", "-5", "1"], r"volume is -5.0 \(must be non-negative\)"),
+    (["1", "1", "1", "1", "1", "-0.5"], r"turnover is -0.5 \(must be non-negative\)"),
+    (["1", "1", "2", "1", "1", "1"], "high 1.0 is below low 2.0"),
+    (["1", "2", "1", "3", "1", "1"], r"close 3.0 is outside \[low, high\] = \[1.0, 2.0\]"),
+    (["0.5", "2", "1", "1", "1", "1"], r"open 0.5 is outside \[low, high\]"),
+])
+def test_impossible_bar_names_its_time(fields: list[str], msg: str) -> None:
+    page = kline_page([str(ms("2024-01-03")), *fields, "0"][:7])
+    with pytest.raises(BybitError, match=r"invalid 'BTCUSDT' bar at 2024-01-03 00:00:00 UTC: " + msg):
+        fetch_bybit_klines("BTCUSDT", "D", "2024-01-03", "2024-01-03 12:00", transport=FakeTransport(page))
+
+
+@pytest.mark.parametrize("row", [
+    [str(1704240000000), True, "1", "1", "1", "1", "1"],
+    [str(1704240000000), "1", "1", "1", "1", None, "1"],
+    [str(1704240000000), "1", "1", "1", "1", "abc", "1"],
+    [str(1704240000000), "1", "1", "1", "1", [1], "1"],
+    [True, "1", "1", "1", "1", "1", "1"],
+    [1.7e12, "1", "1", "1", "1", "1", "1"],
+    ["-1", "1", "1", "1", "1", "1", "1"],
+])
+def test_boolean_or_non_numeric_fields_are_refused(row: list[object]) -> None:
+    with pytest.raises(BybitError, match=r"unexpected kline row .* for symbol 'BTCUSDT'"):
+        fetch_bybit_klines("BTCUSDT", "D", "2024-01-03", "2024-01-03 12:00", transport=FakeTransport(kline_page(row)))
+
+
+def test_bar_without_trades_is_valid() -> None:
+    page = kline_page([str(ms("2024-01-03")), "2", "2", "2", "2", "0", "0"])
+    df = fetch_bybit_klines("BTCUSDT", "D", "2024-01-03", "2024-01-03 12:00", transport=FakeTransport(page))
+    assert df["volume"].tolist() == [0.0] and df["close"].tolist() == [2.0]
 
 
 def test_result_is_restricted_to_the_requested_range() -> None:
@@ -399,7 +470,8 @@ def test_default_transport_sends_user_agent(monkeypatch: pytest.MonkeyPatch) -> 
         def __exit__(self, *exc: object) -> None:
             return None
 
-        def read(self) -> bytes:
+        def read(self, amount: int = -1) -> bytes:
+            seen.update(amount=amount)
             return PAGE2
 
     def fake_urlopen(request: urllib.request.Request, timeout: float) -> Response:
@@ -410,6 +482,7 @@ def test_default_transport_sends_user_agent(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(_transport, "_urllib_transport", REAL_TRANSPORT)
     df = fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", "2024-01-05", timeout=3.0)
     assert len(df) == 5 and seen["timeout"] == 3.0
+    assert seen["amount"] == _transport._MAX_RESPONSE_BYTES + 1  # the body read is bounded
     assert str(seen["agent"]).startswith("latentquant/")
     assert str(seen["url"]).startswith("https://api.bybit.com/v5/market/kline?category=spot&symbol=BTCUSDT")
 

@@ -28,6 +28,7 @@ Vincent, P. et al. (2008). Extracting and composing robust features with denoisi
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any, TypeVar
@@ -124,6 +125,64 @@ class _BaseAutoencoder(nn.Module):
 
     is_variational = False
     obs_std: torch.Tensor
+    #: The configuration fields that set the network's size (named by checkpoint size checks).
+    size_fields: tuple[str, ...] = ("input_dim", "hidden_dims", "latent_dim")
+    _n_heads = 1  # linear maps from the last hidden layer to the latent space (a VAE has two: μ and log σ²)
+
+    @classmethod
+    def parameter_count(cls, config: Mapping[str, Any]) -> int:
+        """Number of parameters of the network ``config`` (:meth:`get_config`) describes, without building it.
+
+        Checkpoints call this before building a saved network, so that an edited ``config.json`` cannot make them
+        allocate an absurd network (:data:`latentquant.training.checkpoint.MAX_PARAMETERS`).
+
+        Parameters
+        ----------
+        config : mapping
+            Constructor arguments; ``input_dim`` and ``latent_dim`` positive integers, ``hidden_dims`` a list of
+            positive integers or None (the default ``[64, 32]``). A missing size counts as 0 (the constructor
+            reports it).
+
+        Returns
+        -------
+        int
+
+        Raises
+        ------
+        ConfigError
+            A size that is not a positive integer (a float such as ``1e7``, a boolean, a string, 0 or negative),
+            naming the field and its value.
+
+        Examples
+        --------
+        >>> VAE.parameter_count({"input_dim": 4, "latent_dim": 2, "hidden_dims": [8]})
+        136
+        >>> sum(p.numel() for p in VAE(4, 2, [8]).parameters())
+        136
+        """
+        def size(name: str, value: Any) -> int:
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ConfigError(f"{name} is {value!r}, not a positive integer; sizes of a saved network are whole "
+                                  "numbers of at least 1.")
+            return int(value)
+
+        if "input_dim" not in config or "latent_dim" not in config:
+            return 0
+        n_in, n_latent = size("input_dim", config["input_dim"]), size("latent_dim", config["latent_dim"])
+        hidden_value = config.get("hidden_dims")
+        if hidden_value is None:
+            hidden = [64, 32]
+        elif isinstance(hidden_value, list | tuple):
+            hidden = [size(f"hidden_dims[{i}]", h) for i, h in enumerate(hidden_value)]
+        else:
+            raise ConfigError(f"hidden_dims is {hidden_value!r}, not a list of positive integers.")
+
+        def dense(sizes: Sequence[int]) -> int:
+            return sum(a * b + b for a, b in pairwise(sizes))
+
+        width = hidden[-1] if hidden else n_in
+        return (dense([n_in, *hidden]) + dense([n_latent, *reversed(hidden), n_in])
+                + cls._n_heads * (width * n_latent + n_latent))
 
     def __init__(
         self,
@@ -389,6 +448,7 @@ class VAE(_BaseAutoencoder):
     """
 
     is_variational = True
+    _n_heads = 2
 
     def _build_heads(self, width: int) -> None:
         self.fc_mu = nn.Linear(width, self.latent_dim)

@@ -18,13 +18,15 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
-from latentquant.exceptions import CheckpointError
+from latentquant.exceptions import CheckpointError, ConfigError
 
 __all__ = ["build_module", "load_model", "module_config", "register_model", "registered_models", "save_model"]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FORMAT_VERSION = 1
+#: Most parameters a saved network may describe (400 MB of float32): a larger one is an edited or corrupt config.
+MAX_PARAMETERS = 10**8
 
 _MODELS: dict[str, type[nn.Module]] = {}
 M = TypeVar("M", bound=type[nn.Module])
@@ -135,7 +137,8 @@ def build_module(name: str, config: dict[str, Any]) -> nn.Module:
     Raises
     ------
     CheckpointError
-        An unknown name, or arguments the class does not accept.
+        An unknown name, arguments the class does not accept, or (for a class with a ``parameter_count``
+        classmethod) sizes that are not positive integers or describe more than :data:`MAX_PARAMETERS` parameters.
 
     Examples
     --------
@@ -147,10 +150,30 @@ def build_module(name: str, config: dict[str, Any]) -> nn.Module:
     """
     if name not in _MODELS:
         raise CheckpointError(f"unknown network class {name!r}; known: {registered_models()}.")
+    _check_size(_MODELS[name], config, f"the saved {name} configuration")
     try:
         return _MODELS[name](**config)
     except TypeError as exc:
         raise CheckpointError(f"saved arguments do not fit {name} ({exc}).") from exc
+
+
+def _check_size(cls: type[nn.Module], config: Any, where: str) -> None:
+    """Refuse a config whose sizes are not positive integers or describe more than :data:`MAX_PARAMETERS` parameters,
+    before the network is built; classes with a ``parameter_count(config)`` classmethod are checked."""
+    count: Callable[[Any], int] | None = getattr(cls, "parameter_count", None)
+    if count is None or not isinstance(config, dict):
+        return
+    try:
+        n = count(config)
+    except ConfigError as exc:
+        raise CheckpointError(f"{where}: {exc} The file was edited or is corrupt; save the model again.") from exc
+    if n > MAX_PARAMETERS:
+        fields = ", ".join(f"{k}={config[k]!r}" for k in getattr(cls, "size_fields", ()) if k in config)
+        raise CheckpointError(
+            f"{where}: {fields} describe a {cls.__name__} of {n:.3g} parameters, above the limit of "
+            f"{MAX_PARAMETERS:.0e} (latentquant.training.checkpoint.MAX_PARAMETERS); the file was edited or is "
+            "corrupt — restore it or save the model again."
+        )
 
 
 def registered_models() -> list[str]:
@@ -227,7 +250,9 @@ def load_model(path: str | Path, *, expected: type[nn.Module] | None = None,
     """Rebuild a model saved by :func:`save_model`.
 
     Raises :class:`~latentquant.exceptions.CheckpointError` when files are missing or corrupted, the class is unknown
-    or differs from ``expected``, or the weights do not match the configuration.
+    or differs from ``expected``, the sizes in the configuration are not positive integers or describe more than
+    :data:`MAX_PARAMETERS` parameters (checked before anything is built), or the weights do not match the
+    configuration.
 
     Parameters
     ----------
@@ -276,6 +301,7 @@ def load_model(path: str | Path, *, expected: type[nn.Module] | None = None,
     cls = _MODELS[cls_name]
     if expected is not None and not issubclass(cls, expected):
         raise CheckpointError(f"{directory} holds a {cls_name}, not a {expected.__name__}; use {cls_name}.load().")
+    _check_size(cls, kwargs, str(cfg_path))
     try:
         state = torch.load(w_path, map_location=map_location, weights_only=True)
     except Exception as exc:

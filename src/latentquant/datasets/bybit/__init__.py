@@ -32,7 +32,11 @@ paging; no disk access), ``_cache`` (the Parquet files, the spans they cover and
 
 Errors: invalid arguments raise :class:`~latentquant.exceptions.ConfigError`; network failures, HTTP errors and
 rejected requests raise :class:`BybitError` (a :class:`~latentquant.exceptions.LatentQuantError` and an
-:class:`OSError`); an empty result raises :class:`~latentquant.exceptions.DataValidationError`.
+:class:`OSError`); an empty result raises :class:`~latentquant.exceptions.DataValidationError`. The work is bounded:
+a response over 8 MiB or over 1000 bars, and paging that does not move back through the range within the pages the
+range needs, raise :class:`BybitError` naming the symbol and the page count; every bar is checked (finite, positive
+prices, non-negative volume and turnover, low <= open, close <= high) and an impossible one raises
+:class:`BybitError` naming its time. A bar with zero volume (no trades) is valid.
 
 The machines that run latentquant's test suite have no internet access, so the live download path is exercised with
 recorded Bybit responses (``tests/data/bybit/``) fed through the ``transport`` argument instead of the network.

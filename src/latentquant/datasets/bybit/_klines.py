@@ -130,6 +130,11 @@ def _to_ms(value: Any, name: str) -> int:
     return int((ts - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(1, unit="ms"))
 
 
+def _bar_ms(code: str) -> int:
+    """The shortest length of a bar of ``code`` (a month is 28 days at least), which bounds the pages a range needs."""
+    return 28 * _DAY_MS if code == "M" else INTERVALS[code]
+
+
 def _fmt_ms(ms: int) -> str:
     return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -264,7 +269,7 @@ def fetch_bybit_klines(
     fetched_at = _now_ms()
     bars: dict[int, list[float]] = {}
     for a, b in reversed(gaps):  # newest gap first, like the API
-        bars.update(_download(cat, sym, code, a, b, **options))
+        bars.update(_download(cat, sym, code, a, b, bar_ms=_bar_ms(code), **options))
     fresh = _bars_to_frame(bars)
 
     if refresh:

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from latentquant.exceptions import LatentQuantError
@@ -21,6 +22,10 @@ from latentquant.exceptions import LatentQuantError
 BYBIT_KLINE_URL = "https://api.bybit.com/v5/market/kline"
 
 _PAGE_LIMIT = 1000
+#: Largest response body accepted (a full 1000-bar page is about 100 KB).
+_MAX_RESPONSE_BYTES = 8 * 2**20
+#: Extra pages allowed beyond the number a range needs (a final empty page, short pages near a listing date).
+_PAGE_SLACK = 3
 _MAX_BACKOFF = 30.0
 _RETRYABLE_RET_CODES = frozenset({10006, 10018})  # "too many visits" / IP rate limit
 _USER_AGENT = "latentquant/0.1 (+https://pypi.org/project/latentquant; python-urllib)"
@@ -78,7 +83,7 @@ def _urllib_transport(url: str, timeout: float) -> bytes:
     """GET ``url`` with :mod:`urllib.request` and return the body; HTTP/URL/timeout errors propagate."""
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT, "Accept": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
-        body: bytes = response.read()
+        body: bytes = response.read(_MAX_RESPONSE_BYTES + 1)  # bounded: a larger body is refused by the caller
     return body
 
 
@@ -145,6 +150,11 @@ def _request_json(url: str, *, symbol: str, transport: Transport | None, timeout
         except (OSError, http.client.HTTPException) as exc:  # URLError, TimeoutError, ConnectionError, ...
             last_error = exc
             continue
+        if isinstance(body, bytes | bytearray | str) and len(body) > _MAX_RESPONSE_BYTES:
+            raise BybitError(
+                f"Bybit response for symbol {symbol!r} is larger than {_MAX_RESPONSE_BYTES} bytes ({url}); a "
+                f"page of {_PAGE_LIMIT} bars is about 100 KB, so the server or a proxy is misbehaving — retry later."
+            )
         payload = _decode(body, url)
         ret_code = payload.get("retCode")
         if ret_code != 0:
@@ -180,24 +190,76 @@ def _decode(body: bytes, url: str) -> dict[str, Any]:
     return payload
 
 
-def _parse_rows(payload: dict[str, Any], url: str) -> list[tuple[int, list[float]]]:
+def _fmt_bar_time(ms: int) -> str:
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):
+        return f"{ms} ms"
+
+
+def _field(value: Any) -> float:
+    """One numeric field of a kline row: a string or a number, never a boolean or anything else."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"field {value!r} is not a number")
+    return float(value)
+
+
+def _bar_problem(values: list[float]) -> str | None:
+    """Why a bar [open, high, low, close, volume, turnover] is impossible, or None for a valid bar."""
+    names = ("open", "high", "low", "close", "volume", "turnover")
+    for name, v in zip(names, values, strict=True):
+        if v != v or v in (float("inf"), float("-inf")):
+            return f"{name} is {v}"
+    o, h, lo, c, volume, turnover = values
+    for name, v in zip(names[:4], (o, h, lo, c), strict=True):
+        if v <= 0:
+            return f"{name} price is {v} (prices must be positive)"
+    for name, v in (("volume", volume), ("turnover", turnover)):
+        if v < 0:
+            return f"{name} is {v} (must be non-negative)"
+    if h < lo:
+        return f"high {h} is below low {lo}"
+    for name, v in (("open", o), ("close", c)):
+        if not lo <= v <= h:
+            return f"{name} {v} is outside [low, high] = [{lo}, {h}]"
+    return None
+
+
+def _parse_rows(payload: dict[str, Any], url: str, symbol: str = "") -> list[tuple[int, list[float]]]:
     result = payload.get("result")
     rows = result.get("list") if isinstance(result, dict) else None
     if rows is None:
         return []
     if not isinstance(rows, list):
         raise BybitError(f"unexpected Bybit response for {url}: result.list is {type(rows).__name__}, not a list.")
+    if len(rows) > _PAGE_LIMIT:
+        raise BybitError(
+            f"Bybit returned {len(rows)} bars in one page for symbol {symbol!r}, more than the {_PAGE_LIMIT} "
+            f"requested ({url}); the server ignores the page size — retry later."
+        )
     parsed: list[tuple[int, list[float]]] = []
     for row in rows:
         try:
             if not isinstance(row, list | tuple) or len(row) < 7:
                 raise ValueError("expected 7 fields")
-            parsed.append((int(row[0]), [float(v) for v in row[1:7]]))
+            if isinstance(row[0], bool | float) or not isinstance(row[0], str | int):
+                raise ValueError(f"start time {row[0]!r} is not an integer")
+            t = int(row[0])
+            if t < 0:
+                raise ValueError(f"start time {t} is negative")
+            values = [_field(v) for v in row[1:7]]
         except (TypeError, ValueError) as exc:
             raise BybitError(
-                f"unexpected kline row {row!r} in Bybit response for {url} ({exc}); expected "
+                f"unexpected kline row {row!r} in Bybit response for symbol {symbol!r} ({url}) ({exc}); expected "
                 "[startTime, open, high, low, close, volume, turnover]."
             ) from exc
+        problem = _bar_problem(values)
+        if problem is not None:
+            raise BybitError(
+                f"Bybit returned an invalid {symbol!r} bar at {_fmt_bar_time(t)}: {problem} ({url}); the data are "
+                "corrupt — retry later (with refresh=True if it is cached) or report it."
+            )
+        parsed.append((t, values))
     return parsed
 
 
@@ -208,22 +270,43 @@ def _kline_url(category: str, symbol: str, interval: str, start_ms: int, end_ms:
 
 
 def _download(category: str, symbol: str, interval: str, start_ms: int, end_ms: int, *, transport: Transport | None,
-              timeout: float, max_retries: int, backoff: float, min_interval: float) -> dict[int, list[float]]:
-    """Page backwards from ``end_ms`` to ``start_ms``; returns {open time ms: [o, h, l, c, v, turnover]}."""
+              timeout: float, max_retries: int, backoff: float, min_interval: float,
+              bar_ms: int = 60_000) -> dict[int, list[float]]:
+    """Page backwards from ``end_ms`` to ``start_ms``; returns {open time ms: [o, h, l, c, v, turnover]}.
+
+    ``bar_ms`` is the length of one bar; it bounds the number of pages the range can need, and a server whose pages
+    do not move back through the range (or move back by less than a bar) ends with a :class:`BybitError`.
+    """
     bars: dict[int, list[float]] = {}
+    n_bars = (end_ms - start_ms) // max(int(bar_ms), 1) + 1
+    max_pages = -(-n_bars // _PAGE_LIMIT) + _PAGE_SLACK
     page_end = end_ms
+    pages = 0
     while page_end >= start_ms:
+        if pages >= max_pages:
+            raise BybitError(
+                f"Bybit paging for symbol {symbol!r} did not finish after {pages} pages (the range "
+                f"{_fmt_bar_time(start_ms)} to {_fmt_bar_time(end_ms)} needs at most {max_pages}); the server's "
+                "pages do not move back through the range — retry later or report it."
+            )
         url = _kline_url(category, symbol, interval, start_ms, page_end)
         payload = _request_json(url, symbol=symbol, transport=transport, timeout=timeout, max_retries=max_retries,
                                 backoff=backoff, min_interval=min_interval)
-        rows = _parse_rows(payload, url)
+        pages += 1
+        rows = _parse_rows(payload, url, symbol)
         if not rows:
             break
         for t, values in rows:
             if start_ms <= t <= end_ms:
                 bars[t] = values
         oldest = min(t for t, _ in rows)
-        if oldest <= start_ms or oldest - 1 >= page_end:  # range covered, or the page did not move backwards
+        if oldest <= start_ms:  # range covered
             break
+        if oldest - 1 >= page_end:
+            raise BybitError(
+                f"Bybit paging for symbol {symbol!r} did not move back after {pages} pages: the page for bars "
+                f"up to {_fmt_bar_time(page_end)} starts at {_fmt_bar_time(oldest)}; the server ignores the 'end' "
+                "parameter — retry later or report it."
+            )
         page_end = oldest - 1
     return bars
