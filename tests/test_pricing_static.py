@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 from latentquant.data import Panel
 from latentquant.evaluation import total_r2
-from latentquant.exceptions import ConfigError, DataValidationError, NotFittedError
+from latentquant.exceptions import ConfigError, DataValidationError, DataWarning, NotFittedError
 from latentquant.models.pricing import PRICING_MODELS, ConditionalAutoencoder, FamaFrench, PCAFactors
 
 DATES = pd.date_range("1990-01-31", periods=240, freq="ME")
@@ -116,15 +116,19 @@ def test_pca_with_more_assets_than_dates_takes_the_thin_svd_and_gives_the_eigenv
         assert model.score(panel) == pytest.approx(eigval[::-1][:k].sum() / eigval.sum(), rel=1e-10)
 
 
-def test_pca_factors_are_cross_sectional_regressions_and_unseen_assets_are_refused():
+def test_pca_factors_are_cross_sectional_regressions_and_unseen_assets_get_zero_betas():
     panel, _, _, R = factor_panel(seed=2)
     model = PCAFactors(n_factors=2).fit(panel)
     B = model.beta_.to_numpy()
     np.testing.assert_allclose(model.factors_.to_numpy(), R @ B / B.shape[0], rtol=1e-10, atol=1e-14)
     idx = pd.MultiIndex.from_product([DATES[:2], ["new"]], names=["date", "asset"])
     other = Panel(pd.Series([0.01, 0.02], index=idx), pd.DataFrame(index=idx))
-    with pytest.raises(DataValidationError, match=r"1 asset\(s\) of the panel were not in the training panel \(first 'new'\)"):
-        model.betas(other)
+    with pytest.warns(DataWarning, match=r"^PCAFactors: 1 asset\(s\) of the panel \(2 of 2 rows; first 'new'\) have no "
+                                         r"loadings \(not observed on every training date\): betas 0"):
+        assert (model.betas(other).to_numpy() == 0).all()
+    with pytest.raises(DataValidationError, match=r"^PCAFactors: no asset of the panel on 1990-01-31 has "
+                                                  r"loadings \(the model was fitted on 30 assets, first 'p00'\)"):
+        model.factors(other)
 
 
 def test_errors_are_pinned():
@@ -148,5 +152,7 @@ def test_errors_are_pinned():
     with pytest.raises(ConfigError, match=r"n_factors=4 must be smaller than both the number of dates \(240\) and assets \(4\)"):
         PCAFactors(n_factors=4).fit(panel)
     unbalanced = Panel(panel.returns.iloc[1:], panel.characteristics.iloc[1:])
-    with pytest.raises(DataValidationError, match=r"PCA needs a balanced training panel; 1 asset\(s\) have missing returns"):
-        PCAFactors(n_factors=1).fit(unbalanced)
+    with pytest.raises(DataValidationError, match=r"^PCAFactors: only 3 of 4 assets have a return on every one of "
+                                                  r"the 240 training dates \(1 miss some, first 'p00'\); n_factors=3 "
+                                                  r"needs at least 4\. Shorten the training window"):
+        PCAFactors(n_factors=3).fit(unbalanced)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from latentquant.data import log_returns
@@ -22,8 +23,11 @@ def load_study_returns(data: str | None, path: str | None, input: str = "prices"
 
     ``data`` names a bundled dataset (prices); ``path`` a user CSV/Parquet file holding ``input`` (prices, log returns
     or simple returns, converted with ``log1p``). Rows with a missing value in some column are dropped with a
-    ``DataWarning``; so are returns that span a hole in the calendar longer than ``max_gap_days`` (e.g. a fortnight
-    missing from the source), which are not one-period returns.
+    ``DataWarning``; so are returns that span a hole in the calendar (e.g. a fortnight missing from daily data),
+    which are not one-period returns. The hole rule follows the data's frequency, inferred from the median spacing
+    of the source's dates: a return is dropped if it spans more than ``max(max_gap_days, 1.6 × median spacing)``
+    days, so daily data keep the ``max_gap_days`` rule and monthly data (YYYYMM dates or month ends; median ≈ 31
+    days) drop only returns across a missing month (≥ 59 days).
     """
     if (data is None) == (path is None):
         raise ConfigError("Give exactly one data source: a bundled dataset name (data) or a file path (path).")
@@ -65,10 +69,21 @@ def load_study_returns(data: str | None, path: str | None, input: str = "prices"
         # a return is a one-period return only if it starts from the source's previous observation
         prev = pd.Series(previous, index=rets.index).reindex(complete.index)
         gap = (complete.index.to_series() - prev).dt.total_seconds() / 86400.0
-        long = gap > max_gap_days
+        limit = _gap_limit(rets.index, max_gap_days)
+        long = gap > limit
         if long.any():
             first = complete.index[long.to_numpy()][0]
             warnings.warn(f"Dropped {int(long.sum())} return(s) of {source} spanning a calendar hole longer than "
-                          f"{max_gap_days:g} days (first {first.date()}).", DataWarning, stacklevel=2)
+                          f"{limit:g} days (first {first.date()}).", DataWarning, stacklevel=2)
             complete = complete.loc[~long.to_numpy()]
     return complete, source
+
+
+def _gap_limit(dates: pd.Index, max_gap_days: float) -> float:
+    """The longest span (days) of a one-period return: ``max_gap_days`` for daily data, 1.6 × the median spacing of
+    ``dates`` for lower frequencies (weekly ≈ 11 days, monthly ≈ 50 days: one missing period is a hole)."""
+    steps = pd.Series(dates).diff().dt.total_seconds().to_numpy()[1:] / 86400.0
+    steps = steps[steps > 0]
+    if not len(steps):
+        return max_gap_days
+    return max(max_gap_days, 1.6 * float(np.median(steps)))

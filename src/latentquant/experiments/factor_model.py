@@ -71,17 +71,20 @@ class Universe:
         Label of the universe in tables, figures and metrics (unique within a study). It names files and folders of
         the run directory, so it must be a plain file name: not empty, no ``/``, ``\\`` or ``:``, not ``..``.
     data : str or None, default "sp500_stocks"
-        A bundled dataset of prices; give exactly one of ``data`` and ``path``.
+        A bundled dataset of prices; give exactly one of ``data`` and ``path`` (a mapping given to
+        :meth:`FactorStudyConfig.from_dict` with only ``path`` leaves ``data`` unset).
     path : str or None
         A user CSV/Parquet file.
     input : {"prices", "log_returns", "returns"}, default "prices"
         What the file holds (simple returns are converted with ``log1p``).
     train_start, train_end, test_start, test_end : str or None
-        Inclusive span dates (:func:`~latentquant.data.split_by_date`; ``train_end`` is required).
+        Inclusive span dates (:func:`~latentquant.data.split_by_date`; ``train_end`` is required). Each span must
+        hold at least 20 dates of the data (checked before any model is fitted).
     n_factors : int, default 5
         K of the reference model (smaller than the number of assets).
     stress_period : list of str or None
-        ``[start, end]`` of a crisis whose aggregate posterior drives the stressed scenarios (``None``: none).
+        ``[start, end]`` of a crisis whose aggregate posterior drives the stressed scenarios (``None``: none). It may
+        lie anywhere in the data (at least 2 dates): outside the training span the fitted model encodes those dates.
     periods_per_year : int, default 252
         Annualisation (365 for crypto).
     k_grid : list of int
@@ -219,6 +222,8 @@ class FactorStudyConfig(StudyConfig):
                 bad = sorted(set(u) - u_known)
                 if bad:
                     raise ConfigError(f"universes[{i}]: unknown option(s) {bad}; known options: {sorted(u_known)}.")
+                if u.get("path") is not None and "data" not in u:
+                    u = {**u, "data": None}  # a user file replaces the default bundled dataset
                 universes.append(Universe(**u))
             kwargs["universes"] = universes
         return cls(**kwargs)
@@ -417,22 +422,25 @@ def _beta_sweep(u: Universe, cfg: FactorStudyConfig, fit: _Fits, test: pd.DataFr
 
 
 def _stress(u: Universe, cfg: FactorStudyConfig, model: VAEFactorModel, returns: pd.DataFrame, ew: np.ndarray,
-            out: _Output, scenario_sets: dict[str, pd.DataFrame]) -> dict[str, Any]:
+            out: _Output, scenario_sets: dict[str, pd.DataFrame], data: pd.DataFrame | None = None
+            ) -> dict[str, Any]:
     """Stressed scenarios of the universe's stress period: adds them to ``scenario_sets``, writes the stress tables
-    and fan chart into ``out`` and returns the stress metrics."""
+    and fan chart into ``out`` and returns the stress metrics. ``data`` (the whole returns) is given when the period
+    lies outside the training span: its latent statistics are then those of the encoded data."""
     if u.stress_period is None:
         return {}
     n, seed0, ppy = cfg.n_scenarios, cfg.seeds[0], u.periods_per_year
     period = (u.stress_period[0], u.stress_period[1])
     scenario_sets[f"VAE stressed {period[0]} … {period[1]}"] = model.generate_scenarios(
-        n, "stressed", stress_period=period, seed=seed0)
-    stats = model.stress_statistics(period)
+        n, "stressed", stress_period=period, seed=seed0, data=data)
+    stats = model.stress_statistics(period, data=data)
     realised = returns.loc[period[0]:period[1]]
     horizon = min(cfg.fan_horizon, max(len(realised), 5))
     n_paths = cfg.fan_paths
     draws = {
         "prior": model.generate_scenarios(n_paths * horizon, "prior", seed=seed0 + 1),
-        "stressed": model.generate_scenarios(n_paths * horizon, "stressed", stress_period=period, seed=seed0 + 2),
+        "stressed": model.generate_scenarios(n_paths * horizon, "stressed", stress_period=period, seed=seed0 + 2,
+                                             data=data),
     }
     comparison = horizon_comparison(draws, realised, ew, horizon=horizon, n_paths=n_paths, periods_per_year=ppy)
     vols = comparison.table["ann_vol"]
@@ -458,18 +466,65 @@ def _stress(u: Universe, cfg: FactorStudyConfig, model: VAEFactorModel, returns:
 
 
 # ----------------------------------------------------------------------------------------------------- one universe
-def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
+_MIN_SPAN_ROWS = 20  # rows of the training and of the test span
+
+
+@dataclass
+class _Prepared:
+    """One universe's data, split and checked before any model is fitted."""
+
+    returns: pd.DataFrame
+    source: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+    stress_in_train: bool = True  # the stress period's dates all lie in the training span
+
+
+def _prepare(u: Universe) -> _Prepared:
+    """Load the universe's returns and check its spans against the data: a span outside the data, a span with too
+    few rows or a stress period without data is an error here, before the first fit of any universe."""
+    owner = f"universe {u.name!r}"
     returns, source = load_study_returns(u.data, u.path, u.input)
-    train, test = split_by_date(returns, u.train_end, u.test_start, train_start=u.train_start, test_end=u.test_end)
     n_assets = returns.shape[1]
     if n_assets < 2:
         raise DataValidationError(f"universe {u.name!r} has {n_assets} asset column; a factor model needs at least 2.")
     if u.n_factors >= n_assets:
         raise ConfigError(f"universe {u.name!r}: n_factors={u.n_factors} must be smaller than the number of assets "
                           f"({n_assets}).")
-    if len(test) < 20:
-        raise DataValidationError(f"universe {u.name!r}: the test span has {len(test)} rows; at least 20 are needed. "
-                                  "Move train_end earlier or test_end later.")
+    try:
+        train, test = split_by_date(returns, u.train_end, u.test_start, train_start=u.train_start,
+                                    test_end=u.test_end)
+    except (ConfigError, DataValidationError) as exc:
+        raise type(exc)(f"{owner}: {exc}") from None
+    cover = f"the data ({source}) cover {returns.index[0].date()} … {returns.index[-1].date()}"
+    for label, part, options in (("training", train, "train_start/train_end"),
+                                 ("test", test, "train_end/test_start/test_end")):
+        if len(part) < _MIN_SPAN_ROWS:
+            raise DataValidationError(
+                f"{owner}: the {label} span has {len(part)} rows; at least {_MIN_SPAN_ROWS} are needed; {cover}. "
+                f"Move {options} so that the span holds more dates of the data.")
+    prepared = _Prepared(returns, source, train, test)
+    if u.stress_period is not None:
+        index = returns.index  # a DatetimeIndex (split_by_date checked it)
+        start, end = pd.Timestamp(u.stress_period[0]), pd.Timestamp(u.stress_period[1])
+        tz = getattr(index, "tz", None)
+        if tz is not None:
+            start = start.tz_localize(tz) if start.tz is None else start
+            end = end.tz_localize(tz) if end.tz is None else end
+        if start > end:
+            raise ConfigError(f"{owner}: stress_period starts after it ends: {list(u.stress_period)!r}.")
+        dates = index[(index >= start) & (index <= end)]
+        if len(dates) < 2:
+            raise DataValidationError(
+                f"{owner}: stress_period {list(u.stress_period)} has {len(dates)} dates in the data; at least 2 are "
+                f"needed; {cover}. Choose a stress period inside the data, or stress_period: null for none.")
+        prepared.stress_in_train = bool(dates.isin(train.index).all())
+    return prepared
+
+
+def _analyse(u: Universe, cfg: FactorStudyConfig, prepared: _Prepared) -> _Output:
+    returns, source, train, test = prepared.returns, prepared.source, prepared.train, prepared.test
+    n_assets = returns.shape[1]
     k_grid = sorted({k for k in u.k_grid if k < n_assets} | {u.n_factors})
     out = _Output(universe=u, source=source, metrics={}, fingerprint=data_fingerprint(returns))
     ppy = u.periods_per_year
@@ -528,7 +583,8 @@ def _analyse(u: Universe, cfg: FactorStudyConfig) -> _Output:
 
     # --- stress ---------------------------------------------------------------------------------------------------
     ew = np.full(n_assets, 1.0 / n_assets)
-    stress_metrics = _stress(u, cfg, model, returns, ew, out, scenario_sets)
+    stress_metrics = _stress(u, cfg, model, returns, ew, out, scenario_sets,
+                             data=None if prepared.stress_in_train else returns)
     scenario_table = scenario_quality(scenario_sets, test, periods_per_year=ppy)
 
     # --- risk decomposition of the equal-weight portfolio ----------------------------------------------------
@@ -623,7 +679,8 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
     Parameters
     ----------
     config : FactorStudyConfig
-        Every choice of the study; validated first, before any data are read.
+        Every choice of the study; validated first, before any data are read; then every universe's data are read
+        and its spans checked against them, before the first model is fitted.
 
     Returns
     -------
@@ -633,6 +690,9 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
     ------
     ConfigError
         An invalid option (the run directory is created only after every fit succeeded).
+    DataValidationError
+        A span (training, test, stress period) outside a universe's data or with too few rows, raised before any
+        model is fitted.
 
     Examples
     --------
@@ -652,7 +712,9 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
     cfg = config
     cfg.validate()
     t0 = time.perf_counter()
-    outputs = [_analyse(u, cfg) for u in cfg.universes]
+    # every universe's data and spans are checked before the first fit: a bad span fails at once, not after hours
+    prepared = [_prepare(u) for u in cfg.universes]
+    outputs = [_analyse(u, cfg, p) for u, p in zip(cfg.universes, prepared, strict=True)]
     # the run directory is created only once every fit succeeded: a bad option leaves nothing behind
     names = ", ".join(o.universe.name for o in outputs)
     run_dir = RunDirectory(cfg.out, title=f"VAE factor model — {names}")

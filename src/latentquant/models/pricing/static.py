@@ -10,8 +10,9 @@ asset must be in the training window to be priced later. FamaFrench takes its ob
   returns :math:`f_t` (MKT, SMB, HML, RMW, CMA, UMD …); :math:`\beta_i` by time-series OLS; fitted returns
   :math:`\beta_i^\top f_t` (the alpha is the pricing error, not part of the fit).
 * :class:`PCAFactors` — :math:`\beta = \sqrt N\,[v_1 \dots v_K]` from the uncentred second-moment matrix
-  :math:`S = \frac1T\sum_t r_t r_t^\top` of a balanced training panel, :math:`f_t = (\beta^\top\beta)^{-1}\beta^\top
-  r_t` (a cross-sectional regression on the assets present at ``t``).
+  :math:`S = \frac1T\sum_t r_t r_t^\top` of the assets observed on every training date (an unbalanced panel loses
+  the others, with a ``DataWarning``), :math:`f_t = (\beta^\top\beta)^{-1}\beta^\top r_t` (a cross-sectional
+  regression on the assets with loadings present at ``t``).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import numpy as np
 import pandas as pd
 
 from latentquant.data.panel import Panel
-from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.models.pricing._base import LinearFactorModel, check_panel, factor_names
-from latentquant.validation import Constraint, Interval, SequenceOf
+from latentquant.validation import Constraint, Interval, SequenceOf, format_date
 
 __all__ = ["FamaFrench", "PCAFactors"]
 
@@ -181,7 +182,13 @@ class FamaFrench(_ConstantBetaModel):
 
 
 class PCAFactors(_ConstantBetaModel):
-    """Statistical factors from the uncentred second moment of a balanced training panel.
+    """Statistical factors from the uncentred second moment of the assets observed on every training date.
+
+    Real panels are unbalanced (firms enter and leave): :meth:`fit` keeps the assets with a return on every training
+    date and drops the others with a :class:`~latentquant.exceptions.DataWarning` giving the counts (an error only
+    when fewer than ``n_factors + 1`` assets remain). An asset without loadings (dropped, or not in the training
+    panel) is skipped by :meth:`factors` and gets betas 0 in :meth:`betas`, with a ``DataWarning``: its fitted and
+    predicted returns are 0, so it counts as unexplained in every R².
 
     Parameters
     ----------
@@ -191,7 +198,8 @@ class PCAFactors(_ConstantBetaModel):
     Attributes
     ----------
     beta_ : pandas.DataFrame
-        Assets × ``f1..fK``, normalised as :math:`\\sqrt N` times the eigenvectors (so :math:`\\beta^\\top\\beta/N=I`).
+        Assets with loadings × ``f1..fK``, normalised as :math:`\\sqrt N` times the eigenvectors (so
+        :math:`\\beta^\\top\\beta/N=I`).
     factors_ : pandas.DataFrame
         In-sample factors, dates × K.
 
@@ -212,17 +220,25 @@ class PCAFactors(_ConstantBetaModel):
         self.n_factors = n_factors
 
     def fit(self, panel: Panel, y: Any = None) -> PCAFactors:
-        """Eigen-decomposition of the training panel's uncentred second moment (``y`` is ignored)."""
+        """Eigen-decomposition of the uncentred second moment of the training panel's assets observed on every
+        training date (``y`` is ignored); the other assets are dropped with a ``DataWarning``."""
         self._check_params()
         K = self.n_factors
         wide = check_panel(panel).wide_returns()
         complete = wide.dropna(axis=1, how="any")
         if complete.shape[1] < wide.shape[1]:
             dropped = wide.columns.difference(complete.columns)
-            raise DataValidationError(
-                f"PCA needs a balanced training panel; {len(dropped)} asset(s) have missing returns (first "
-                f"{dropped[0]!r}). Keep the assets observed on every training date."
-            )
+            n_all, n_kept, T = wide.shape[1], complete.shape[1], wide.shape[0]
+            if n_kept < K + 1:
+                raise DataValidationError(
+                    f"PCAFactors: only {n_kept} of {n_all} assets have a return on every one of the {T} training "
+                    f"dates ({len(dropped)} miss some, first {dropped[0]!r}); n_factors={K} needs at least {K + 1}. "
+                    "Shorten the training window, lower n_factors or fill the panel's gaps."
+                )
+            warnings.warn(
+                f"PCAFactors: unbalanced training panel; fitted on the {n_kept} of {n_all} assets with a return on "
+                f"every one of the {T} training dates, {len(dropped)} dropped (first {dropped[0]!r}): they get no "
+                "loadings (betas 0, fitted and predicted returns 0).", DataWarning, stacklevel=2)
         T, N = complete.shape
         if K >= min(T, N):
             raise ConfigError(f"n_factors={K} must be smaller than both the number of dates ({T}) and assets ({N}).")
@@ -240,15 +256,41 @@ class PCAFactors(_ConstantBetaModel):
         self.factors_ = self.factors(panel)
         return self
 
+    def betas(self, panel: Panel) -> pd.DataFrame:
+        """β̂_i for every ``(date, asset)`` row of ``panel``; an asset without loadings (dropped from an unbalanced
+        training panel, or not in it) gets betas 0, with a ``DataWarning`` giving the counts."""
+        self._check_fitted()
+        check_panel(panel)
+        assets = panel.returns.index.get_level_values(1)
+        known = np.asarray(assets.isin(self.beta_.index))
+        if not known.all():
+            unknown = pd.Index(assets[~known]).unique()
+            warnings.warn(
+                f"PCAFactors: {len(unknown)} asset(s) of the panel ({int((~known).sum())} of {len(known)} rows; first "
+                f"{unknown[0]!r}) have no loadings (not observed on every training date): betas 0, so their fitted "
+                "and predicted returns are 0 and count as unexplained in R².", DataWarning, stacklevel=2)
+        return pd.DataFrame(self.beta_.reindex(assets).fillna(0.0).to_numpy(), index=panel.returns.index,
+                            columns=self.beta_.columns)
+
     def factors(self, panel: Panel) -> pd.DataFrame:
-        """f̂_t = (β'β)⁻¹β'r_t over the assets present at t."""
-        B = self.betas(panel).to_numpy()
-        r = panel.returns.to_numpy()
+        """f̂_t = (β'β)⁻¹β'r_t over the assets with loadings present at t (the others are skipped)."""
+        self._check_fitted()
+        check_panel(panel)
+        assets = panel.returns.index.get_level_values(1)
+        known = np.asarray(assets.isin(self.beta_.index))
+        B = self.beta_.reindex(assets[known]).to_numpy()
+        r = panel.returns.to_numpy()[known]
         dates = panel.returns.index.get_level_values(0)
         codes, uniques = pd.factorize(dates, sort=False)
+        codes = codes[known]
         out = np.zeros((len(uniques), B.shape[1]))
         for t in range(len(uniques)):
             rows = codes == t
+            if not rows.any():
+                raise DataValidationError(
+                    f"PCAFactors: no asset of the panel on {format_date(uniques[t])} has loadings (the model was "
+                    f"fitted on {len(self.beta_)} assets, first {self.beta_.index[0]!r}); price dates that hold some "
+                    "of them.")
             out[t] = np.linalg.lstsq(B[rows], r[rows], rcond=None)[0]
         return pd.DataFrame(out, index=pd.Index(uniques, name=panel.returns.index.names[0]),
                             columns=self.beta_.columns)
