@@ -561,3 +561,85 @@ def test_debug_shows_the_traceback(monkeypatch):
 def test_debug_keeps_user_errors_one_line():
     res = runner.invoke(app, ["--debug", "datasets", "show", "ff5"])
     assert res.exit_code == 2 and res.stderr.startswith("error: ") and res.stderr.count("\n") == 1
+
+
+# --- issue 11: values given on the command line -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["1e308", "-51", "inf", "nan"])
+def test_factors_scenarios_fix_must_be_finite_and_plausible(tmp_path, factor_run, value):
+    _, _, out = factor_run
+    target = tmp_path / "s.parquet"
+    res = runner.invoke(app, ["factors", "scenarios", "--model", str(out), "-n", "10", "--mode", "conditional",
+                              "--fix", f"f1={value}", "--out", str(target)])
+    one_error_line(res, f"error: --fix f1={value}: the value must be a finite number within ±50 (standard deviations "
+                        "of the factor's N(0, 1) prior), e.g. f1=-3 for a 3-sigma stress.")
+    assert not target.exists()
+
+
+def test_factors_scenarios_fix_at_the_bound_is_finite_and_a_factor_twice_is_refused(tmp_path, factor_run):
+    _, _, out = factor_run
+    target = tmp_path / "s.csv"
+    base = ["factors", "scenarios", "--model", str(out), "-n", "10", "--mode", "conditional", "--out", str(target)]
+    res = runner.invoke(app, [*base, "--fix", "f1=-50"])
+    assert res.exit_code == 0, (res.output, res.exception)
+    assert np.isfinite(pd.read_csv(target, index_col=0).to_numpy()).all()
+    target.unlink()
+    one_error_line(runner.invoke(app, [*base, "--fix", "f1=1", "--fix", "f1=2"]),
+                   "error: --fix names factor 'f1' more than once; give each factor one value.")
+    assert not target.exists()
+
+
+def test_hold_fixed_rejects_implausible_values():
+    from latentquant.exceptions import ConfigError
+    from latentquant.models.factor.scenarios import hold_fixed
+
+    with pytest.raises(ConfigError, match=r"^fixed\['f1'\] = 1e\+308 is outside the plausible range of the prior "
+                                          r"N\(0, 1\); use a value within ±50 \(standard deviations\)"):
+        hold_fixed(np.zeros((2, 2)), {"f1": 1e308}, ["f1", "f2"])
+    with pytest.raises(ConfigError, match=r"^fixed\[0\] must be a finite number, got 'high'\.$"):
+        hold_fixed(np.zeros((2, 2)), {0: "high"}, ["f1", "f2"])
+    with pytest.raises(ConfigError, match=r"^fixed\['f2'\] must be a finite number, got True\.$"):
+        hold_fixed(np.zeros((2, 2)), {"f2": True}, ["f1", "f2"])
+    assert hold_fixed(np.zeros((1, 2)), {"f2": -50.0}, ["f1", "f2"]).tolist() == [[0.0, -50.0]]
+
+
+def test_fitted_model_refuses_an_overflowing_conditional_scenario(fitted):
+    from latentquant.exceptions import ConfigError
+
+    with pytest.raises(ConfigError, match=r"fixed\['f1'\] = 1e\+308 is outside the plausible range"):
+        fitted.generate_scenarios(10, "conditional", fixed={"f1": 1e308})
+
+
+def test_factors_scenarios_never_writes_non_finite_values(tmp_path, factor_run, monkeypatch):
+    from latentquant.models.factor import VAEFactorModel
+
+    _, _, out = factor_run
+    broken = pd.DataFrame(np.ones((3, 5)), columns=list("ABCDE")).rename_axis("scenario")
+    broken.iloc[1, 2] = np.nan
+    monkeypatch.setattr(VAEFactorModel, "generate_scenarios", lambda self, *a, **k: broken)
+    target = tmp_path / "s.parquet"
+    res = runner.invoke(app, ["factors", "scenarios", "--model", str(out), "-n", "3", "--out", str(target)])
+    one_error_line(res, f"error: the scenarios hold 1 NaN/infinite values (first: scenario 1, asset 'C'); nothing "
+                        f"was written to {target}. The model's decoder overflows here: use smaller --fix values or a "
+                        "shorter --stress-period, or refit the model.")
+    assert not target.exists()
+
+
+def test_factors_risk_repeated_asset_on_the_command_line_is_refused_like_in_a_file(tmp_path, factor_run):
+    _, _, out = factor_run
+    expected = "error: weights name assets more than once: ['A']; give one weight per asset."
+    one_error_line(runner.invoke(app, ["factors", "risk", "--model", str(out), "--weights", "A=0.5,A=0.5"]),
+                   expected)
+    wfile = tmp_path / "weights.csv"
+    wfile.write_text("asset,weight\nA,0.5\nA,0.5\n")
+    one_error_line(runner.invoke(app, ["factors", "risk", "--model", str(out), "--weights", str(wfile)]), expected)
+
+
+def test_factors_risk_weights_file_with_a_ragged_row_is_one_line(tmp_path, factor_run):
+    _, _, out = factor_run
+    wfile = tmp_path / "weights.csv"
+    wfile.write_text("asset,weight\nA,0.5\nB,0.5,extra\n")
+    one_error_line(runner.invoke(app, ["factors", "risk", "--model", str(out), "--weights", str(wfile)]),
+                   f"error: {wfile} is not a readable CSV file (Error tokenizing data. C error: Expected 2 fields in "
+                   "line 3, saw 3).")

@@ -176,15 +176,26 @@ def _date_pair(text: str | None, option: str) -> tuple[str, str] | None:
 
 
 def _fixed(items: list[str]) -> dict[str | int, float]:
+    import math
+
+    from latentquant.exceptions import ConfigError
+    from latentquant.models.factor.scenarios import MAX_FIXED_Z
+
     out: dict[str | int, float] = {}
     for item in items:
         name, sep, value = item.partition("=")
         try:
-            out[name.strip()] = float(value)
+            number = float(value)
         except ValueError:
             sep = ""
         if not sep:
             raise LatentQuantError(f"--fix takes FACTOR=VALUE such as f1=-2.5, got {item!r}.")
+        if not math.isfinite(number) or abs(number) > MAX_FIXED_Z:
+            raise ConfigError(f"--fix {item}: the value must be a finite number within ±{MAX_FIXED_Z:g} (standard "
+                              "deviations of the factor's N(0, 1) prior), e.g. f1=-3 for a 3-sigma stress.")
+        if name.strip() in out:
+            raise ConfigError(f"--fix names factor {name.strip()!r} more than once; give each factor one value.")
+        out[name.strip()] = number
     return out
 
 
@@ -256,8 +267,12 @@ def factors_scenarios(
     out: Path = typer.Option(Path("scenarios.parquet"), help="Output file (.parquet or .csv)."),
 ) -> None:
     """Generate return scenarios from a fitted factor model and write them to a file."""
+    # Up to SCENARIO_MEMORY_BUDGET bytes (n × assets × 8) the scenarios are drawn in one piece; larger requests are
+    # drawn and written in chunks of SCENARIO_CHUNK_BYTES (Parquet row groups or CSV appends, chunk i seeded from
+    # (seed, i)) so memory stays bounded; above MAX_SCENARIOS or MAX_SCENARIO_BYTES -n is refused before drawing.
     _check_out(out)
     fm = _load_factor_model(model)
+    chunk_rows = _scenario_chunk_rows(n, len(fm.columns_), mode)
     frame = None
     if data is not None or csv is not None:
         if fm.input != "log_returns":
@@ -267,14 +282,115 @@ def factors_scenarios(
             )
         returns, _ = _study_returns(data, csv, input)
         frame = returns[list(fm.columns_)] if set(fm.columns_) <= set(returns.columns) else returns
-    scen = fm.generate_scenarios(n, mode, seed=seed, noise=False if no_noise else None,
-                                 stress_period=_date_pair(stress_period, "--stress-period"), fixed=_fixed(fix) or None,
-                                 start=start, end=end, data=frame)
-    _write_frame(scen, out)
-    ew = scen.mean(axis=1)
-    typer.echo(f"wrote {len(scen)} {mode} scenarios × {scen.shape[1]} assets to {out}; equal-weight portfolio: "
+    options: dict[str, Any] = {"noise": False if no_noise else None,
+                               "stress_period": _date_pair(stress_period, "--stress-period"),
+                               "fixed": _fixed(fix) or None, "start": start, "end": end, "data": frame}
+    if chunk_rows is None:
+        scen = fm.generate_scenarios(n, mode, seed=seed, **options)
+        _check_finite_scenarios(scen, out)
+        _write_frame(scen, out)
+        ew = scen.mean(axis=1)
+        n_rows, n_cols = scen.shape
+    else:
+        ew = _write_scenarios_in_chunks(fm, n, chunk_rows, mode, seed, options, out)
+        n_rows, n_cols = n, len(fm.columns_)
+    typer.echo(f"wrote {n_rows} {mode} scenarios × {n_cols} assets to {out}; equal-weight portfolio: "
                f"mean {ew.mean():.5f}, std {ew.std():.5f} per period, 1% quantile {ew.quantile(0.01):.5f} "
                "(log returns)")
+
+
+#: ``factors scenarios`` draws tables up to this size (n × assets × 8 bytes) in one piece, as it always has.
+SCENARIO_MEMORY_BUDGET = 2 * 2**30
+#: Larger tables are drawn and written in chunks of about this size.
+SCENARIO_CHUNK_BYTES = 256 * 2**20
+#: The most scenarios one command writes (the equal-weight summary keeps one number per scenario).
+MAX_SCENARIOS = 50_000_000
+#: The largest scenario table one command writes.
+MAX_SCENARIO_BYTES = 64 * 2**30
+
+
+def _scenario_chunk_rows(n: int, n_assets: int, mode: str) -> int | None:
+    """Rows per chunk for ``-n n`` scenarios of ``n_assets`` assets, None to draw them in one piece; a request above
+    the caps (or an interpolation path above the memory budget) is a ConfigError, before anything is drawn."""
+    from latentquant.exceptions import ConfigError
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n_assets < 1:
+        return None  # generate_scenarios reports a bad -n
+    row_bytes = 8 * n_assets
+    size = n * row_bytes
+    max_n = min(MAX_SCENARIOS, MAX_SCENARIO_BYTES // row_bytes)
+    if n > max_n:
+        raise ConfigError(
+            f"-n {n} is above the maximum of {max_n} scenarios for this model's {n_assets} assets ({size / 2**30:.1f} "
+            f"GiB; the limits are {MAX_SCENARIOS} scenarios and {MAX_SCENARIO_BYTES / 2**30:g} GiB); use -n {max_n} "
+            "or less, and run the command again with another --seed for more."
+        )
+    if size <= SCENARIO_MEMORY_BUDGET:
+        return None
+    if mode == "interpolate":
+        max_steps = SCENARIO_MEMORY_BUDGET // row_bytes
+        raise ConfigError(
+            f"-n {n} interpolation steps × {n_assets} assets need {size / 2**30:.1f} GiB, above the "
+            f"{SCENARIO_MEMORY_BUDGET / 2**30:g} GiB memory budget; use -n {max_steps} or less (a path needs far "
+            "fewer steps)."
+        )
+    return max(1, SCENARIO_CHUNK_BYTES // row_bytes)
+
+
+def _write_scenarios_in_chunks(fm: Any, n: int, chunk_rows: int, mode: str, seed: int, options: dict[str, Any],
+                               out: Path) -> Any:
+    """Draw ``n`` scenarios ``chunk_rows`` at a time (chunk ``i`` seeded from ``(seed, i)``) and append each chunk to
+    ``out`` (a Parquet row group or CSV rows), atomically; returns the equal-weight portfolio's returns."""
+    import numpy as np
+    import pandas as pd
+
+    from latentquant.base import atomic_write
+
+    ew_parts: list[Any] = []
+
+    def write(tmp: Path) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        writer: Any = None
+        try:
+            for i, first in enumerate(range(0, n, chunk_rows)):
+                rows = min(chunk_rows, n - first)
+                chunk_seed = int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint64)[0])
+                part = fm.generate_scenarios(rows, mode, seed=chunk_seed, **options)
+                part.index = pd.RangeIndex(first, first + rows, name="scenario")
+                _check_finite_scenarios(part, out)
+                ew_parts.append(part.mean(axis=1).to_numpy())
+                if out.suffix == ".parquet":
+                    table = pa.Table.from_pandas(part, preserve_index=True)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+                else:
+                    part.to_csv(tmp, mode="a" if first else "w", header=first == 0)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(out, write)
+    return pd.Series(np.concatenate(ew_parts))
+
+
+def _check_finite_scenarios(scen: Any, out: Path) -> None:
+    """Refuse to write scenarios holding NaN or infinity (a decoder overflow): nothing is written."""
+    import numpy as np
+
+    from latentquant.exceptions import TrainingError
+
+    bad = ~np.isfinite(scen.to_numpy(dtype=float))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise TrainingError(
+            f"the scenarios hold {int(bad.sum())} NaN/infinite values (first: scenario {scen.index[row]}, asset "
+            f"{scen.columns[col]!r}); nothing was written to {out}. The model's decoder overflows here: use "
+            "smaller --fix values or a shorter --stress-period, or refit the model."
+        )
 
 
 @factors_app.command("risk")
@@ -300,7 +416,8 @@ def factors_risk(
         try:
             table = pd.read_csv(weights)
         except (ValueError, pd.errors.ParserError) as exc:
-            raise LatentQuantError(f"{weights} is not a readable CSV file ({exc}).") from None
+            detail = " ".join(str(exc).split())  # pandas' messages hold newlines: keep the error one line
+            raise LatentQuantError(f"{weights} is not a readable CSV file ({detail}).") from None
         if not {"asset", "weight"} <= set(table.columns):
             raise LatentQuantError(f"{weights} must have columns 'asset' and 'weight', got {list(table.columns)}.")
         numeric = pd.to_numeric(table["weight"], errors="coerce")
@@ -309,7 +426,8 @@ def factors_risk(
             raise LatentQuantError(f"{weights}: every weight must be a number, found {bad!r}.")
         w = pd.Series(numeric.to_numpy(dtype=float), index=table["asset"].astype(str))
     else:
-        w = pd.Series({k.strip(): float(v) for k, v in (_pair(item) for item in weights.split(",") if item)})
+        pairs = [_pair(item) for item in weights.split(",") if item]  # a list, so a repeated asset stays visible
+        w = pd.Series([float(v) for _, v in pairs], index=[k.strip() for k, _ in pairs], dtype=float)
     rd = fm.risk_decomposition(w, method=method, n_samples=n_samples, seed=seed)
     typer.echo(rd.summary())
     typer.echo(rd.table().to_string(float_format=lambda v: f"{v:.4g}"))

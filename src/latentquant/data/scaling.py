@@ -67,6 +67,12 @@ class Standardizer(BaseModel):
                 )
         else:
             scale = pd.Series(1.0, index=data.columns)
+        huge = mean.index[~(np.isfinite(mean) & np.isfinite(scale))]
+        if len(huge):
+            raise DataValidationError(
+                f"X column {huge[0]!r} has values too large to standardise (its mean or standard deviation overflows "
+                "float64); check the units of the data (returns should be decimal fractions)."
+            )
         self.mean_ = mean.astype(np.float64)
         self.scale_ = scale.astype(np.float64)
         self.n_features_in_ = data.shape[1]

@@ -13,7 +13,7 @@ factors with these functions, decodes them and adds idiosyncratic noise of size 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, cast
 
 import numpy as np
@@ -34,6 +34,10 @@ __all__ = [
 ]
 
 SCENARIO_MODES = ("prior", "stressed", "conditional", "interpolate")
+
+#: The largest ``|value|`` a factor may be held at (``fixed=``, CLI ``--fix``): the prior is N(0, 1), so 50 standard
+#: deviations is far beyond any plausible stress, and much larger values overflow the decoder to inf/NaN.
+MAX_FIXED_Z = 50.0
 
 
 def aggregate_posterior(encoding: FactorEncoding) -> tuple[pd.Series, pd.Series]:
@@ -190,7 +194,8 @@ def hold_fixed(z: np.ndarray, fixed: Mapping[str | int, float] | None, names: Se
     z : numpy.ndarray
         Factor draws, shape ``(n, K)``; modified in place.
     fixed : mapping of str or int to float
-        Factor name or position → value; must not be empty.
+        Factor name or position → value; must not be empty. Each value is a finite number with
+        ``|value| <= MAX_FIXED_Z`` (50 prior standard deviations).
     names : sequence of str
         The factor names, in column order.
 
@@ -203,13 +208,23 @@ def hold_fixed(z: np.ndarray, fixed: Mapping[str | int, float] | None, names: Se
     --------
     >>> hold_fixed(np.zeros((2, 2)), {"f2": -3.0}, ["f1", "f2"]).tolist()
     [[0.0, -3.0], [0.0, -3.0]]
+    >>> hold_fixed(np.zeros((2, 2)), {"f1": 1e308}, ["f1", "f2"])
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.ConfigError: fixed['f1'] = 1e+308 is outside the plausible range of the prior N(0, 1); \
+use a value within ±50 (standard deviations), e.g. -3.0 for a 3-sigma stress.
     """
     if not fixed:
         raise ConfigError("mode='conditional' needs fixed={'f1': value, ...} — the factors to hold fixed.")
     for key, value in fixed.items():
         k = factor_position(key, names)
-        if not np.isfinite(value):
+        if not isinstance(value, Real) or isinstance(value, bool | np.bool_) or not np.isfinite(value):
             raise ConfigError(f"fixed[{key!r}] must be a finite number, got {value!r}.")
+        if abs(float(value)) > MAX_FIXED_Z:
+            raise ConfigError(
+                f"fixed[{key!r}] = {float(value):g} is outside the plausible range of the prior N(0, 1); use a value "
+                f"within ±{MAX_FIXED_Z:g} (standard deviations), e.g. -3.0 for a 3-sigma stress."
+            )
         z[:, k] = float(value)
     return z
 
