@@ -165,7 +165,7 @@ def test_server_stepping_back_one_ms_per_page_is_bounded() -> None:
         fetch_bybit_klines("BTCUSDT", "D", "2024-01-01", "2024-01-10", transport=creeping)
     assert len(calls) == 4
     # a long minute range may take its ~1,300 pages
-    assert _transport._PAGE_LIMIT * (1300 - _transport._PAGE_SLACK) < 3 * 365 * 1440
+    assert _transport.PAGE_LIMIT * (1300 - _transport._PAGE_SLACK) < 3 * 365 * 1440
 
 
 def test_oversized_response_and_page_are_refused() -> None:

@@ -452,7 +452,6 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     return path
 
 
-_atomic_write = atomic_write  # the former private name
 
 
 def save_estimator(estimator: BaseModel, path: str | Path) -> Path:

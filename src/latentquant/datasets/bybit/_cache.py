@@ -21,18 +21,18 @@ COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume", "turnover"
 _CACHE_META_KEY = b"latentquant.bybit.coverage"
 
 
-def _bars_to_frame(bars: dict[int, list[float]]) -> pd.DataFrame:
+def bars_to_frame(bars: dict[int, list[float]]) -> pd.DataFrame:
     times = np.fromiter(sorted(bars), dtype=np.int64, count=len(bars))
     values = np.array([bars[t] for t in times.tolist()], dtype=np.float64).reshape(len(times), len(COLUMNS))
-    return pd.DataFrame(values, index=_ms_index(times), columns=list(COLUMNS))
+    return pd.DataFrame(values, index=ms_index(times), columns=list(COLUMNS))
 
 
-def _ms_index(times: np.ndarray) -> pd.DatetimeIndex:
+def ms_index(times: np.ndarray) -> pd.DatetimeIndex:
     index = pd.DatetimeIndex(pd.to_datetime(times, unit="ms", utc=True), name="time")
     return index.as_unit("ns")
 
 
-def _index_ms(index: pd.DatetimeIndex) -> np.ndarray:
+def index_ms(index: pd.DatetimeIndex) -> np.ndarray:
     return np.asarray(index.as_unit("ms").asi8, dtype=np.int64)
 
 
@@ -40,7 +40,7 @@ def _index_ms(index: pd.DatetimeIndex) -> np.ndarray:
 Intervals = list[tuple[int, int]]
 
 
-def _merge_intervals(spans: Iterable[tuple[int, int]]) -> Intervals:
+def merge_intervals(spans: Iterable[tuple[int, int]]) -> Intervals:
     merged: Intervals = []
     for a, b in sorted(spans):
         if merged and a <= merged[-1][1] + 1:
@@ -50,10 +50,10 @@ def _merge_intervals(spans: Iterable[tuple[int, int]]) -> Intervals:
     return merged
 
 
-def _missing(start_ms: int, end_ms: int, covered: Intervals) -> Intervals:
+def missing_intervals(start_ms: int, end_ms: int, covered: Intervals) -> Intervals:
     gaps: Intervals = []
     cursor = start_ms
-    for a, b in _merge_intervals(covered):
+    for a, b in merge_intervals(covered):
         if b < cursor:
             continue
         if a > end_ms:
@@ -68,11 +68,11 @@ def _missing(start_ms: int, end_ms: int, covered: Intervals) -> Intervals:
     return gaps
 
 
-def _cache_path(cache_dir: str | os.PathLike[str], category: str, symbol: str, interval: str) -> Path:
+def cache_path(cache_dir: str | os.PathLike[str], category: str, symbol: str, interval: str) -> Path:
     return Path(cache_dir).expanduser() / f"bybit_{category}_{symbol}_{interval}.parquet"
 
 
-def _read_cache(path: Path) -> tuple[pd.DataFrame | None, Intervals]:
+def read_cache(path: Path) -> tuple[pd.DataFrame | None, Intervals]:
     if not path.is_file():
         return None, []
     try:
@@ -89,7 +89,7 @@ def _read_cache(path: Path) -> tuple[pd.DataFrame | None, Intervals]:
         if meta is not None:
             covered = [(int(a), int(b)) for a, b in json.loads(meta)]
         elif len(frame):
-            ms = _index_ms(pd.DatetimeIndex(frame.index))
+            ms = index_ms(pd.DatetimeIndex(frame.index))
             covered = [(int(ms[0]), int(ms[-1]))]
         else:
             covered = []
@@ -100,10 +100,10 @@ def _read_cache(path: Path) -> tuple[pd.DataFrame | None, Intervals]:
             DataWarning, stacklevel=3,
         )
         return None, []
-    return frame, _merge_intervals(covered)
+    return frame, merge_intervals(covered)
 
 
-def _write_cache(path: Path, frame: pd.DataFrame, covered: Intervals) -> None:
+def write_cache(path: Path, frame: pd.DataFrame, covered: Intervals) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -122,7 +122,7 @@ def _write_cache(path: Path, frame: pd.DataFrame, covered: Intervals) -> None:
         raise
 
 
-def _combine(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
+def combine_bars(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
     if old is None or old.empty:
         return new
     if new.empty:

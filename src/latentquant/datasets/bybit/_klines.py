@@ -15,17 +15,17 @@ import pandas as pd
 
 from latentquant.datasets.bybit._cache import (
     COLUMNS,
-    _bars_to_frame,
-    _cache_path,
-    _combine,
-    _index_ms,
-    _merge_intervals,
-    _missing,
-    _ms_index,
-    _read_cache,
-    _write_cache,
+    bars_to_frame,
+    cache_path,
+    combine_bars,
+    index_ms,
+    merge_intervals,
+    missing_intervals,
+    ms_index,
+    read_cache,
+    write_cache,
 )
-from latentquant.datasets.bybit._transport import _PAGE_LIMIT, Transport, _download
+from latentquant.datasets.bybit._transport import PAGE_LIMIT, Transport, download_pages, format_ms
 from latentquant.exceptions import ConfigError, DataValidationError
 
 CATEGORIES: tuple[str, ...] = ("spot", "linear", "inverse")
@@ -135,17 +135,13 @@ def _bar_ms(code: str) -> int:
     return 28 * _DAY_MS if code == "M" else INTERVALS[code]
 
 
-def _fmt_ms(ms: int) -> str:
-    return pd.Timestamp(ms, unit="ms", tz="UTC").strftime("%Y-%m-%d %H:%M:%S UTC")
-
-
 def _resolve_range(start: Any, end: Any, interval: str) -> tuple[int, int]:
     end_ms = _now_ms() if end is None else _to_ms(end, "end")
-    start_ms = end_ms - _PAGE_LIMIT * INTERVALS[interval] if start is None else _to_ms(start, "start")
+    start_ms = end_ms - PAGE_LIMIT * INTERVALS[interval] if start is None else _to_ms(start, "start")
     start_ms = max(start_ms, 0)
     if start_ms >= end_ms:
         raise ConfigError(
-            f"start ({_fmt_ms(start_ms)}) must be before end ({_fmt_ms(end_ms)}); swap them or widen the range."
+            f"start ({format_ms(start_ms)}) must be before end ({format_ms(end_ms)}); swap them or widen the range."
         )
     return start_ms, end_ms
 
@@ -262,37 +258,37 @@ def fetch_bybit_klines(
     options: dict[str, Any] = {"transport": transport, "timeout": float(timeout), "max_retries": int(max_retries),
                                "backoff": float(backoff), "min_interval": float(min_interval)}
 
-    path = _cache_path(cache_dir, cat, sym, code) if cache_dir is not None else None
-    cached, covered = _read_cache(path) if path is not None else (None, [])
-    gaps = [(start_ms, end_ms)] if refresh else _missing(start_ms, end_ms, covered)
+    path = cache_path(cache_dir, cat, sym, code) if cache_dir is not None else None
+    cached, covered = read_cache(path) if path is not None else (None, [])
+    gaps = [(start_ms, end_ms)] if refresh else missing_intervals(start_ms, end_ms, covered)
 
     fetched_at = _now_ms()
     bars: dict[int, list[float]] = {}
     for a, b in reversed(gaps):  # newest gap first, like the API
-        bars.update(_download(cat, sym, code, a, b, bar_ms=_bar_ms(code), **options))
-    fresh = _bars_to_frame(bars)
+        bars.update(download_pages(cat, sym, code, a, b, bar_ms=_bar_ms(code), **options))
+    fresh = bars_to_frame(bars)
 
     if refresh:
         combined = fresh
-        merged_cache = _combine(cached, fresh)
+        merged_cache = combine_bars(cached, fresh)
     else:
-        combined = merged_cache = _combine(cached, fresh)
+        combined = merged_cache = combine_bars(cached, fresh)
 
     if path is not None and gaps:
         final_ms = fetched_at - INTERVALS[code]  # bars opening after this may still be forming
         new_spans = [(a, min(b, final_ms)) for a, b in gaps if a <= min(b, final_ms)]
         if not merged_cache.empty or new_spans:
-            _write_cache(path, merged_cache, _merge_intervals([*covered, *new_spans]))
+            write_cache(path, merged_cache, merge_intervals([*covered, *new_spans]))
 
-    ms = _index_ms(pd.DatetimeIndex(combined.index))
+    ms = index_ms(pd.DatetimeIndex(combined.index))
     out = combined.loc[(ms >= start_ms) & (ms <= end_ms)].copy()
     if out.empty:
         raise DataValidationError(
-            f"Bybit has no {cat} klines for {sym!r} (interval {code}) between {_fmt_ms(start_ms)} and "
-            f"{_fmt_ms(end_ms)}; the symbol may not have traded then — check the dates, the symbol and the category "
+            f"Bybit has no {cat} klines for {sym!r} (interval {code}) between {format_ms(start_ms)} and "
+            f"{format_ms(end_ms)}; the symbol may not have traded then — check the dates, the symbol and the category "
             "('spot', 'linear' or 'inverse')."
         )
-    out.index = _ms_index(_index_ms(pd.DatetimeIndex(out.index)))
+    out.index = ms_index(index_ms(pd.DatetimeIndex(out.index)))
     out.columns = pd.Index(list(COLUMNS))
     return out.astype(np.float64)
 
@@ -344,7 +340,7 @@ def bybit_close_prices(symbols: str | Sequence[str], interval: str = "D", start:
     wide = pd.concat(closes, axis=1, join="inner")
     if wide.empty:
         raise DataValidationError(
-            f"symbols {normalized} share no bar time between {_fmt_ms(start_ms)} and {_fmt_ms(end_ms)}; "
+            f"symbols {normalized} share no bar time between {format_ms(start_ms)} and {format_ms(end_ms)}; "
             "check that they traded over the same period."
         )
     wide.index.name = "time"

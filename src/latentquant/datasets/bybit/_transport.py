@@ -21,7 +21,7 @@ from latentquant.exceptions import LatentQuantError
 
 BYBIT_KLINE_URL = "https://api.bybit.com/v5/market/kline"
 
-_PAGE_LIMIT = 1000
+PAGE_LIMIT = 1000
 #: Largest response body accepted (a full 1000-bar page is about 100 KB).
 _MAX_RESPONSE_BYTES = 8 * 2**20
 #: Extra pages allowed beyond the number a range needs (a final empty page, short pages near a listing date).
@@ -153,7 +153,7 @@ def _request_json(url: str, *, symbol: str, transport: Transport | None, timeout
         if isinstance(body, bytes | bytearray | str) and len(body) > _MAX_RESPONSE_BYTES:
             raise BybitError(
                 f"Bybit response for symbol {symbol!r} is larger than {_MAX_RESPONSE_BYTES} bytes ({url}); a "
-                f"page of {_PAGE_LIMIT} bars is about 100 KB, so the server or a proxy is misbehaving — retry later."
+                f"page of {PAGE_LIMIT} bars is about 100 KB, so the server or a proxy is misbehaving — retry later."
             )
         payload = _decode(body, url)
         ret_code = payload.get("retCode")
@@ -190,7 +190,7 @@ def _decode(body: bytes, url: str) -> dict[str, Any]:
     return payload
 
 
-def _fmt_bar_time(ms: int) -> str:
+def format_ms(ms: int) -> str:
     try:
         return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (OverflowError, OSError, ValueError):
@@ -232,9 +232,9 @@ def _parse_rows(payload: dict[str, Any], url: str, symbol: str = "") -> list[tup
         return []
     if not isinstance(rows, list):
         raise BybitError(f"unexpected Bybit response for {url}: result.list is {type(rows).__name__}, not a list.")
-    if len(rows) > _PAGE_LIMIT:
+    if len(rows) > PAGE_LIMIT:
         raise BybitError(
-            f"Bybit returned {len(rows)} bars in one page for symbol {symbol!r}, more than the {_PAGE_LIMIT} "
+            f"Bybit returned {len(rows)} bars in one page for symbol {symbol!r}, more than the {PAGE_LIMIT} "
             f"requested ({url}); the server ignores the page size — retry later."
         )
     parsed: list[tuple[int, list[float]]] = []
@@ -256,7 +256,7 @@ def _parse_rows(payload: dict[str, Any], url: str, symbol: str = "") -> list[tup
         problem = _bar_problem(values)
         if problem is not None:
             raise BybitError(
-                f"Bybit returned an invalid {symbol!r} bar at {_fmt_bar_time(t)}: {problem} ({url}); the data are "
+                f"Bybit returned an invalid {symbol!r} bar at {format_ms(t)}: {problem} ({url}); the data are "
                 "corrupt — retry later (with refresh=True if it is cached) or report it."
             )
         parsed.append((t, values))
@@ -265,13 +265,13 @@ def _parse_rows(payload: dict[str, Any], url: str, symbol: str = "") -> list[tup
 
 def _kline_url(category: str, symbol: str, interval: str, start_ms: int, end_ms: int) -> str:
     params = {"category": category, "symbol": symbol, "interval": interval, "start": start_ms, "end": end_ms,
-              "limit": _PAGE_LIMIT}
+              "limit": PAGE_LIMIT}
     return f"{BYBIT_KLINE_URL}?{urllib.parse.urlencode(params)}"
 
 
-def _download(category: str, symbol: str, interval: str, start_ms: int, end_ms: int, *, transport: Transport | None,
-              timeout: float, max_retries: int, backoff: float, min_interval: float,
-              bar_ms: int = 60_000) -> dict[int, list[float]]:
+def download_pages(category: str, symbol: str, interval: str, start_ms: int, end_ms: int, *,
+                   transport: Transport | None, timeout: float, max_retries: int, backoff: float,
+                   min_interval: float, bar_ms: int = 60_000) -> dict[int, list[float]]:
     """Page backwards from ``end_ms`` to ``start_ms``; returns {open time ms: [o, h, l, c, v, turnover]}.
 
     ``bar_ms`` is the length of one bar; it bounds the number of pages the range can need, and a server whose pages
@@ -279,14 +279,14 @@ def _download(category: str, symbol: str, interval: str, start_ms: int, end_ms: 
     """
     bars: dict[int, list[float]] = {}
     n_bars = (end_ms - start_ms) // max(int(bar_ms), 1) + 1
-    max_pages = -(-n_bars // _PAGE_LIMIT) + _PAGE_SLACK
+    max_pages = -(-n_bars // PAGE_LIMIT) + _PAGE_SLACK
     page_end = end_ms
     pages = 0
     while page_end >= start_ms:
         if pages >= max_pages:
             raise BybitError(
                 f"Bybit paging for symbol {symbol!r} did not finish after {pages} pages (the range "
-                f"{_fmt_bar_time(start_ms)} to {_fmt_bar_time(end_ms)} needs at most {max_pages}); the server's "
+                f"{format_ms(start_ms)} to {format_ms(end_ms)} needs at most {max_pages}); the server's "
                 "pages do not move back through the range — retry later or report it."
             )
         url = _kline_url(category, symbol, interval, start_ms, page_end)
@@ -305,7 +305,7 @@ def _download(category: str, symbol: str, interval: str, start_ms: int, end_ms: 
         if oldest - 1 >= page_end:
             raise BybitError(
                 f"Bybit paging for symbol {symbol!r} did not move back after {pages} pages: the page for bars "
-                f"up to {_fmt_bar_time(page_end)} starts at {_fmt_bar_time(oldest)}; the server ignores the 'end' "
+                f"up to {format_ms(page_end)} starts at {format_ms(oldest)}; the server ignores the 'end' "
                 "parameter — retry later or report it."
             )
         page_end = oldest - 1
