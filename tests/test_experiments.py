@@ -1,5 +1,7 @@
 """The VAE returns study: reproducible, causal (no look-ahead), honest about its inputs."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,7 +137,10 @@ def test_factor_study_metrics_tables_and_run_directory(study):
     # the headline numbers are the K = n_factors row of the K sweep
     assert set(m["r2_by_k"]) == {"1", "2"}
     assert m["vae_test_r2_mean"] == m["r2_by_k"]["2"]["VAE"] and m["pca_test_r2"] == m["r2_by_k"]["2"]["PCA"]
-    assert m["vae_test_r2_std"] == 0.0  # one seed
+    assert np.isnan(m["vae_test_r2_std"])  # one seed: no spread; null in metrics.json, listed as undefined
+    on_disk = json.loads((r.path / "metrics.json").read_text())
+    assert on_disk["universes"]["sim"]["vae_test_r2_std"] is None
+    assert "universes/sim/vae_test_r2_std" in on_disk["undefined"]
     tables = r.tables["sim"]
     assert list(tables["r2_by_k"].index) == [1, 2]
     assert list(tables["r2_by_k"].columns) == ["VAE", "linear AE", "PCA", "VAE − PCA"]

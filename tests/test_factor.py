@@ -932,6 +932,7 @@ def test_mean_std_over_seeds():
     from latentquant.evaluation import mean_std
 
     assert mean_std([0.2, 0.4, 0.9]) == (pytest.approx(0.5), pytest.approx(np.std([0.2, 0.4, 0.9], ddof=1)))
-    assert mean_std(np.array([0.3])) == (0.3, 0.0)  # one seed: no spread
+    mean, std = mean_std(np.array([0.3]))
+    assert mean == 0.3 and np.isnan(std)  # one seed: the spread is not defined
     with pytest.raises(DataValidationError, match=r"^values is empty; pass at least one result\.$"):
         mean_std([])

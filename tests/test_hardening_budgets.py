@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from latentquant import cli
 from latentquant.cli import app
 from latentquant.models.factor import VAEFactorModel
+from latentquant.models.factor import _scenario_files as scenario_files
 
 runner = CliRunner()
 
@@ -66,14 +66,14 @@ def test_byte_cap_names_the_maximum_n(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(ConfigError, match=r"^-n 2000000 is above the maximum of 1717986 scenarios for this model's "
                                           r"5000 assets \(74\.5 GiB; .*use -n 1717986 or less"):
-        cli._scenario_chunk_rows(2_000_000, 5000, "prior")
-    assert cli._scenario_chunk_rows(1000, 5, "prior") is None  # small requests: one piece, as before
+        scenario_files.scenario_chunk_rows(2_000_000, 5000, "prior")
+    assert scenario_files.scenario_chunk_rows(1000, 5, "prior") is None  # small requests: one piece, as before
 
 
 def test_interpolation_above_the_budget_is_refused(factor_model_dir: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     _no_generation(monkeypatch)
-    monkeypatch.setattr(cli, "SCENARIO_MEMORY_BUDGET", 400)
+    monkeypatch.setattr(scenario_files, "SCENARIO_MEMORY_BUDGET", 400)
     res = runner.invoke(app, ["factors", "scenarios", "--model", str(factor_model_dir), "-n", "20", "--mode",
                               "interpolate", "--start", "2018-02-01", "--end", "2018-06-01",
                               "--out", str(tmp_path / "p.csv")])
@@ -84,8 +84,8 @@ def test_interpolation_above_the_budget_is_refused(factor_model_dir: Path, tmp_p
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
 def test_large_requests_are_drawn_and_written_in_chunks(factor_model_dir: Path, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch, suffix: str) -> None:
-    monkeypatch.setattr(cli, "SCENARIO_MEMORY_BUDGET", 1000)  # 25 rows of 5 assets
-    monkeypatch.setattr(cli, "SCENARIO_CHUNK_BYTES", 40 * 5 * 8)  # 40 rows a chunk
+    monkeypatch.setattr(scenario_files, "SCENARIO_MEMORY_BUDGET", 1000)  # 25 rows of 5 assets
+    monkeypatch.setattr(scenario_files, "SCENARIO_CHUNK_BYTES", 40 * 5 * 8)  # 40 rows a chunk
     sizes: list[int] = []
     original = VAEFactorModel.generate_scenarios
 
@@ -114,8 +114,8 @@ def test_large_requests_are_drawn_and_written_in_chunks(factor_model_dir: Path, 
 
 def test_chunked_nonfinite_scenarios_write_nothing(factor_model_dir: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "SCENARIO_MEMORY_BUDGET", 1000)
-    monkeypatch.setattr(cli, "SCENARIO_CHUNK_BYTES", 40 * 5 * 8)
+    monkeypatch.setattr(scenario_files, "SCENARIO_MEMORY_BUDGET", 1000)
+    monkeypatch.setattr(scenario_files, "SCENARIO_CHUNK_BYTES", 40 * 5 * 8)
     original = VAEFactorModel.generate_scenarios
     calls: list[int] = []
 

@@ -6,6 +6,7 @@ no traceback. The CLI only parses arguments and calls library functions: no math
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import asdict
 from functools import wraps
@@ -68,11 +69,37 @@ def _int_list(text: str, option: str) -> list[int]:
     return values
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """Library warnings on the command line: one ``warning: ...`` line on stderr, without Python source lines."""
+    typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+
+
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an internal error "
-                                                           "instead of one line.")) -> None:
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an internal error instead of one "
+                                                      "line, and warnings with their source lines."),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1, max=4096,
+        help="Threads (torch, BLAS) per fit; default: LATENTQUANT_NUM_THREADS, else 1. Studies use the cores by "
+             "running fits side by side (--n-jobs); more threads can speed up large networks, but the numbers may "
+             "then differ in the last digits from a run with another thread count."),
+) -> None:
     """latentquant command line."""
+    import warnings
+
+    from latentquant._threads import THREADS_ENV, fit_threads, set_process_threads
+
     _DEBUG["on"] = debug
+    if not debug:
+        warnings.showwarning = _show_warning
+    try:
+        n = threads if threads is not None else fit_threads()
+    except LatentQuantError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    os.environ[THREADS_ENV] = str(n)  # worker processes of the studies inherit it
+    set_process_threads(n)
 
 
 @datasets_app.command("list")
@@ -145,12 +172,19 @@ _CSV_HELP = "Your wide CSV/Parquet file: a date column + one column per asset."
 _INPUT_HELP = "What --csv holds: prices, log_returns or returns (simple)."
 
 
-def _study_returns(data: str | None, csv: Path | None, input: str) -> tuple[Any, str]:
+_MISSING_HELP = "error (default for --csv) | drop: dates where an asset has no value (default for --data)."
+_MIN_HISTORY_HELP = "Drop the assets with fewer values than this first (assets that start late)."
+_VALUE_COLUMN_HELP = "The value column of a long-layout --csv (date, ticker, price, …) with several numeric columns."
+
+
+def _study_returns(data: str | None, csv: Path | None, input: str, missing: str | None = None,
+                   min_history: int | None = None, value_column: str | None = None) -> tuple[Any, str]:
     from latentquant.experiments._data import load_study_returns
 
     if (data is None) == (csv is None):
         raise LatentQuantError("Give exactly one of --data NAME (see `latentquant datasets list`) or --csv PATH.")
-    return load_study_returns(data, str(csv) if csv is not None else None, input)
+    return load_study_returns(data, str(csv) if csv is not None else None, input, missing=missing,
+                              min_history=min_history, value_column=value_column)
 
 
 def _load_factor_model(path: Path) -> Any:
@@ -205,12 +239,10 @@ def _check_out(path: Path | None) -> None:
 
 
 def _write_frame(frame: Any, path: Path) -> None:
+    from latentquant.models.factor._scenario_files import write_frame
+
     _check_out(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".parquet":
-        frame.to_parquet(path)
-    else:
-        frame.to_csv(path)
+    write_frame(frame, path)
 
 
 @factors_app.command("fit")
@@ -219,6 +251,9 @@ def factors_fit(
     data: str | None = typer.Option(None, help=_DATA_HELP),
     csv: Path | None = typer.Option(None, help=_CSV_HELP),
     input: str = typer.Option("prices", "--input", help=_INPUT_HELP),
+    missing: str | None = typer.Option(None, help=_MISSING_HELP),
+    min_history: int | None = typer.Option(None, min=2, help=_MIN_HISTORY_HELP),
+    value_column: str | None = typer.Option(None, help=_VALUE_COLUMN_HELP),
     factors: int = typer.Option(5, "--factors", "-k", help="Number of latent factors K."),
     beta: float = typer.Option(1.0, help="Weight β of the KL term."),
     hidden: str = typer.Option("64,32", "--hidden-dims", "--hidden",
@@ -242,7 +277,7 @@ def factors_fit(
             bounds.append(pd.Timestamp(value) if value is not None else None)
         except (ValueError, TypeError):
             raise LatentQuantError(f"{option} must be a date such as 2015-12-31, got {value!r}.") from None
-    returns, source = _study_returns(data, csv, input)
+    returns, source = _study_returns(data, csv, input, missing, min_history, value_column)
     result = fit_and_save(returns.loc[bounds[0]:bounds[1]], source=source, n_factors=factors, beta=beta,
                           hidden_dims=_int_list(hidden, "--hidden-dims"), epochs=epochs, seed=seed,
                           periods_per_year=periods_per_year, out=out, verbose=False if quiet else None)
@@ -264,15 +299,15 @@ def factors_scenarios(
     data: str | None = typer.Option(None, help="Dataset whose dates define periods outside the training span."),
     csv: Path | None = typer.Option(None, help="File whose dates define periods outside the training span."),
     input: str = typer.Option("prices", "--input", help=_INPUT_HELP),
+    missing: str | None = typer.Option(None, help=_MISSING_HELP),
+    value_column: str | None = typer.Option(None, help=_VALUE_COLUMN_HELP),
     out: Path = typer.Option(Path("scenarios.parquet"), help="Output file (.parquet or .csv)."),
 ) -> None:
     """Generate return scenarios from a fitted factor model and write them to a file."""
-    # Up to SCENARIO_MEMORY_BUDGET bytes (n × assets × 8) the scenarios are drawn in one piece; larger requests are
-    # drawn and written in chunks of SCENARIO_CHUNK_BYTES (Parquet row groups or CSV appends, chunk i seeded from
-    # (seed, i)) so memory stays bounded; above MAX_SCENARIOS or MAX_SCENARIO_BYTES -n is refused before drawing.
+    from latentquant.models.factor._scenario_files import write_scenarios
+
     _check_out(out)
     fm = _load_factor_model(model)
-    chunk_rows = _scenario_chunk_rows(n, len(fm.columns_), mode)
     frame = None
     if data is not None or csv is not None:
         if fm.input != "log_returns":
@@ -280,117 +315,15 @@ def factors_scenarios(
                 f"--data/--csv supply log returns, but this model takes input={fm.input!r}; use dates inside its "
                 "training span, or call generate_scenarios(data=...) from Python with data in those units."
             )
-        returns, _ = _study_returns(data, csv, input)
+        returns, _ = _study_returns(data, csv, input, missing, value_column=value_column)
         frame = returns[list(fm.columns_)] if set(fm.columns_) <= set(returns.columns) else returns
     options: dict[str, Any] = {"noise": False if no_noise else None,
                                "stress_period": _date_pair(stress_period, "--stress-period"),
                                "fixed": _fixed(fix) or None, "start": start, "end": end, "data": frame}
-    if chunk_rows is None:
-        scen = fm.generate_scenarios(n, mode, seed=seed, **options)
-        _check_finite_scenarios(scen, out)
-        _write_frame(scen, out)
-        ew = scen.mean(axis=1)
-        n_rows, n_cols = scen.shape
-    else:
-        ew = _write_scenarios_in_chunks(fm, n, chunk_rows, mode, seed, options, out)
-        n_rows, n_cols = n, len(fm.columns_)
+    ew, (n_rows, n_cols) = write_scenarios(fm, n, out, mode, seed=seed, options=options)
     typer.echo(f"wrote {n_rows} {mode} scenarios × {n_cols} assets to {out}; equal-weight portfolio: "
                f"mean {ew.mean():.5f}, std {ew.std():.5f} per period, 1% quantile {ew.quantile(0.01):.5f} "
                "(log returns)")
-
-
-#: ``factors scenarios`` draws tables up to this size (n × assets × 8 bytes) in one piece, as it always has.
-SCENARIO_MEMORY_BUDGET = 2 * 2**30
-#: Larger tables are drawn and written in chunks of about this size.
-SCENARIO_CHUNK_BYTES = 256 * 2**20
-#: The most scenarios one command writes (the equal-weight summary keeps one number per scenario).
-MAX_SCENARIOS = 50_000_000
-#: The largest scenario table one command writes.
-MAX_SCENARIO_BYTES = 64 * 2**30
-
-
-def _scenario_chunk_rows(n: int, n_assets: int, mode: str) -> int | None:
-    """Rows per chunk for ``-n n`` scenarios of ``n_assets`` assets, None to draw them in one piece; a request above
-    the caps (or an interpolation path above the memory budget) is a ConfigError, before anything is drawn."""
-    from latentquant.exceptions import ConfigError
-
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1 or n_assets < 1:
-        return None  # generate_scenarios reports a bad -n
-    row_bytes = 8 * n_assets
-    size = n * row_bytes
-    max_n = min(MAX_SCENARIOS, MAX_SCENARIO_BYTES // row_bytes)
-    if n > max_n:
-        raise ConfigError(
-            f"-n {n} is above the maximum of {max_n} scenarios for this model's {n_assets} assets ({size / 2**30:.1f} "
-            f"GiB; the limits are {MAX_SCENARIOS} scenarios and {MAX_SCENARIO_BYTES / 2**30:g} GiB); use -n {max_n} "
-            "or less, and run the command again with another --seed for more."
-        )
-    if size <= SCENARIO_MEMORY_BUDGET:
-        return None
-    if mode == "interpolate":
-        max_steps = SCENARIO_MEMORY_BUDGET // row_bytes
-        raise ConfigError(
-            f"-n {n} interpolation steps × {n_assets} assets need {size / 2**30:.1f} GiB, above the "
-            f"{SCENARIO_MEMORY_BUDGET / 2**30:g} GiB memory budget; use -n {max_steps} or less (a path needs far "
-            "fewer steps)."
-        )
-    return max(1, SCENARIO_CHUNK_BYTES // row_bytes)
-
-
-def _write_scenarios_in_chunks(fm: Any, n: int, chunk_rows: int, mode: str, seed: int, options: dict[str, Any],
-                               out: Path) -> Any:
-    """Draw ``n`` scenarios ``chunk_rows`` at a time (chunk ``i`` seeded from ``(seed, i)``) and append each chunk to
-    ``out`` (a Parquet row group or CSV rows), atomically; returns the equal-weight portfolio's returns."""
-    import numpy as np
-    import pandas as pd
-
-    from latentquant.base import atomic_write
-
-    ew_parts: list[Any] = []
-
-    def write(tmp: Path) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        writer: Any = None
-        try:
-            for i, first in enumerate(range(0, n, chunk_rows)):
-                rows = min(chunk_rows, n - first)
-                chunk_seed = int(np.random.SeedSequence([seed, i]).generate_state(1, np.uint64)[0])
-                part = fm.generate_scenarios(rows, mode, seed=chunk_seed, **options)
-                part.index = pd.RangeIndex(first, first + rows, name="scenario")
-                _check_finite_scenarios(part, out)
-                ew_parts.append(part.mean(axis=1).to_numpy())
-                if out.suffix == ".parquet":
-                    table = pa.Table.from_pandas(part, preserve_index=True)
-                    if writer is None:
-                        writer = pq.ParquetWriter(tmp, table.schema)
-                    writer.write_table(table)
-                else:
-                    part.to_csv(tmp, mode="a" if first else "w", header=first == 0)
-        finally:
-            if writer is not None:
-                writer.close()
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, write)
-    return pd.Series(np.concatenate(ew_parts))
-
-
-def _check_finite_scenarios(scen: Any, out: Path) -> None:
-    """Refuse to write scenarios holding NaN or infinity (a decoder overflow): nothing is written."""
-    import numpy as np
-
-    from latentquant.exceptions import TrainingError
-
-    bad = ~np.isfinite(scen.to_numpy(dtype=float))
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise TrainingError(
-            f"the scenarios hold {int(bad.sum())} NaN/infinite values (first: scenario {scen.index[row]}, asset "
-            f"{scen.columns[col]!r}); nothing was written to {out}. The model's decoder overflows here: use "
-            "smaller --fix values or a shorter --stress-period, or refit the model."
-        )
 
 
 @factors_app.command("risk")
@@ -535,6 +468,15 @@ def price_run(
     config: Path | None = typer.Option(None, help="YAML study config (see configs/pricing_simulated.yaml)."),
     panel: Path | None = typer.Option(None, help="A CRSP/GKX-layout panel file (permno, date, ret, "
                                                  "characteristics…); overrides the config's data."),
+    return_col: str | None = typer.Option(None, help="Return column of --panel (default: ret)."),
+    id_col: str | None = typer.Option(None, help="Asset id column of --panel (default: permno)."),
+    date_col: str | None = typer.Option(None, help="Date column of --panel (default: date)."),
+    return_unit: str | None = typer.Option(None, help="auto (default: percent when the median |return| > 0.2) | "
+                                                      "decimal | percent."),
+    file_lag: int | None = typer.Option(None, help="Months the characteristics of --panel are lagged."),
+    factors_path: Path | None = typer.Option(None, help="CSV/Parquet of observable factor returns (date, Mkt-RF, "
+                                                        "SMB, HML…) so the FF model runs on --panel."),
+    factors_return_unit: str | None = typer.Option(None, help="auto | decimal | percent, for --factors-path."),
     executor: str | None = typer.Option(None, help="serial | local (processes, default) | ray."),
     n_jobs: int | None = typer.Option(None, help="Worker processes for --executor local."),
     ray_address: str | None = typer.Option(None, help="Ray cluster address (default: a local Ray instance)."),
@@ -545,7 +487,10 @@ def price_run(
     from latentquant.experiments.asset_pricing import PricingStudyConfig, run
 
     raw = _read_yaml(config) if config is not None else {}
-    for key, value in (("data", str(panel) if panel is not None else None), ("executor", executor),
+    for key, value in (("data", str(panel) if panel is not None else None), ("return_col", return_col),
+                       ("id_col", id_col), ("date_col", date_col), ("return_unit", return_unit),
+                       ("file_lag", file_lag), ("factors_path", str(factors_path) if factors_path else None),
+                       ("factors_return_unit", factors_return_unit), ("executor", executor),
                        ("n_jobs", n_jobs), ("ray_address", ray_address), ("out", str(out) if out else None)):
         if value is not None:
             raw[key] = value
@@ -574,6 +519,9 @@ def price_portfolios(
 @_user_errors
 def select_run(
     config: Path | None = typer.Option(None, help="YAML study config (see configs/spx_feature_selection.yaml)."),
+    path: Path | None = typer.Option(None, help="Your daily price file (date, close; high, low, volume for the "
+                                                "ohlcv variant) instead of the bundled S&P 500."),
+    missing: str | None = typer.Option(None, help="error (default) | drop: rows of --path with missing values."),
     executor: str | None = typer.Option(None, help="serial | local (processes, default) | ray."),
     n_jobs: int | None = typer.Option(None, help="Worker processes for --executor local."),
     out: Path | None = typer.Option(None, help="Run directory (default: the config's out, else "
@@ -585,7 +533,8 @@ def select_run(
     from latentquant.experiments.feature_selection import SelectionStudyConfig, run
 
     raw = _read_yaml(config) if config is not None else {}
-    for key, value in (("executor", executor), ("n_jobs", n_jobs), ("out", str(out) if out else None)):
+    for key, value in (("path", str(path) if path else None), ("missing", missing), ("executor", executor),
+                       ("n_jobs", n_jobs), ("out", str(out) if out else None)):
         if value is not None:
             raw[key] = value
     result = run(SelectionStudyConfig.from_dict(raw), resume=not fresh)
@@ -594,6 +543,8 @@ def select_run(
 
 def main() -> None:
     """Console-script entry point."""
+    # idle OpenMP threads sleep instead of spinning (read when torch loads, so set before any command imports it)
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     app(prog_name="latentquant")
 
 

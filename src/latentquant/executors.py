@@ -6,9 +6,17 @@ Used by the experiments: a grid of fits (models × hyperparameters × folds × s
 Executors
 ---------
 ``"local"`` (default)
-    A :class:`concurrent.futures.ProcessPoolExecutor` with ``n_jobs`` worker processes (default ``os.cpu_count()``),
-    started with the ``spawn`` method (safe with torch and threads). The task functions must be picklable, i.e.
-    defined at module level; call :func:`run_tasks` from under ``if __name__ == "__main__":`` in scripts.
+    A :class:`concurrent.futures.ProcessPoolExecutor` with ``n_jobs`` worker processes (default: the CPUs this
+    process may use, which under ``taskset`` or in a container can be fewer than the machine's cores), started with
+    the ``spawn`` method (safe with torch and threads). The task functions must be picklable, i.e. defined at module
+    level; call :func:`run_tasks` from under ``if __name__ == "__main__":`` in scripts.
+
+Threads
+-------
+Every task runs with ``threads`` threads in torch and BLAS (default 1, or ``LATENTQUANT_NUM_THREADS``), in every
+executor: the parallelism is across tasks, never nested (processes × threads), and a task's numbers do not depend
+on the machine's core count or on ``n_jobs``. Idle OpenMP threads of the workers sleep instead of spinning, so a
+run degrades gracefully on a machine shared with other jobs.
 ``"serial"``
     A plain loop in the calling process (debugging, tests, tiny grids).
 ``"ray"``
@@ -50,7 +58,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import multiprocessing
 import os
 import re
@@ -68,6 +75,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from latentquant._result_codec import decode_result, decode_value, encode_result, encode_value
+from latentquant._threads import available_cpus, fit_threads, limit_threads, set_process_threads
 from latentquant.exceptions import ConfigError, LatentQuantError
 from latentquant.validation import Interval, Options, check_arg
 
@@ -82,9 +91,11 @@ __all__ = [
 
 ProgressCallback = Callable[[int, int, str], None]
 
-def _exit_with_parent(parent_pid: int, interval: float = 1.0) -> None:
-    """Worker initializer: a daemon thread ends the worker when the parent process is gone (killed rather than
-    shut down), so that no orphaned worker keeps computing."""
+def _init_worker(parent_pid: int, threads: int, interval: float = 1.0) -> None:
+    """Worker initializer: ``threads`` threads per worker (so that workers × threads never exceed the CPUs they
+    were given), and a daemon thread that ends the worker when the parent process is gone (killed rather than shut
+    down), so that no orphaned worker keeps computing."""
+    set_process_threads(threads)
 
     def watch() -> None:
         while True:
@@ -197,259 +208,12 @@ digits and '._=+-', starting with a letter or digit (the key is used as a file n
                               f"{type(self.kwargs).__name__}")
 
 
-def _call(fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    """Run one task (module level so that the process pool and ray can pickle it)."""
+def _call(fn: Callable[..., Any], kwargs: dict[str, Any], threads: int | None = None) -> Any:
+    """Run one task (module level so that the process pool and ray can pickle it); with ``threads``, first set the
+    worker process's thread count (Ray workers have no initializer)."""
+    if threads is not None:
+        set_process_threads(threads)
     return fn(**kwargs)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# JSON encoding of results
-
-
-_MARKERS = frozenset({"__float__", "__tuple__", "__dict__", "__ndarray__", "__npscalar__", "__frame__",
-                      "__series__", "__index__", "__timestamp__", "__nat__"})
-
-
-def _enc_float(x: float) -> float | str:
-    if math.isfinite(x):
-        return x
-    return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
-
-
-_NON_FINITE = frozenset({"nan", "inf", "-inf"})
-
-
-def _dec_float(value: str) -> float:
-    if value not in _NON_FINITE:  # finite floats are stored as plain JSON numbers
-        raise ValueError(f"invalid stored float {value!r}")
-    return float(value)
-
-
-def _dec_floats(values: list[Any], dtype: np.dtype[Any]) -> np.ndarray:
-    return np.array([_dec_float(v) if isinstance(v, str) else v for v in values], dtype=dtype)
-
-
-def _datetime_unit(dtype: Any) -> str:
-    return str(dtype.unit) if isinstance(dtype, pd.DatetimeTZDtype) else np.datetime_data(dtype)[0]
-
-
-def _encode_array(values: Any, dtype: Any, path: str) -> dict[str, Any]:
-    """Encode the 1-d values of an Index, a Series or a DataFrame column as ``{"dtype", "values"}``."""
-    data: list[Any]
-    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
-        idx = pd.DatetimeIndex(values)
-        if idx.tz is not None:
-            idx = idx.tz_convert(None)  # wall times in UTC; the time zone is in the dtype
-        data = [None if ts is pd.NaT else ts.isoformat() for ts in idx]
-    elif isinstance(dtype, pd.StringDtype):
-        data = [None if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else str(v)
-                for v in values]
-    elif isinstance(dtype, np.dtype) and dtype.kind == "f":
-        data = [_enc_float(v) for v in np.asarray(values).tolist()]
-    elif isinstance(dtype, np.dtype) and dtype.kind in "iubU":
-        data = np.asarray(values).tolist()
-    elif isinstance(dtype, np.dtype) and dtype.kind == "O":
-        data = [_encode(v, f"{path}[{i}]") for i, v in enumerate(values)]
-    else:
-        raise TypeError(f"cannot store values of dtype {dtype} at {path}: convert them to float, int, bool, str or "
-                        "datetime64 first")
-    return {"dtype": str(dtype), "values": data}
-
-
-def _decode_array(enc: dict[str, Any]) -> Any:
-    """Inverse of :func:`_encode_array`: a numpy array or a pandas extension array."""
-    dtype = pd.api.types.pandas_dtype(enc["dtype"])
-    values = enc["values"]
-    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
-        idx = pd.DatetimeIndex(pd.to_datetime(pd.Series(values, dtype=object), format="ISO8601"))
-        if isinstance(dtype, pd.DatetimeTZDtype):
-            idx = idx.tz_localize("UTC").tz_convert(dtype.tz)
-        return idx.as_unit(_datetime_unit(dtype)).array  # type: ignore[arg-type]
-    if isinstance(dtype, pd.StringDtype):
-        return pd.array(values, dtype=dtype)
-    if not isinstance(dtype, np.dtype):
-        raise TypeError(f"unsupported stored dtype {enc['dtype']!r}")
-    if dtype.kind == "f":
-        return _dec_floats(values, dtype)
-    if dtype.kind == "O":
-        out = np.empty(len(values), dtype=object)
-        for i, v in enumerate(values):
-            out[i] = _decode(v)
-        return out
-    return np.array(values, dtype=dtype)
-
-
-def _encode_index(idx: pd.Index, path: str) -> dict[str, Any]:
-    if isinstance(idx, pd.MultiIndex):
-        return {"kind": "multi", "names": [_encode(n, path) for n in idx.names],
-                "levels": [_encode_index(level, f"{path}.levels[{i}]") for i, level in enumerate(idx.levels)],
-                "codes": [np.asarray(c).tolist() for c in idx.codes]}
-    if isinstance(idx, pd.RangeIndex):
-        return {"kind": "range", "name": _encode(idx.name, path), "start": idx.start, "stop": idx.stop,
-                "step": idx.step}
-    out = {"kind": "base", "name": _encode(idx.name, path), **_encode_array(idx.array, idx.dtype, path)}
-    if isinstance(idx, pd.DatetimeIndex):
-        out["freq"] = idx.freqstr
-    return out
-
-
-def _decode_index(enc: dict[str, Any]) -> pd.Index:
-    kind = enc["kind"]
-    if kind == "multi":
-        levels: list[Any] = [_decode_index(level) for level in enc["levels"]]
-        return pd.MultiIndex(levels=levels, codes=enc["codes"],
-                             names=[_decode(n) for n in enc["names"]])
-    if kind == "range":
-        return pd.RangeIndex(enc["start"], enc["stop"], enc["step"], name=_decode(enc["name"]))
-    values = _decode_array(enc)
-    name = _decode(enc["name"])
-    if "freq" in enc:
-        return pd.DatetimeIndex(values, freq=enc["freq"], name=name)
-    dtype = object if isinstance(values, np.ndarray) and values.dtype == object else None
-    return pd.Index(values, name=name, dtype=dtype, tupleize_cols=False)
-
-
-def _encode(obj: Any, path: str = "result") -> Any:
-    """Encode ``obj`` as JSON-compatible data (see the module docstring for what is supported)."""
-    if obj is None or isinstance(obj, (bool, str)):
-        return obj
-    if isinstance(obj, int) and not isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float) and not isinstance(obj, np.floating):
-        value = _enc_float(float(obj))
-        return value if isinstance(value, float) else {"__float__": value}
-    if isinstance(obj, (np.bool_, np.integer, np.floating)):
-        value = obj.item()
-        return {"__npscalar__": {"dtype": str(obj.dtype),
-                                 "value": _enc_float(value) if isinstance(value, float) else value}}
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind not in "fiubUO":
-            raise TypeError(f"cannot store a numpy array of dtype {obj.dtype} at {path}")
-        flat = obj.ravel(order="C")
-        return {"__ndarray__": {"shape": list(obj.shape), **_encode_array(flat, obj.dtype, path)}}
-    if isinstance(obj, pd.DataFrame):
-        columns = [_encode_array(obj.iloc[:, j].array, obj.dtypes.iloc[j], f"{path}.iloc[:, {j}]")
-                   for j in range(obj.shape[1])]
-        return {"__frame__": {"index": _encode_index(obj.index, f"{path}.index"),
-                              "columns": _encode_index(obj.columns, f"{path}.columns"), "data": columns}}
-    if isinstance(obj, pd.Series):
-        return {"__series__": {"name": _encode(obj.name, f"{path}.name"),
-                               "index": _encode_index(obj.index, f"{path}.index"),
-                               **_encode_array(obj.array, obj.dtype, path)}}
-    if isinstance(obj, pd.Index):
-        return {"__index__": _encode_index(obj, path)}
-    if obj is pd.NaT:
-        return {"__nat__": None}
-    if isinstance(obj, pd.Timestamp):
-        return {"__timestamp__": {"iso": obj.isoformat(), "tz": None if obj.tz is None else str(obj.tz),
-                                  "unit": obj.unit}}
-    if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]}
-    if isinstance(obj, list):
-        return [_encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]
-    if isinstance(obj, dict):
-        if all(isinstance(k, str) for k in obj) and not (len(obj) == 1 and next(iter(obj)) in _MARKERS):
-            return {k: _encode(v, f"{path}[{k!r}]") for k, v in obj.items()}
-        return {"__dict__": [[_encode(k, f"{path}.keys()"), _encode(v, f"{path}[{k!r}]")] for k, v in obj.items()]}
-    raise TypeError(f"cannot store a {type(obj).__module__}.{type(obj).__qualname__} at {path}: task results must be "
-                    "made of numbers, strings, lists, tuples, dicts, numpy arrays and pandas objects")
-
-
-def _decode(obj: Any) -> Any:
-    if isinstance(obj, list):
-        return [_decode(v) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if len(obj) == 1:
-        marker, payload = next(iter(obj.items()))
-        if marker == "__float__":
-            return _dec_float(payload)
-        if marker == "__npscalar__":
-            value = payload["value"]
-            return np.dtype(payload["dtype"]).type(_dec_float(value) if isinstance(value, str) else value)
-        if marker == "__ndarray__":
-            return np.asarray(_decode_array(payload)).reshape(payload["shape"])
-        if marker == "__frame__":
-            index = _decode_index(payload["index"])
-            columns = [_decode_array(col) for col in payload["data"]]
-            frame = pd.DataFrame(dict(enumerate(columns)), index=index)
-            for j, values in enumerate(columns):
-                if isinstance(values, np.ndarray) and values.dtype == object:
-                    # pandas may infer a string dtype from an object array: keep the stored object dtype
-                    frame[j] = pd.Series(values, index=frame.index, dtype=object)  # labels are 0..n-1 here
-            frame.columns = _decode_index(payload["columns"])
-            return frame
-        if marker == "__series__":
-            values = _decode_array(payload)
-            return pd.Series(values, index=_decode_index(payload["index"]), name=_decode(payload["name"]),
-                             dtype=object if isinstance(values, np.ndarray) and values.dtype == object else None)
-        if marker == "__index__":
-            return _decode_index(payload)
-        if marker == "__nat__":
-            return pd.NaT
-        if marker == "__timestamp__":
-            ts = pd.Timestamp(payload["iso"])
-            if payload["tz"] is not None:
-                ts = ts.tz_convert(payload["tz"])
-            return ts.as_unit(payload["unit"])
-        if marker == "__tuple__":
-            return tuple(_decode(v) for v in payload)
-        if marker == "__dict__":
-            return {_decode(k): _decode(v) for k, v in payload}
-    return {k: _decode(v) for k, v in obj.items()}
-
-
-def encode_result(obj: Any) -> str:
-    """Serialise a task result to a JSON string that :func:`decode_result` reads back exactly.
-
-    Parameters
-    ----------
-    obj : object
-        Made of ``None``, bools, ints, floats (NaN and ±inf included), strings, lists, tuples, dicts, numpy arrays
-        and scalars, pandas DataFrames, Series, Index/MultiIndex and Timestamps (see the module docstring).
-
-    Returns
-    -------
-    str
-        Strict JSON (no ``NaN`` literals): markers such as ``{"__frame__": ...}`` keep dtypes, index and names.
-
-    Raises
-    ------
-    TypeError
-        A value of another type; the message gives its path in ``obj`` (e.g. ``result['a'][2]``).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> frame = pd.DataFrame({"r2": [0.25, float("nan")]}, index=pd.Index(["PCA", "IPCA"], name="model"))
-    >>> text = encode_result({"table": frame, "k": 3})
-    >>> back = decode_result(text)
-    >>> back["table"].equals(frame), back["table"].index.name, back["k"]
-    (True, 'model', 3)
-    """
-    return json.dumps(_encode(obj), allow_nan=False, separators=(",", ":"))
-
-
-def decode_result(text: str) -> Any:
-    """Inverse of :func:`encode_result` (plain JSON parsing: nothing is unpickled or executed).
-
-    Parameters
-    ----------
-    text : str
-        A string written by :func:`encode_result`.
-
-    Returns
-    -------
-    object
-        The result, with the same values, dtypes, index, columns and names as the encoded one.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> decode_result(encode_result((np.float32(1.5), [float("inf")])))
-    (np.float32(1.5), [inf])
-    """
-    return _decode(json.loads(text))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -462,7 +226,7 @@ def _canonical(obj: Any, memo: dict[int, str]) -> str:
     if heavy and id(obj) in memo:
         return memo[id(obj)]
     try:
-        text = json.dumps(_encode(obj), sort_keys=True, allow_nan=False)
+        text = json.dumps(encode_value(obj), sort_keys=True, allow_nan=False)
     except TypeError:
         if isinstance(obj, dict):
             text = "{" + ",".join(f"{k!r}:{_canonical(v, memo)}" for k, v in obj.items()) + "}"
@@ -494,7 +258,7 @@ def _content_hash(key: Any, fingerprint: Any, encoded_result: Any) -> str:
 
 def _save_result(store: Path, task: Task, result: Any, fingerprint: str) -> Path:
     """Write ``result`` to ``<store>/<task.key>.json`` atomically (temporary file, then ``os.replace``)."""
-    encoded = _encode(result, f"result of {task.key!r}")
+    encoded = encode_value(result, f"result of {task.key!r}")
     payload = {"format": _FORMAT, "key": task.key, "fingerprint": fingerprint,
                "fn": f"{getattr(task.fn, '__module__', '?')}:{getattr(task.fn, '__qualname__', repr(task.fn))}",
                "saved_at": pd.Timestamp.now(tz="UTC").isoformat(),
@@ -540,7 +304,7 @@ def _load_result(store: Path, task: Task, fingerprint: str) -> Any:
             warnings.warn(f"stored result {path} was computed with different arguments; recomputing task "
                           f"{task.key!r}", StoreWarning, stacklevel=3)
             return _MISSING
-        result = _decode(payload["result"])
+        result = decode_value(payload["result"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, ArithmeticError,
             RecursionError) as exc:
         # ArithmeticError covers OverflowError; ValueError covers JSON and Unicode decoding errors
@@ -606,21 +370,22 @@ class _Runner:
             self.progress(len(self.results), self.total, task.key)
 
 
-def _run_serial(pending: list[Task], runner: _Runner) -> None:
+def _run_serial(pending: list[Task], runner: _Runner, threads: int) -> None:
     for task in pending:
         try:
-            result = _call(task.fn, task.kwargs)
+            with limit_threads(threads):
+                result = _call(task.fn, task.kwargs)
             runner.finish(task, result)
         except Exception as exc:
             raise _failure(task.key, exc, [], runner.store) from exc
 
 
-def _run_local(pending: list[Task], runner: _Runner, n_jobs: int) -> None:
+def _run_local(pending: list[Task], runner: _Runner, n_jobs: int, threads: int) -> None:
     for task in pending:
         _check_picklable_fn(task, "local")
     failures: list[tuple[str, BaseException]] = []
     pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(pending)), mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+                               initializer=_init_worker, initargs=(os.getpid(), threads))
     try:
         order = {t.key: i for i, t in enumerate(pending)}
         futures: dict[Future[Any], Task] = {pool.submit(_call, t.fn, t.kwargs): t for t in pending}
@@ -647,7 +412,8 @@ def _run_local(pending: list[Task], runner: _Runner, n_jobs: int) -> None:
         raise _failure(first_key, first_exc, [k for k, _ in failures[1:]], runner.store) from first_exc
 
 
-def _run_ray(pending: list[Task], runner: _Runner, n_jobs: int | None, ray_address: str | None) -> None:
+def _run_ray(pending: list[Task], runner: _Runner, n_jobs: int | None, ray_address: str | None,
+             threads: int) -> None:
     try:
         import ray
     except ImportError as exc:
@@ -664,7 +430,7 @@ def _run_ray(pending: list[Task], runner: _Runner, n_jobs: int | None, ray_addre
         while queue or in_flight:
             while queue and len(in_flight) < limit:
                 task = queue.pop(0)
-                in_flight[remote_call.remote(task.fn, task.kwargs)] = task
+                in_flight[remote_call.remote(task.fn, task.kwargs, threads)] = task
             ready, _ = ray.wait(list(in_flight), num_returns=1)
             for ref in ready:
                 task = in_flight.pop(ref)
@@ -687,7 +453,7 @@ def _run_ray(pending: list[Task], runner: _Runner, n_jobs: int | None, ray_addre
 
 def run_tasks(tasks: Iterable[Task], *, executor: str = "local", n_jobs: int | None = None,
               store: str | Path | None = None, ray_address: str | None = None,
-              progress: ProgressCallback | None = None) -> dict[str, Any]:
+              progress: ProgressCallback | None = None, threads: int | None = None) -> dict[str, Any]:
     """Run every task and return ``{key: result}`` in the order of ``tasks``.
 
     Parameters
@@ -697,7 +463,8 @@ def run_tasks(tasks: Iterable[Task], *, executor: str = "local", n_jobs: int | N
     executor : {"local", "serial", "ray"}, default "local"
         ``"local"`` (worker processes), ``"serial"`` (this process) or ``"ray"``.
     n_jobs : int, optional
-        Worker processes for ``"local"`` (default ``os.cpu_count()``); the most tasks in flight for ``"ray"``
+        Worker processes for ``"local"`` (default: the CPUs this process may use, see
+        :func:`~latentquant._threads.available_cpus`); the most tasks in flight for ``"ray"``
         (default all). Ignored by ``"serial"``.
     store : str or path-like, optional
         Directory where each finished result is saved at once; results already there (with matching arguments) are
@@ -706,6 +473,10 @@ def run_tasks(tasks: Iterable[Task], *, executor: str = "local", n_jobs: int | N
         Passed to ``ray.init(address=...)`` when Ray is not initialised yet (``None``: a local Ray instance).
     progress : callable, optional
         ``progress(done, total, key)`` called in this process each time a task is loaded or finishes.
+    threads : int, optional
+        Threads (torch, BLAS) each task runs with, in every executor (default: ``LATENTQUANT_NUM_THREADS``, else 1,
+        see :func:`~latentquant._threads.fit_threads`). With a fixed value, results do not depend on the machine
+        or on ``n_jobs``; the cores are used by running ``n_jobs`` tasks at once.
 
     Returns
     -------
@@ -739,6 +510,8 @@ def run_tasks(tasks: Iterable[Task], *, executor: str = "local", n_jobs: int | N
     tasks = _check_tasks(tasks)
     check_arg("executor", executor, Options("local", "serial", "ray"))
     check_arg("n_jobs", n_jobs, Interval(Integral, 1, None), None)
+    check_arg("threads", threads, Interval(Integral, 1, None), None)
+    threads = fit_threads() if threads is None else int(threads)
     check_arg("store", store, str, os.PathLike, None)
     store_path = None if store is None else Path(store)
     if store_path is not None:
@@ -757,9 +530,9 @@ def run_tasks(tasks: Iterable[Task], *, executor: str = "local", n_jobs: int | N
 
     if pending:
         if executor == "serial":
-            _run_serial(pending, runner)
+            _run_serial(pending, runner, threads)
         elif executor == "local":
-            _run_local(pending, runner, n_jobs or os.cpu_count() or 1)
+            _run_local(pending, runner, n_jobs or available_cpus(), threads)
         else:
-            _run_ray(pending, runner, n_jobs, ray_address)
+            _run_ray(pending, runner, n_jobs, ray_address, threads)
     return {t.key: runner.results[t.key] for t in tasks}

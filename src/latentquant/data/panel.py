@@ -262,9 +262,11 @@ class Panel:
     def from_frame(cls, frame: pd.DataFrame, *, return_col: str = "ret", **kwargs: Any) -> Panel:
         """Build from one long DataFrame indexed by ``(date, asset)`` with a return column."""
         if return_col not in frame.columns:
+            columns = [str(c) for c in frame.columns]
+            shown = ", ".join(map(repr, columns[:20])) + (f", ... ({len(columns)} in all)" if len(columns) > 20 else "")
             raise DataValidationError(
-                f"frame has no return column {return_col!r} (columns: {list(frame.columns)[:8]}…); "
-                "pass return_col=…."
+                f"frame has no return column {return_col!r}; its columns are {shown or '(none)'}; name the return "
+                "column with the return_col option (Panel.from_frame(frame, return_col='<column>'))."
             )
         return cls(frame[return_col], frame.drop(columns=[return_col]), **kwargs)
 

@@ -334,8 +334,8 @@ def horizon_comparison(simulated: Mapping[str, pd.DataFrame], realised: pd.DataF
 
 
 def mean_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
-    """Mean and sample standard deviation (``ddof=1``; 0.0 for a single value) of repeated results, e.g. one
-    number per seed.
+    """Mean and sample standard deviation (``ddof=1``) of repeated results, e.g. one number per seed; the standard
+    deviation of a single result is not defined (NaN: an empty table cell, ``null`` in ``metrics.json``).
 
     Parameters
     ----------
@@ -349,9 +349,9 @@ def mean_std(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     Examples
     --------
     >>> mean_std([1.0, 3.0]), mean_std([0.5])
-    ((2.0, 1.4142135623730951), (0.5, 0.0))
+    ((2.0, 1.4142135623730951), (0.5, nan))
     """
     arr = np.asarray(values, dtype=np.float64)
     if arr.size == 0:
         raise DataValidationError("values is empty; pass at least one result.")
-    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
+    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else float("nan")

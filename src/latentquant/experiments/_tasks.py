@@ -1,42 +1,16 @@
-"""Running a study's grid of fits through :mod:`latentquant.executors`: thread shares and progress lines."""
+"""Running a study's grid of fits through :mod:`latentquant.executors`: progress lines.
+
+Threads are set by the executors themselves (one fixed count per task, see :mod:`latentquant.executors`).
+"""
 
 from __future__ import annotations
 
-import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from latentquant.executors import ProgressCallback
 
-__all__ = ["apply_worker_threads", "progress_printer", "worker_threads"]
-
-_THREADS_ENV = "LATENTQUANT_TORCH_THREADS"
-
-
-def apply_worker_threads() -> None:
-    """In a task function: use the torch thread share set by :func:`worker_threads` (no-op outside it)."""
-    threads = os.environ.get(_THREADS_ENV)
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))  # several worker processes share the cores: no oversubscription
-
-
-@contextmanager
-def worker_threads(executor: str, n_jobs: int | None) -> Iterator[None]:
-    """With the ``local`` executor, give each worker process an equal share of the cores for torch."""
-    previous = os.environ.get(_THREADS_ENV)
-    if executor == "local":
-        os.environ[_THREADS_ENV] = str(max(1, (os.cpu_count() or 1) // (n_jobs or os.cpu_count() or 1)))
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(_THREADS_ENV, None)
-        else:
-            os.environ[_THREADS_ENV] = previous
+__all__ = ["progress_printer"]
 
 
 def progress_printer(verbose: bool | None) -> ProgressCallback:

@@ -24,19 +24,21 @@ R², pricing errors and importance come from :mod:`latentquant.evaluation`.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import inspect
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from latentquant.data import Panel, YearlyWindows, portfolio_level, read_gkx_panel, simulate_panel
+from latentquant._io import atomic_write
+from latentquant.data import portfolio_level, simulate_panel
+from latentquant.data.panel_io import RETURN_UNITS
 from latentquant.evaluation import (
     characteristic_importance,
     count_significant,
@@ -45,11 +47,13 @@ from latentquant.evaluation import (
 )
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.executors import Task, run_tasks
+from latentquant.experiments import _pricing_data as data_io
 from latentquant.experiments._config import StudyConfig, StudyResult, section_options
-from latentquant.experiments._tasks import apply_worker_threads, progress_printer, worker_threads
+from latentquant.experiments._tasks import progress_printer
 from latentquant.models.pricing import PRICING_MODELS
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
+from latentquant.validation import Interval, Options, check_arg
 
 __all__ = ["PricingStudyConfig", "PricingStudyResult", "run"]
 
@@ -95,6 +99,17 @@ class PricingStudyConfig(StudyConfig):
         Keyword arguments of :func:`~latentquant.data.simulate_panel` when ``data='simulated'``.
     file_lag : int, default 1
         Months by which the characteristics of a panel file are lagged behind the returns.
+    return_col, id_col, date_col : str, default "ret", "permno", "date"
+        The return, asset-id and date columns of a panel file.
+    return_unit : {"auto", "decimal", "percent"}, default "auto"
+        Units of a panel file's returns; ``'auto'`` reads them as percent (divided by 100, with a warning) when
+        their median absolute value exceeds 0.2 (:mod:`latentquant.data.panel_io` gives the reasoning).
+    factors_path : str or None
+        A CSV/Parquet file of monthly factor returns for FF (``date, Mkt-RF, SMB, HML[, RF]``; the first K factor
+        columns are FF's K factors, RF is not used); it replaces the data source's own factors and must cover every
+        month the study uses.
+    factors_return_unit : {"auto", "decimal", "percent"}, default "auto"
+        Units of the factors file (same rule as ``return_unit``).
     add_constant : bool, default True
         Append a constant characteristic (after ranking), so that models can price the cross-sectional mean.
     models : list of str
@@ -145,6 +160,12 @@ class PricingStudyConfig(StudyConfig):
     simulation: dict[str, Any] = field(default_factory=lambda: {
         "n_assets": 200, "n_periods": 240, "n_chars": 10, "n_factors": 3, "beta": "nonlinear", "seed": 0})
     file_lag: int = 1
+    return_col: str = "ret"
+    id_col: str = "permno"
+    date_col: str = "date"
+    return_unit: str = "auto"
+    factors_path: str | None = None
+    factors_return_unit: str = "auto"
     add_constant: bool = True
     models: list[str] = field(default_factory=lambda: ["FF", "PCA", "IPCA", "CA0", "CA1", "CVAE"])
     k_grid: list[int] = field(default_factory=lambda: [1, 2, 3, 4, 5])
@@ -176,6 +197,20 @@ class PricingStudyConfig(StudyConfig):
             raise ConfigError(f"seeds must be a non-empty list of integers, got {self.seeds!r}.")
         if self.executor not in ("serial", "local", "ray"):
             raise ConfigError(f"executor must be 'serial', 'local' or 'ray', got {self.executor!r}.")
+        check_arg("file_lag", self.file_lag, Interval(Integral, 0, None))
+        columns = {name: getattr(self, name) for name in ("return_col", "id_col", "date_col")}
+        for name, value in columns.items():
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{name} must be a column name (a non-empty string), got {value!r}; "
+                                  f"{data_io.config_fix(name, None)}.")
+        if len(set(columns.values())) < 3:
+            raise ConfigError(f"return_col, id_col and date_col must name three different columns, got {columns}.")
+        check_arg("return_unit", self.return_unit, Options(*RETURN_UNITS))
+        check_arg("factors_return_unit", self.factors_return_unit, Options(*RETURN_UNITS))
+        if self.factors_path is not None and (not isinstance(self.factors_path, str)
+                                              or not Path(self.factors_path).is_file()):
+            raise ConfigError(f"factors_path={self.factors_path!r} is not an existing file; "
+                              f"{data_io.config_fix('factors_path', '<file>')}, {data_io.FACTORS_FILE_HINT}.")
         section_options("simulation", self.simulation, inspect.signature(simulate_panel).parameters,
                         "simulate_panel arguments")
         used = {_options_field(model) for model in self.models}
@@ -241,54 +276,7 @@ runs/pricing/report.html
                 f"{k}: best {best} {column.max():.2f}%; report: {self.report}")
 
 
-# --------------------------------------------------------------------------------------------------- data
-def _load_panel(cfg: PricingStudyConfig) -> tuple[Panel, pd.DataFrame | None, str]:
-    """The (lagged, ranked) panel, observable factors for FF (or None) and a description."""
-    factors: pd.DataFrame | None = None
-    if cfg.data == "simulated":
-        sim = simulate_panel(**cfg.simulation)
-        panel, factors = sim.panel, sim.factors
-        source = f"simulated panel ({cfg.simulation}); FF uses the true factors"
-    elif cfg.data == "bundled_prices":
-        from latentquant.data import bundled_price_panel
-        from latentquant.datasets import load_ff3
-
-        panel = bundled_price_panel().rank()
-        factors = load_ff3()[["MktRF", "SMB", "HML"]]
-        factors.index = factors.index + pd.offsets.MonthEnd(0)
-        source = "monthly price-based characteristics of the 20 bundled S&P 500 stocks; FF = Fama–French 3 factors"
-    else:
-        path = Path(cfg.data)
-        if not path.exists():
-            raise ConfigError(f"data={cfg.data!r} is neither 'simulated', 'bundled_prices' nor an existing file.")
-        panel = read_gkx_panel(path, lag=cfg.file_lag).rank()
-        source = f"panel file {path} (characteristics lagged {cfg.file_lag} month(s), ranked)"
-    if cfg.add_constant:
-        panel = panel.with_constant()
-    return panel, factors, source
-
-
-def _windows(cfg: PricingStudyConfig, panel: Panel) -> YearlyWindows:
-    years = pd.DatetimeIndex(panel.dates).year
-    start = cfg.start_year if cfg.start_year is not None else int(years.min())
-    last = cfg.last_test_year if cfg.last_test_year is not None else int(years.max())
-    first = cfg.first_test_year
-    if first is None:  # default: test the last third of the years
-        first = int(years.min() + round(2 * (years.max() - years.min() + 1) / 3))
-    return YearlyWindows(start, first, last, val_years=cfg.val_years, refit_every=cfg.refit_every, scheme=cfg.scheme)
-
-
-@functools.lru_cache(maxsize=2)
-def _read_panel(path: str) -> Panel:
-    frame = pd.read_parquet(path)
-    return Panel.from_frame(frame, return_col="__ret__")
-
-
-@functools.lru_cache(maxsize=2)
-def _read_factors(path: str) -> pd.DataFrame | None:
-    return pd.read_parquet(path) if Path(path).exists() else None
-
-
+_load_panel = data_io.load_panel  # a module attribute, so that benchmarks can wrap the loader
 # --------------------------------------------------------------------------------------------------- one fit
 def _needs_factor_returns(model: str) -> bool:
     """Whether the model is fitted on observable factor returns (FF)."""
@@ -304,13 +292,12 @@ def fit_window(panel_path: str, factors_path: str, window: dict[str, Any], model
                settings: dict[str, Any], seed: int, importance: bool, data: str = "") -> dict[str, Any]:
     """Fit one model on one window and return its test-span predictions (module-level: runs in worker processes).
 
-    ``settings`` are the model's options (keyword arguments); ``data`` is the panel's fingerprint: unused here, it
-    makes a stored result invalid when the data change."""
+    ``settings`` are the model's options (keyword arguments); ``data`` is the fingerprint of the data the fit uses
+    (the panel, and the factors for FF): it makes a stored result invalid when the data change, and keys the
+    worker's cache of the stored files (a rerun in the same process must not see the previous run's data)."""
     from latentquant.data.splits import YearlyWindow
 
-    apply_worker_threads()
-    panel = _read_panel(panel_path)
-    factors = _read_factors(factors_path)
+    panel = data_io.read_stored_panel(panel_path, data)
     w = YearlyWindow(tuple(window["train"]), tuple(window["validation"]) if window["validation"] else None,
                      tuple(window["test"]))
     dates = panel.returns.index.get_level_values(0)
@@ -319,6 +306,7 @@ def fit_window(panel_path: str, factors_path: str, window: dict[str, Any], model
     estimator = PRICING_MODELS.create(model, settings, n_factors=k, **({"seed": seed} if _seeded(model) else {}))
     fit_kwargs: dict[str, Any] = {}
     if estimator.needs_factor_returns:
+        factors = data_io.read_stored_factors(factors_path, data)
         if factors is None:
             raise ConfigError(f"model {model} needs observable factors; the data source provides none.")
         fit_kwargs["factor_returns"] = factors
@@ -373,29 +361,37 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     latentquant.exceptions.ConfigError: models must be a non-empty list from [...], got ['PCA', 'XYZ'].
     """
     cfg = config
+    t_start = time.perf_counter()  # the manifest's total time covers the whole run
     cfg.validate()
-    panel, factors, source = _load_panel(cfg)
+    panel, factors, source, data_report = _load_panel(cfg)
     skipped = [m for m in cfg.models if _needs_factor_returns(m) and factors is None]
     models = [m for m in cfg.models if m not in skipped]
     if skipped:
+        fix = data_io.config_fix("factors_path", "<file>")
         warnings.warn(f"model {', '.join(skipped)} {'is' if len(skipped) == 1 else 'are'} skipped: this data source "
-                      "provides no observable factor returns.", DataWarning, stacklevel=2)
-    windows = _windows(cfg, panel).windows()
+                      f"provides no observable factor returns; to run it, {fix}, {data_io.FACTORS_FILE_HINT}.",
+                      DataWarning, stacklevel=2)
+    windows = data_io.study_windows(cfg, panel).windows()
     dates = panel.returns.index.get_level_values(0)
     for w in windows:
         tr, _, te = w.masks(dates)
         if not tr.any() or not te.any():
             raise DataValidationError(f"window {w.label} has no {'training' if not tr.any() else 'test'} months in "
                                       "the data; adjust start_year/first_test_year/last_test_year.")
+    if factors is not None and any(_needs_factor_returns(m) for m in models):
+        data_io.check_factor_coverage(factors, data_io.used_dates(panel, [m for w in windows for m in w.masks(dates)]),
+                              f"factors file {data_report['factors']['file']!r}" if "factors" in data_report
+                              else "the observable factors of this data source")
     out = Path(cfg.out)
     store = out / "fits"
     store.mkdir(parents=True, exist_ok=True)
     frame = panel.characteristics.assign(__ret__=panel.returns)
     panel_path, factors_path = out / "fits" / "panel.parquet", out / "fits" / "factors.parquet"
-    frame.to_parquet(panel_path)
+    atomic_write(panel_path, frame.to_parquet)
     if factors is not None:
-        factors.to_parquet(factors_path)
+        atomic_write(factors_path, factors.to_parquet)
     fingerprint = data_fingerprint(frame)
+    with_factors = data_fingerprint(frame, factors) if factors is not None else fingerprint  # FF's fits use both
     settings = {m: cfg.model_options(m) for m in models}
 
     def seeds_of(model: str) -> list[int]:  # only the models with a seed depend on it
@@ -415,11 +411,10 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
                         "panel_path": str(panel_path), "factors_path": str(factors_path),
                         "window": asdict(w), "model": model, "k": k, "settings": settings[model], "seed": seed,
                         "importance": i == len(windows) - 1 and k == max(cfg.k_grid) and seed == cfg.seeds[0],
-                        "data": fingerprint[:16]}))
+                        "data": (with_factors if _needs_factor_returns(model) else fingerprint)[:16]}))
     t0 = time.perf_counter()
-    with worker_threads(cfg.executor, cfg.n_jobs):
-        results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
-                            ray_address=cfg.ray_address, progress=progress_printer(cfg.verbose))
+    results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
+                        ray_address=cfg.ray_address, progress=progress_printer(cfg.verbose))
     fit_seconds = time.perf_counter() - t0
 
     # --- pool the test-span predictions over windows -------------------------------------------------------
@@ -470,7 +465,7 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
         tables["importance"] = imp_norm
 
     # --- write the run directory ------------------------------------------------------------------------------
-    run_dir = RunDirectory(out, title=f"Asset-pricing study — {source}")
+    run_dir = RunDirectory(out, title=f"Asset-pricing study — {source}", started=t_start)
     run_dir.timings["fit_seconds"] = fit_seconds
     first, last = windows[0], windows[-1]
     run_dir.section(
@@ -485,7 +480,8 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
         "R² are uncentred and pooled over all test (asset, month) cells, in %. Predictive R² replaces f̂_t by the "
         "running mean of the model's factors up to t−1. Portfolio level: characteristic-managed portfolios "
         "(Z'Z)⁻¹Z'r of the test months and their model-implied counterparts. The conditional VAE uses its prior "
-        "factors throughout (no information from the test month).",
+        "factors throughout (no information from the test month)."
+        + (f"\n{data_io.report_lines(data_report)}" if data_report else ""),
     )
     run_dir.section("Total R²")
     run_dir.save_table("total_r2_stock", tables["total_r2_stock"], "Total R² (%), individual stocks", floatfmt=".2f")
@@ -527,7 +523,7 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     metrics = {
         "windows": [asdict(w) for w in windows], "models": models, "k_grid": cfg.k_grid,
         **{name: table.to_dict() for name, table in tables.items() if name != "importance"},
-        "n_tasks": len(tasks), "fit_seconds": fit_seconds,
+        "n_tasks": len(tasks), "fit_seconds": fit_seconds, "data_report": data_report,
     }
     if cfg.data == "simulated":
         sim_r = r.to_numpy()
@@ -535,6 +531,7 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
         metrics["test_return_rms"] = float(np.sqrt((sim_r**2).mean()))
     report = run_dir.finish(config=cfg.to_dict(), metrics=metrics,
                             manifest={"data_source": source, "data_fingerprint": fingerprint,
+                                      "data_report": data_report,
                                       "config_hash": hashlib.sha256(repr(cfg.to_dict()).encode()).hexdigest()[:16]})
     assert report.exists()
     return PricingStudyResult(path=out, metrics=metrics, tables=tables)

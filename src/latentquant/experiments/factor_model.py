@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from latentquant._io import atomic_write
 from latentquant.data import Standardizer, split_by_date
 from latentquant.evaluation import (
     active_units,
@@ -50,9 +51,9 @@ from latentquant.evaluation import (
 )
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.experiments._config import StudyConfig, StudyResult, study_options
-from latentquant.experiments._data import STUDY_INPUTS, load_study_returns
+from latentquant.experiments._data import STUDY_INPUTS, STUDY_MISSING, load_study_returns
 from latentquant.models.factor import VAEFactorModel
-from latentquant.reports import RunDirectory, data_fingerprint
+from latentquant.reports import RunDirectory, data_fingerprint, format_mean_std
 from latentquant.reports import figures as figs
 from latentquant.reports.rundir import check_path_name
 from latentquant.validation import Interval, Options, SequenceOf, check_arg
@@ -77,6 +78,13 @@ class Universe:
         A user CSV/Parquet file.
     input : {"prices", "log_returns", "returns"}, default "prices"
         What the file holds (simple returns are converted with ``log1p``).
+    missing : {"error", "drop"} or None
+        Missing values of the data: an error naming each column's count, or drop the dates where any column is
+        missing (``None``: drop for a bundled dataset, error for a user file).
+    min_history : int or None
+        Drop the assets with fewer values than this first (assets that start late), so the others keep their span.
+    value_column : str or None
+        The value column of a long-layout file (``date, ticker, price, volume``) with several numeric columns.
     train_start, train_end, test_start, test_end : str or None
         Inclusive span dates (:func:`~latentquant.data.split_by_date`; ``train_end`` is required). Each span must
         hold at least 20 dates of the data (checked before any model is fitted).
@@ -106,6 +114,9 @@ class Universe:
     data: str | None = "sp500_stocks"
     path: str | None = None
     input: str = "prices"
+    missing: str | None = None
+    min_history: int | None = None
+    value_column: str | None = None
     train_start: str | None = None
     train_end: str = "2015-12-31"
     test_start: str | None = None
@@ -123,6 +134,9 @@ class Universe:
         if (self.data is None) == (self.path is None):
             raise ConfigError(f"{owner}: give exactly one of data (a bundled dataset) or path.")
         check_arg("input", self.input, Options(*STUDY_INPUTS), owner=owner)
+        check_arg("missing", self.missing, Options(*STUDY_MISSING), None, owner=owner)
+        check_arg("min_history", self.min_history, Interval(Integral, 2, None), None, owner=owner)
+        check_arg("value_column", self.value_column, str, None, owner=owner)
         check_arg("n_factors", self.n_factors, Interval(Integral, 1, None), owner=owner)
         check_arg("periods_per_year", self.periods_per_year, Interval(Integral, 1, None), owner=owner)
         check_arg("k_grid", self.k_grid, SequenceOf(Interval(Integral, 1, None)), owner=owner)
@@ -267,8 +281,8 @@ class FactorStudyResult(StudyResult):
     --------
     >>> from pathlib import Path
     >>> import pandas as pd
-    >>> headline = {"n_factors": 5, "vae_test_r2_mean": 0.412, "vae_test_r2_std": 0.004, "pca_test_r2": 0.405,
-    ...             "ew_factor_share": 0.83}
+    >>> headline = {"n_factors": 5, "n_seeds": 3, "vae_test_r2_mean": 0.412, "vae_test_r2_std": 0.004,
+    ...             "pca_test_r2": 0.405, "ew_factor_share": 0.83, "active_units": 5}
     >>> r2 = pd.DataFrame({"K": [5], "VAE − PCA": [0.007]})
     >>> result = FactorStudyResult(path=Path("runs/factors"), metrics={"universes": {"stocks": headline}},
     ...                            tables={"stocks": {"r2_by_k": r2}})
@@ -301,10 +315,14 @@ class FactorStudyResult(StudyResult):
         """Per universe: K, test R² (mean ± std over seeds) vs PCA, the EW factor share and stressed/prior vol."""
         lines = []
         for name, m in self.metrics["universes"].items():
-            parts = [f"{name}: K={m['n_factors']}, test R² {m['vae_test_r2_mean']:.3f} ± {m['vae_test_r2_std']:.3f} "
-                     f"(PCA {m['pca_test_r2']:.3f})", f"EW portfolio factor share {m['ew_factor_share']:.1%}"]
+            r2 = format_mean_std(m["vae_test_r2_mean"], m["vae_test_r2_std"], m["n_seeds"])
+            parts = [f"{name}: K={m['n_factors']}, test R² {r2} (PCA {m['pca_test_r2']:.3f})",
+                     f"EW portfolio factor share {m['ew_factor_share']:.1%}"]
             if m.get("stressed_vol_ratio"):
                 parts.append(f"stressed/prior EW vol {m['stressed_vol_ratio']:.2f}×")
+            if m["active_units"] < m["n_factors"]:
+                parts.append(f"only {m['active_units']} of {m['n_factors']} factors active (KL > 0.01 nats/day; the "
+                             "others collapsed to the prior: use fewer factors or a smaller beta)")
             lines.append("; ".join(parts))
         lines.append(f"report: {self.report}")
         return "\n".join(lines)
@@ -317,7 +335,7 @@ class FactorStudyResult(StudyResult):
 
 # ----------------------------------------------------------------------------------------------------- helpers
 def _fmt(mean: float, std: float, digits: int = 3) -> str:
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+    return format_mean_std(mean, std, digits=digits)  # one seed: the mean alone
 
 
 def _log(cfg: FactorStudyConfig, message: str) -> None:
@@ -484,7 +502,8 @@ def _prepare(u: Universe) -> _Prepared:
     """Load the universe's returns and check its spans against the data: a span outside the data, a span with too
     few rows or a stress period without data is an error here, before the first fit of any universe."""
     owner = f"universe {u.name!r}"
-    returns, source = load_study_returns(u.data, u.path, u.input)
+    returns, source = load_study_returns(u.data, u.path, u.input, missing=u.missing, min_history=u.min_history,
+                                         value_column=u.value_column)
     n_assets = returns.shape[1]
     if n_assets < 2:
         raise DataValidationError(f"universe {u.name!r} has {n_assets} asset column; a factor model needs at least 2.")
@@ -661,9 +680,11 @@ def _analyse(u: Universe, cfg: FactorStudyConfig, prepared: _Prepared) -> _Outpu
                                       "as positive losses; corr_distance = ‖C − C_test‖_F / N)")
     out.tables["scenario_per_asset"] = (per_asset, "Per asset: annualised mean and volatility and the 1% quantile, "
                                         "test span vs VAE prior scenarios")
+    err = out.metrics["euler_sum_error"]
+    closeness = "exactly" if err == 0 else f"within {err:.1e}"
     out.tables["risk_decomposition"] = (risk_table, f"Equal-weight portfolio variance (daily log returns): "
-                                        "linearised Euler contributions (sum to the factor total to "
-                                        f"{out.metrics['euler_sum_error']:.0e}) and Monte Carlo through the decoder "
+                                        f"linearised Euler contributions (sum to the factor total {closeness}) "
+                                        "and Monte Carlo through the decoder "
                                         f"({cfg.n_scenarios} draws; per-factor = stand-alone). Realised training-span "
                                         f"variance: {realised_train_var:.3g}")
     out.figures["risk_assets"] = (figs.plot_bars(asset_contrib, ylabel="share of variance",
@@ -717,7 +738,7 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
     outputs = [_analyse(u, cfg, p) for u, p in zip(cfg.universes, prepared, strict=True)]
     # the run directory is created only once every fit succeeded: a bad option leaves nothing behind
     names = ", ".join(o.universe.name for o in outputs)
-    run_dir = RunDirectory(cfg.out, title=f"VAE factor model — {names}")
+    run_dir = RunDirectory(cfg.out, title=f"VAE factor model — {names}", started=t0)
     run_dir.timings["analysis_seconds"] = time.perf_counter() - t0
     tables: dict[str, dict[str, pd.DataFrame]] = {}
     for o in outputs:
@@ -748,7 +769,7 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
                 run_dir.save_figure(f"{tag}_{f}", *o.figures[f])
         assert o.model is not None
         o.model.save(run_dir.child("model", tag))
-        o.factors.to_parquet(run_dir.child(f"factors_{tag}.parquet"))
+        atomic_write(run_dir.child(f"factors_{tag}.parquet"), o.factors.to_parquet)
         run_dir.save_json(f"history_{tag}.json", o.histories)
     metrics = {"universes": {o.universe.name: o.metrics for o in outputs}}
     report = run_dir.finish(
@@ -803,15 +824,16 @@ def fit_and_save(returns: pd.DataFrame, *, source: str, n_factors: int = 5, beta
     >>> returns = pd.DataFrame(market + rng.normal(0, 0.005, (300, 4)), columns=list("ABCD"),
     ...                        index=pd.bdate_range("2020-01-01", periods=300))
     >>> print(fit_and_save(returns, source="synthetic", n_factors=1, epochs=5, out="runs/fit", verbose=False))
-    fitted K=1 factors on 4 assets × 300 days (in-sample R² ..., 5 epochs); model: runs/fit/model; report: \
+    fitted K=1 factors on 4 assets × 300 days (in-sample R² ..., 5 epochs)...; model: runs/fit/model; report: \
 runs/fit/report.html
     >>> VAEFactorModel.load("runs/fit/model").n_factors
     1
     """
+    t0 = time.perf_counter()
     model = VAEFactorModel(n_factors=n_factors, input="log_returns", beta=beta,
                            hidden_dims=tuple([64, 32] if hidden_dims is None else hidden_dims), epochs=epochs,
                            seed=seed, verbose=verbose, periods_per_year=periods_per_year).fit(returns)
-    run_dir = RunDirectory(out, title=f"VAE factor model fit — {source}")
+    run_dir = RunDirectory(out, title=f"VAE factor model fit — {source}", started=t0)
     enc = model.train_factors_
     loadings = model.factor_loadings()
     run_dir.section("Fit", f"{source}; {returns.shape[1]} assets, {len(returns)} days "
@@ -826,12 +848,15 @@ runs/fit/report.html
     model.save(run_dir.path / "model")
     factors = pd.concat({"mean": enc.mean, "std": enc.std}, axis=1)
     factors.columns = ["_".join(map(str, c)) for c in factors.columns]
-    factors.to_parquet(run_dir.path / "factors.parquet")
+    atomic_write(run_dir.path / "factors.parquet", factors.to_parquet)
     metrics = {"in_sample_r2": model.score(returns), "kl_per_factor": model.kl_per_factor_.tolist(),
                "epochs_run": len(model.history_["train_loss"])}
     report = run_dir.finish(config={"source": source, "n_factors": n_factors, "beta": beta, "seed": seed,
                                     "hidden_dims": list(model.hidden_dims), "epochs": epochs},
                             metrics=metrics, manifest={"data_fingerprint": data_fingerprint(returns)})
+    inactive = [str(f) for f, kl in model.kl_per_factor_.items() if not kl > 0.01]
+    note = (f"; inactive factors {', '.join(inactive)} (KL ≤ 0.01 nats/day: collapsed to the prior, they carry no "
+            "information; use fewer factors or a smaller beta)" if inactive else "")
     return (f"fitted K={n_factors} factors on {returns.shape[1]} assets × {len(returns)} days "
-            f"(in-sample R² {metrics['in_sample_r2']:.3f}, {metrics['epochs_run']} epochs); model: "
+            f"(in-sample R² {metrics['in_sample_r2']:.3f}, {metrics['epochs_run']} epochs){note}; model: "
             f"{run_dir.path / 'model'}; report: {report}")

@@ -1,10 +1,11 @@
-"""Study: sample-specific feature selection for next-day S&P 500 timing (REFERENCE §5).
+"""Study: sample-specific feature selection for next-day S&P 500 timing (REFERENCE §5), or of the user's own index.
 
 Data: 14 TA-Lib indicators of the S&P 500 close (``variant: close``; the ``ohlcv`` variant adds the 8 indicators that
-need high/low/volume, data to 2018-12) plus five macro series (VIX level and change, 3-month and 10-year Treasury
-yields, term spread); the target at date *t* is the return from close *t* to close *t+1*. Every feature at *t* uses
-data up to *t* only (:mod:`latentquant.features`). Splits are calendar spans (train, validation, test); each model
-standardises its inputs with training-span statistics; neural models stop early on the validation span.
+need high/low/volume, data to 2018-12) or of the user's file of daily prices (config key ``path``; see
+:func:`study_data`) plus five bundled macro series, whatever the index (VIX level and change, 3-month and 10-year
+Treasury yields, term spread); the target at date *t* is the return from close *t* to close *t+1*. Every feature at
+*t* uses data up to *t* only (:mod:`latentquant.features`). Splits are calendar spans (train, validation, test); each
+model standardises its inputs with training-span statistics; neural models stop early on the validation span.
 
 Strategy and conventions: long the index from close *t* to close *t+1* when the predicted return is above
 ``threshold`` (0), otherwise in cash. Cash earns 0 in the ``rf = 0`` columns and the 3-month T-bill yield in the
@@ -20,7 +21,8 @@ regimes (threshold: median VIX of the training span) with a Newey–West test of
 the global rankings of LightGBM (permutation importance, mean |TreeSHAP|) and ridge (|coefficient|).
 
 Also: pre-training the self-attention model (and the VAE of ``vae_features``) on the other bundled stocks, then
-fine-tuning on a target stock; and the semi-supervised VAE on up/down days with a small share of labels.
+fine-tuning on a target stock (skipped, with a warning, when the study runs on a user file: it needs a panel of peer
+stocks that one price file does not hold); and the semi-supervised VAE on up/down days with a small share of labels.
 
 Every fit is a task of :mod:`latentquant.executors`, stored as it finishes, so an interrupted study resumes.
 """
@@ -42,10 +44,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import RegressorMixin
 
-from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant._io import atomic_write
+from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.executors import Task, run_tasks
 from latentquant.experiments._config import StudyConfig, StudyResult, section_options
-from latentquant.experiments._tasks import apply_worker_threads, progress_printer, worker_threads
+from latentquant.experiments._data import STUDY_MISSING
+from latentquant.experiments._selection_data import SPLITS as _SPLITS
+from latentquant.experiments._selection_data import stock_data, study_data
+from latentquant.experiments._tasks import progress_printer
 from latentquant.models.selection import SELECTION_MODELS, LightGBMBaseline, RidgeBaseline, VAEFeatures
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
@@ -55,8 +61,6 @@ __all__ = ["MODEL_NAMES", "SelectionStudyConfig", "SelectionStudyResult", "run",
 #: The timing models of the study: the regressors of the selection registry, in its order.
 MODEL_NAMES = tuple(name for name in SELECTION_MODELS if issubclass(SELECTION_MODELS.get(name), RegressorMixin))
 _TECHNICAL_ONLY = ("vae_features",)  # compresses the technical indicators alone (the macro series stay out)
-_SPLITS = ("train", "validation", "test")
-_MIN_ROWS = 60
 PPY = 252
 _PRETRAINING: dict[str, Any] = {"enabled": True, "target": "AAPL", "models": ["self_attention", "vae_features"],
                                 "seeds": [0, 1, 2, 3, 4], "fine_tune": {"epochs": 50, "lr": 3e-4}}
@@ -69,8 +73,18 @@ class SelectionStudyConfig(StudyConfig):
 
     Parameters
     ----------
+    path : str or None
+        A CSV/Parquet file of the user's daily prices to study instead of the bundled S&P 500: a date column and a
+        ``close`` column (any case) or a single price column; ``high``, ``low`` and ``volume`` too for
+        ``variant: ohlcv``. Read with :func:`~latentquant.datasets.load_prices_csv` and checked before any fit
+        (daily dates, positive prices, enough dates shared with the bundled VIX and Treasury yields, which give the
+        macro features). The pre-training experiment, which needs the bundled stocks, is skipped with a warning.
+    missing : {"error", "drop"}, default "error"
+        Missing values in ``path``'s file: an error naming each column's count, or drop those dates (counted in a
+        warning).
     variant : {"close", "ohlcv"}, default "close"
-        Indicators of the S&P 500 close (data to 2022), or also those needing high/low/volume (data to 2018-12).
+        Indicators of the close (S&P 500: data to 2022), or also those needing high/low/volume (S&P 500: data to
+        2018-12).
     lags : int, default 0
         Lagged copies of every feature added to the inputs.
     train, validation, test : list of str
@@ -117,6 +131,8 @@ class SelectionStudyConfig(StudyConfig):
 2015-06-30 and validation starting 2015-01-01); splits are time-ordered.
     """
 
+    path: str | None = None
+    missing: str = "error"
     variant: str = "close"
     lags: int = 0
     train: list[str] = field(default_factory=lambda: ["2005-01-01", "2014-12-31"])
@@ -137,6 +153,12 @@ class SelectionStudyConfig(StudyConfig):
     verbose: bool | None = None
 
     def validate(self) -> None:
+        if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
+            raise ConfigError(f"path must be the path of a CSV/Parquet file of daily prices (or null for the bundled "
+                              f"S&P 500), got {self.path!r}.")
+        if self.missing not in STUDY_MISSING:
+            raise ConfigError(f"missing must be 'error' (stop at a missing price) or 'drop' (drop the dates with a "
+                              f"missing price), got {self.missing!r}.")
         if self.variant not in ("close", "ohlcv"):
             raise ConfigError(f"variant must be 'close' (S&P 500 close, to 2022) or 'ohlcv' (open/high/low/close/"
                               f"volume, to 2018-12), got {self.variant!r}.")
@@ -161,6 +183,9 @@ class SelectionStudyConfig(StudyConfig):
         if not isinstance(self.cost_bps, (int, float)) or not math.isfinite(self.cost_bps) or self.cost_bps < 0:
             raise ConfigError(f"cost_bps must be a number >= 0 (basis points per unit of position change), "
                               f"got {self.cost_bps!r}.")
+        if isinstance(self.n_boot, bool) or not isinstance(self.n_boot, int) or self.n_boot < 100:
+            raise ConfigError(f"n_boot must be an integer >= 100 (bootstrap replicates of the Sharpe intervals and "
+                              f"tests), got {self.n_boot!r}; 2000 is a good default.")
         spans = self.spans()
         for a, b in itertools.pairwise(_SPLITS):
             end, start = spans[a][1], spans[b][0]
@@ -232,107 +257,6 @@ runs/fs/report.html
 
 
 # --------------------------------------------------------------------------------------------------- data
-def _macro_inputs() -> tuple[pd.Series, pd.DataFrame]:
-    from latentquant.datasets import load_treasury_yields, load_vix
-
-    return load_vix()["close"], load_treasury_yields()[["3M", "10Y"]]
-
-
-def _label_splits(index: pd.DatetimeIndex, spans: Mapping[str, tuple[pd.Timestamp, pd.Timestamp]],
-                  lags: int, what: str) -> pd.Series:
-    split = pd.Series("", index=index, name="__split__")
-    for name, (start, end) in spans.items():
-        split[(index >= start) & (index <= end)] = name
-    need = max(_MIN_ROWS, 10 * (lags + 1))
-    for name, (start, end) in spans.items():
-        n = int((split == name).sum())
-        if n < need:
-            raise DataValidationError(
-                f"{what}: the {name} span {start.date()}..{end.date()} has {n} usable rows (after dropping indicator "
-                f"warm-up rows and rows without macro data or target); need at least {need} with lags={lags}. "
-                "Move the split dates inside the data's range or reduce lags."
-            )
-    return split
-
-
-def study_data(cfg: SelectionStudyConfig) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The index features, target ``__y__``, split label ``__split__`` and risk-free yield ``__rf__`` (decimal,
-    3-month T-bill known at *t*), restricted to the three spans; and a description with the dropped-row counts.
-
-    Parameters
-    ----------
-    cfg : SelectionStudyConfig
-        Uses ``variant``, ``lags`` and the three spans.
-
-    Returns
-    -------
-    frame : pandas.DataFrame
-        Dates × features, then ``__y__`` (next-day return), ``__rf__`` and ``__split__``.
-    info : dict
-        ``source``, ``drop_report`` (:func:`~latentquant.features.feature_matrix`'s counts) and ``n_features``.
-
-    Raises
-    ------
-    DataValidationError
-        A span with fewer usable rows than the models need.
-
-    Examples
-    --------
-    >>> config = SelectionStudyConfig(train=["2015-01-01", "2015-12-31"], validation=["2016-01-01", "2016-06-30"],
-    ...                               test=["2016-07-01", "2016-12-31"])
-    >>> frame, info = study_data(config)
-    >>> frame["__split__"].value_counts().to_dict(), info["n_features"]
-    ({'train': 252, 'test': 127, 'validation': 125}, 19)
-    >>> frame.columns[-3:].tolist()
-    ['__y__', '__rf__', '__split__']
-    """
-    from latentquant.datasets import load_sp500_index, load_sp500_ohlcv
-    from latentquant.features import CLOSE_FEATURES, HIGH_LOW_FEATURES, VOLUME_FEATURES, feature_matrix
-
-    vix, yields = _macro_inputs()
-    if cfg.variant == "close":
-        close = load_sp500_index()["SP500"]
-        X, y, report = feature_matrix(close, vix, yields, lags=cfg.lags, warn=False)
-        source = "S&P 500 index close (bundled sp500_index)"
-    else:
-        o = load_sp500_ohlcv()
-        o = o[o["volume"] > 0]
-        X, y, report = feature_matrix(o["close"], vix, yields, high=o["high"], low=o["low"], volume=o["volume"],
-                                      lags=cfg.lags, features=[*CLOSE_FEATURES, *HIGH_LOW_FEATURES, *VOLUME_FEATURES],
-                                      warn=False)
-        source = "S&P 500 index open/high/low/close/volume (bundled sp500_ohlcv, to 2018-12)"
-    spans = cfg.spans()
-    inside = (X.index >= spans["train"][0]) & (X.index <= spans["test"][1])
-    frame = X.loc[inside].copy()
-    frame["__y__"] = y.loc[inside]
-    frame["__rf__"] = frame["yield_3m"] / 100.0
-    frame["__split__"] = _label_splits(pd.DatetimeIndex(frame.index), spans, cfg.lags, source)
-    frame = frame[frame["__split__"] != ""]
-    return frame, {"source": source, "drop_report": report, "n_features": X.shape[1]}
-
-
-def stock_data(cfg: SelectionStudyConfig) -> pd.DataFrame:
-    """The same close-only recipe for every bundled stock, stacked with a ``__ticker__`` column."""
-    from latentquant.datasets import load_sp500_stocks
-    from latentquant.features import feature_matrix
-
-    vix, yields = _macro_inputs()
-    prices = load_sp500_stocks()
-    spans = cfg.spans()
-    frames = []
-    for ticker in prices.columns:
-        close = prices[ticker].dropna()
-        X, y, _ = feature_matrix(close, vix, yields, lags=cfg.lags, warn=False)
-        inside = (X.index >= spans["train"][0]) & (X.index <= spans["test"][1])
-        f = X.loc[inside].copy()
-        f["__y__"] = y.loc[inside]
-        f["__rf__"] = f["yield_3m"] / 100.0
-        f["__split__"] = _label_splits(pd.DatetimeIndex(f.index), spans, cfg.lags, f"stock {ticker}")
-        f["__ticker__"] = ticker
-        frames.append(f[f["__split__"] != ""])
-    return pd.concat(frames)
-
-
 def _meta_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if not (str(c).startswith("__") and str(c).endswith("__"))]
 
@@ -410,7 +334,6 @@ def fit_selector(data_path: str, model: str, seed: int, params: dict[str, Any], 
     """Fit one model with one seed; predictions on every date, importance on the test span (worker task)."""
     import time
 
-    apply_worker_threads()
     frame = _read(data_path)
     X, y, split = _inputs(model, frame), frame["__y__"], frame["__split__"]
     est = make_model(model, seed, params)
@@ -437,7 +360,6 @@ def pretrain_arms(data_path: str, model: str, target: str, seed: int, params: di
                   fine_tune: dict[str, Any], data: str = "") -> dict[str, Any]:
     """Target-stock test predictions of three arms: trained on the target only, pre-trained on the other stocks
     without fine-tuning, and pre-trained then fine-tuned on the target (worker task)."""
-    apply_worker_threads()
     frame = _read(data_path)
     own, others = frame[frame["__ticker__"] == target], frame[frame["__ticker__"] != target]
     Xo, Xt = _inputs(model, own), _inputs(model, others)
@@ -466,7 +388,6 @@ def semi_supervised_arms(data_path: str, seed: int, label_fraction: float, param
     VAE (all training rows, most unlabelled) vs the same classifier on the labelled rows alone (worker task)."""
     from sklearn.metrics import roc_auc_score
 
-    apply_worker_threads()
     frame = _read(data_path)
     X, y, split = frame[_meta_columns(frame)], frame["__y__"], frame["__split__"]
     up = (y > 0).astype(int).to_numpy()
@@ -708,6 +629,14 @@ def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyR
     ------
     ConfigError
         An invalid option.
+    DataValidationError
+        Unusable data (a user file that is not daily, lacks a ``close`` column, has missing values with
+        ``missing: error``, shares too few dates with the macro series; a span with too few rows), before any fit.
+
+    Warns
+    -----
+    DataWarning
+        With a user file (``path``) and ``pretraining.enabled``: the pre-training experiment is skipped.
 
     Examples
     --------
@@ -730,10 +659,17 @@ def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyR
     import time
 
     cfg = config
+    t_start = time.perf_counter()  # the manifest's total time covers the whole run
     cfg.validate()
     pre = {**_PRETRAINING, **cfg.pretraining}
     semi = {**_SEMI, **cfg.semi_supervised}
     frame, info = study_data(cfg)
+    if pre["enabled"] and cfg.path is not None:
+        warnings.warn("pretraining: skipped with a user file (path): the experiment pre-trains on the bundled S&P 500 "
+                      "stocks and fine-tunes on one of them, which a single price file does not provide; set "
+                      "pretraining.enabled: false to silence this warning.", DataWarning, stacklevel=2)
+        pre["enabled"] = False
+        pre["skipped"] = "user file (path): the bundled stocks it needs are not the studied index"
     stocks = stock_data(cfg) if pre["enabled"] else None
     if stocks is not None and pre["target"] not in set(stocks["__ticker__"]):
         raise ConfigError(f"pretraining.target {pre['target']!r} is not a bundled stock; choose from "
@@ -742,7 +678,7 @@ def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyR
     store = out / "fits"
     store.mkdir(parents=True, exist_ok=True)
     data_path = store / "data.parquet"
-    frame.to_parquet(data_path)
+    atomic_write(data_path, frame.to_parquet)
     fingerprint = _fingerprint(frame)
     tasks = [Task(key=f"{model}-s{seed}", fn=fit_selector, kwargs={
         "data_path": str(data_path), "model": model, "seed": seed, "params": dict(cfg.params.get(model, {})),
@@ -761,9 +697,8 @@ def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyR
             "data_path": str(data_path), "seed": seed, "label_fraction": float(semi["label_fraction"]),
             "params": dict(semi["params"]), "data": fingerprint}) for seed in semi["seeds"]]
     t0 = time.perf_counter()
-    with worker_threads(cfg.executor, cfg.n_jobs):
-        results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
-                            ray_address=cfg.ray_address, progress=progress_printer(cfg.verbose))
+    results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
+                        ray_address=cfg.ray_address, progress=progress_printer(cfg.verbose))
     fit_seconds = time.perf_counter() - t0
 
     main = _main_tables(cfg, frame, results)
@@ -782,13 +717,15 @@ def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyR
         tables["semi_supervised"], semi_notes = _semi_table(semi, results)
     spans = cfg.spans()
     metrics: dict[str, Any] = {
-        "seeds": cfg.seeds, "models": cfg.models,
+        "source": info["source"], "seeds": cfg.seeds, "models": cfg.models,
         "spans": {s: [str(a.date()), str(b.date())] for s, (a, b) in spans.items()},
         "rows": {s: int((frame["__split__"] == s).sum()) for s in _SPLITS}, "drop_report": info["drop_report"],
         "buy_and_hold_sharpe_test": float(main.full["sharpe_test_mean"]["buy_and_hold"]),
         "significant_vs_buy_and_hold": main.significant, "vix_threshold": imp.vix_threshold,
         "n_trials": main.n_trials, "sharpe": main.full.to_dict(orient="index"), "fit_seconds": fit_seconds,
     }
+    if "skipped" in pre:
+        metrics["pretraining_skipped"] = pre["skipped"]
     if "pretraining" in tables:
         metrics["pretraining"] = {"/".join(map(str, key)): row.to_dict()  # type: ignore[call-overload]
                                   for key, row in tables["pretraining"].iterrows()}
@@ -797,15 +734,16 @@ def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyR
         metrics["semi_supervised"] = tables["semi_supervised"].to_dict(orient="index")
         metrics["semi_supervised_info"] = semi_notes
     _write_report(cfg, out, frame, info, main, imp, tables, pre, pre_notes, semi, semi_notes, metrics, fit_seconds,
-                  fingerprint)
+                  t_start, fingerprint)
     return SelectionStudyResult(path=out, metrics=metrics, tables=tables)
 
 
 def _write_report(cfg: SelectionStudyConfig, out: Path, frame: pd.DataFrame, info: Mapping[str, Any], main: _Main,
                   imp: _Importance, tables: Mapping[str, pd.DataFrame], pre: Mapping[str, Any],
                   pre_notes: Mapping[str, float], semi: Mapping[str, Any], semi_notes: Mapping[str, Any],
-                  metrics: dict[str, Any], fit_seconds: float, fingerprint: str) -> None:
-    run_dir = RunDirectory(out, title="Sample-specific feature selection — S&P 500 next-day timing")
+                  metrics: dict[str, Any], fit_seconds: float, started: float, fingerprint: str) -> None:
+    index = "S&P 500" if cfg.path is None else Path(cfg.path).name
+    run_dir = RunDirectory(out, title=f"Sample-specific feature selection — {index} next-day timing", started=started)
     run_dir.timings["fit_seconds"] = fit_seconds
     drops = info["drop_report"]
     spans = cfg.spans()

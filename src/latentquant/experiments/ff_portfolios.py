@@ -41,12 +41,12 @@ import pandas as pd
 
 from latentquant.data import Panel, split_by_date
 from latentquant.datasets import load_french_portfolios
-from latentquant.evaluation import GRSTestResult, count_significant, grs_test, pricing_errors, total_r2
+from latentquant.evaluation import GRSTestResult, count_significant, grs_test, mean_std, pricing_errors, total_r2
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.experiments._config import StudyConfig, StudyResult, section_options, study_options
 from latentquant.models.factor import VAEFactorModel
 from latentquant.models.pricing import FamaFrench, PCAFactors
-from latentquant.reports import RunDirectory, data_fingerprint
+from latentquant.reports import RunDirectory, data_fingerprint, format_mean_std
 from latentquant.reports import figures as figs
 
 __all__ = ["FF_FACTORS", "MODEL_NAMES", "FFPortfoliosConfig", "FFPortfoliosResult", "run"]
@@ -198,6 +198,16 @@ class FFPortfoliosResult(StudyResult):
       test total R² (%) PCA: K=3 84.5
       |t| > 3 alphas and GRS p-value at K=3: FF 4 / 0.012; PCA 2 / 0.2
     report: runs/ff/report.html
+
+    The VAE over seeds: a spread only with several seeds, and no GRS p-value (its factors are not traded):
+
+    >>> vae = {**metrics, "seeds": [0, 1], "total_r2": {"VAE": {"K=3": 83.14}}, "total_r2_std": {"VAE": {"K=3": 0.52}},
+    ...        "headline": {"VAE": {"significant_alphas": 1.5, "grs_p": None}}}
+    >>> print(FFPortfoliosResult(path=Path("runs/ff"), metrics=vae).summary().splitlines()[1:3])
+    ['  test total R² (%) VAE: K=3 83.1 ± 0.5', '  |t| > 3 alphas and GRS p-value at K=3: VAE 1.5 / n/a']
+    >>> one = {**vae, "seeds": [0], "total_r2_std": {"VAE": {"K=3": None}}}
+    >>> FFPortfoliosResult(path=Path("runs/ff"), metrics=one).summary().splitlines()[1]
+    '  test total R² (%) VAE: K=3 83.1 (1 seed)'
     """
 
     def summary(self) -> str:
@@ -206,26 +216,29 @@ class FFPortfoliosResult(StudyResult):
         lines = [f"30 FF test portfolios, excess returns over RF, monthly; train {m['train_span'][0]}…"
                  f"{m['train_span'][1]}, test {m['test_span'][0]}…{m['test_span'][1]} ({m['n_test_months']} months)."]
         r2 = m["total_r2"]
+        n_seeds = len(m.get("seeds") or [])
         for model, by_k in r2.items():
             cells = []
             for k, v in by_k.items():
-                if v is None:
-                    continue
-                std = m.get("total_r2_std", {}).get(model, {}).get(k)
-                cells.append(f"{k} {v:.1f}" + (f"±{std:.1f}" if std else ""))
+                if v is None or not np.isfinite(v):
+                    continue  # not available (e.g. FF with more factors than the data hold)
+                if model == "VAE":  # the only model fitted per seed
+                    std = m.get("total_r2_std", {}).get(model, {}).get(k)
+                    cells.append(f"{k} " + format_mean_std(v, std, n_seeds or None, digits=1))
+                else:
+                    cells.append(f"{k} {format_mean_std(v, digits=1)}")
             lines.append(f"  test total R² (%) {model}: " + ", ".join(cells))
+
+        def p_value(p: float | None) -> str:
+            return "n/a" if p is None or not np.isfinite(p) else f"{p:.3g}"
+
         lines.append(f"  |t| > 3 alphas and GRS p-value at K={m['headline_k']}: " + "; ".join(
-            f"{model} {d['significant_alphas']} / {d['grs_p']:.3g}" for model, d in m["headline"].items()))
+            f"{model} {d['significant_alphas']:g} / {p_value(d['grs_p'])}" for model, d in m["headline"].items()))
         lines.append(f"report: {self.report}")
         return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------------------------- helpers
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    arr = np.asarray(values, dtype=np.float64)
-    return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else 0.0
-
-
 def _panel(wide: pd.DataFrame) -> Panel:
     """Long (date, asset) panel of a wide table of returns, without characteristics."""
     stacked = wide.stack(future_stack=True)
@@ -290,6 +303,7 @@ def run(config: FFPortfoliosConfig) -> FFPortfoliosResult:
     """
     cfg = config
     cfg.validate()
+    t_start = time.perf_counter()
     data = load_french_portfolios()
     factor_cols = [c for c in FF_FACTORS if c in data.columns]
     portfolios = [c for c in data.columns if c not in (*FF_FACTORS, RF_COLUMN)]
@@ -332,26 +346,27 @@ def run(config: FFPortfoliosConfig) -> FFPortfoliosResult:
 
     # --- tables ---------------------------------------------------------------------------------------------
     def grid(key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        mean = {m: {f"K={k}": _mean_std([f[key] for f in fits[m][k]])[0] if k in fits[m] else np.nan
+        mean = {m: {f"K={k}": mean_std([f[key] for f in fits[m][k]])[0] if k in fits[m] else np.nan
                     for k in cfg.k_grid} for m in cfg.models}
-        std = {m: {f"K={k}": _mean_std([f[key] for f in fits[m][k]])[1] if k in fits[m] else np.nan
+        std = {m: {f"K={k}": mean_std([f[key] for f in fits[m][k]])[1] if k in fits[m] else np.nan
                    for k in cfg.k_grid} for m in cfg.models}
         return (pd.DataFrame(mean).T.rename_axis("model"), pd.DataFrame(std).T.rename_axis("model"))
 
-    def display(mean: pd.DataFrame, std: pd.DataFrame, fmt: str) -> pd.DataFrame:
+    def display(mean: pd.DataFrame, std: pd.DataFrame, digits: int) -> pd.DataFrame:
+        """Cells ``mean ± std`` for the VAE (the only model fitted per seed), the value for FF and PCA; a value that
+        is not available (FF beyond its factors, the VAE's GRS) is empty."""
         out = mean.copy().astype(object)
         for m in mean.index:
             for c in mean.columns:
-                v, s = mean.loc[m, c], std.loc[m, c]
-                out.loc[m, c] = "" if np.isnan(v) else (format(v, fmt) + (f" ± {format(s, fmt)}"
-                                                                           if m == "VAE" and len(cfg.seeds) > 1
-                                                                           else ""))
+                v = mean.loc[m, c]
+                out.loc[m, c] = ("" if not np.isfinite(v) else
+                                 format_mean_std(v, std.loc[m, c] if m == "VAE" else None, digits=digits))
         return out
 
     r2_mean, r2_std = grid("r2")
     sig_mean, sig_std = grid("n_sig")
     grs_mean, grs_std = grid("grs")
-    p_mean, p_std = grid("grs_p")
+    p_mean, _ = grid("grs_p")
     tables: dict[str, pd.DataFrame] = {
         "total_r2": r2_mean, "total_r2_std": r2_std, "significant_alphas": sig_mean, "grs_stat": grs_mean,
         "grs_p_value": p_mean,
@@ -379,7 +394,8 @@ def run(config: FFPortfoliosConfig) -> FFPortfoliosResult:
 
     # --- run directory ----------------------------------------------------------------------------------------
     out = Path(cfg.out)
-    run_dir = RunDirectory(out, title="Fama–French 30 test portfolios — FF vs PCA vs VAE factor model")
+    run_dir = RunDirectory(out, title="Fama–French 30 test portfolios — FF vs PCA vs VAE factor model",
+                           started=t_start)
     run_dir.timings["fit_seconds"] = fit_seconds
 
     def span(frame: pd.DataFrame) -> tuple[str, str]:
@@ -410,18 +426,20 @@ def run(config: FFPortfoliosConfig) -> FFPortfoliosResult:
         "than an exact F test; VAE — not reported (its factors are not portfolio returns).",
     )
     run_dir.section("Total R² (test span)")
-    run_dir.save_table("total_r2", display(r2_mean, r2_std, ".2f"), "Total R² (%), test span; VAE: mean ± std "
-                       "over seeds")
+    over_seeds = (f"mean ± std over {len(cfg.seeds)} seeds" if len(cfg.seeds) > 1 else
+                  f"one seed ({cfg.seeds[0]}), no spread")
+    run_dir.save_table("total_r2", display(r2_mean, r2_std, 2), f"Total R² (%), test span; VAE: {over_seeds}")
     curves = r2_mean.T.rename(index=lambda s: int(str(s)[2:]))
     curves_std = r2_std.T.rename(index=lambda s: int(str(s)[2:]))
     run_dir.save_figure("r2_vs_k", figs.plot_metric_curves(curves, curves_std, xlabel="number of factors K",
                                                            ylabel="total R² (%), test span"),
-                        "Test-span total R² against K (VAE: ±1 std over seeds)")
+                        "Test-span total R² against K" + (" (VAE: ±1 std over seeds)" if len(cfg.seeds) > 1
+                                                          else ""))
     run_dir.section("Pricing errors")
-    run_dir.save_table("significant_alphas", display(sig_mean, sig_std, ".1f"),
+    run_dir.save_table("significant_alphas", display(sig_mean, sig_std, 1),
                        "Number of portfolios with |t(α)| > 3 (Newey–West), test span")
-    run_dir.save_table("grs_stat", display(grs_mean, grs_std, ".3f"), "GRS statistic, test span")
-    run_dir.save_table("grs_p_value", display(p_mean, p_std, ".3g"), "GRS p-value, test span")
+    run_dir.save_table("grs_stat", display(grs_mean, grs_std, 3), "GRS statistic, test span")
+    run_dir.save_table("grs_p_value", p_mean, "GRS p-value, test span", floatfmt=".3g")
     run_dir.save_figure("alphas", figs.plot_alpha_scatter(alpha_tables),
                         f"Mean realised vs model-implied excess return per portfolio at K={cfg.headline_k} "
                         "(test span); filled: |t| > 3")
@@ -433,9 +451,10 @@ def run(config: FFPortfoliosConfig) -> FFPortfoliosResult:
         run_dir.section("VAE per seed")
         run_dir.save_table("vae_seeds", tables["vae_seeds"], "VAE per K and seed", floatfmt=".3f")
 
-    def plain(df: pd.DataFrame) -> dict[str, dict[str, float | None]]:
-        return {str(m): {str(c): (None if np.isnan(v) else float(v)) for c, v in row.items()}
-                for m, row in df.iterrows()}
+    def plain(df: pd.DataFrame) -> dict[str, dict[str, float]]:
+        # NaN (not available, or a spread over one fit) stays NaN: metrics.json writes it as null and lists the key
+        # under "undefined"
+        return {str(m): {str(c): float(v) for c, v in row.items()} for m, row in df.iterrows()}
 
     metrics = {
         "conventions": "monthly, decimal excess returns (portfolio − RF), uncentred total R² in %, NW t-stats",

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from latentquant._io import atomic_write
 from latentquant._math import kl_standard_normal
 from latentquant.data import Standardizer, split_by_date
 from latentquant.evaluation import (
@@ -37,7 +38,7 @@ from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.experiments._config import StudyConfig, StudyResult
 from latentquant.experiments._data import load_study_returns
 from latentquant.models.autoencoder import VAE, AETrainer, anomaly_threshold
-from latentquant.reports import RunDirectory, data_fingerprint
+from latentquant.reports import RunDirectory, data_fingerprint, format_mean_std
 from latentquant.reports import figures as figs
 from latentquant.validation import Interval, SequenceOf, check_arg
 
@@ -164,6 +165,12 @@ class VAEReturnsResult(StudyResult):
     VAE test R² 0.391 ± 0.006 (n=3 seeds) vs PCA 0.402; active latent units 4/5; report: runs/vae/report.html
     >>> float(result.r2_table.loc["PCA", "test_r2"])
     0.402
+
+    With one seed the spread is not defined (``metrics.json`` holds ``null``), and none is printed:
+
+    >>> one = VAEReturnsResult(path=Path("runs/vae"), metrics={**metrics, "vae_test_r2_std": None, "n_seeds": 1})
+    >>> print(one.summary())
+    VAE test R² 0.391 (1 seed) vs PCA 0.402; active latent units 4/5; report: runs/vae/report.html
     """
 
     @property
@@ -189,9 +196,10 @@ class VAEReturnsResult(StudyResult):
     def summary(self) -> str:
         """One line: test R² of the VAE (mean ± std over seeds) vs PCA, active units and the report's path."""
         m = self.metrics
-        return (f"VAE test R² {m['vae_test_r2_mean']:.3f} ± {m['vae_test_r2_std']:.3f} (n={m['n_seeds']} seeds) vs "
-                f"PCA {m['pca_test_r2']:.3f}; active latent units {m['active_units']}/{m['latent_dim']}; "
-                f"report: {self.report}")
+        n = m["n_seeds"]
+        vae = format_mean_std(m["vae_test_r2_mean"], m["vae_test_r2_std"], n) + (f" (n={n} seeds)" if n > 1 else "")
+        return (f"VAE test R² {vae} vs PCA {format_mean_std(m['pca_test_r2'])}; active latent units "
+                f"{m['active_units']}/{m['latent_dim']}; report: {self.report}")
 
 
 def _load(cfg: VAEReturnsConfig) -> tuple[pd.DataFrame, str]:
@@ -293,7 +301,7 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
             print(f"seed {seed}: {rows[-1]['epochs_run']} epochs, train R² {rows[-1]['train_r2']:.3f}, "
                   f"test R² {rows[-1]['test_r2']:.3f}", file=sys.stderr, flush=True)
     # the run directory is created only once the fits succeeded: a bad option leaves nothing behind
-    run_dir = RunDirectory(cfg.out, title=f"β-VAE on daily log returns — {source}")
+    run_dir = RunDirectory(cfg.out, title=f"β-VAE on daily log returns — {source}", started=t_start)
     run_dir.timings.update(load_seconds=load_seconds, fit_seconds=time.perf_counter() - t_fit)
     seeds_table = pd.DataFrame(rows).set_index("seed")
 
@@ -334,7 +342,8 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
     r2_table = pd.DataFrame({
         "train R²": [seeds_table["train_r2"].mean(), pca_train_r2],
         "test R²": [seeds_table["test_r2"].mean(), pca_test_r2],
-        "test R² std (seeds)": [seeds_table["test_r2"].std(ddof=1) if len(seeds_table) > 1 else np.nan, 0.0],
+        # a spread over one fit is not defined (PCA has no seed): NaN, shown empty and written as null
+        "test R² std (seeds)": [seeds_table["test_r2"].std(ddof=1) if len(seeds_table) > 1 else np.nan, np.nan],
         "n": [len(seeds_table), 1],
     }, index=[f"VAE (K={cfg.latent_dim}, β={cfg.beta:g})", f"PCA (K={cfg.latent_dim})"])
     per_asset = pd.DataFrame({"VAE": vae_test_cols, "PCA": pca_test_cols}, index=returns.columns)
@@ -345,7 +354,7 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
         "train_span": [str(train.index[0].date()), str(train.index[-1].date())],
         "test_span": [str(test.index[0].date()), str(test.index[-1].date())],
         "vae_test_r2_mean": float(seeds_table["test_r2"].mean()),
-        "vae_test_r2_std": float(seeds_table["test_r2"].std(ddof=1)) if len(seeds_table) > 1 else 0.0,
+        "vae_test_r2_std": float(seeds_table["test_r2"].std(ddof=1)) if len(seeds_table) > 1 else float("nan"),
         "vae_train_r2_mean": float(seeds_table["train_r2"].mean()),
         "pca_test_r2": pca_test_r2, "pca_train_r2": pca_train_r2,
         "active_units": active_units(kl_dims),
@@ -358,8 +367,8 @@ def run(config: VAEReturnsConfig) -> VAEReturnsResult:
 
     # --- write the run directory ------------------------------------------------------------------------------
     out = run_dir.path
-    latent_mean.to_parquet(out / "latent_features.parquet")
-    latent_std.to_parquet(out / "latent_std.parquet")
+    atomic_write(out / "latent_features.parquet", latent_mean.to_parquet)
+    atomic_write(out / "latent_std.parquet", latent_std.to_parquet)
     vae.save(out / "model", metadata={"scaler_mean": scaler.mean_.tolist(), "scaler_scale": scaler.scale_.tolist(),
                                       "columns": [str(c) for c in returns.columns]})
     run_dir.save_json("history.json", {str(s): h.to_dict() for s, h in zip(cfg.seeds, histories, strict=True)})

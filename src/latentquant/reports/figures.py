@@ -1,16 +1,24 @@
 """Matplotlib figures used by reports. Each function takes plain pandas/numpy inputs and returns a Figure.
 
 The backend is left to the user (matplotlib picks a non-interactive one on machines without a display).
+
+Legends stay readable with many assets: a figure that draws one line or bar per column (:func:`plot_lines`,
+:func:`plot_bars`, :func:`plot_metric_curves`, :func:`plot_fan_chart`, :func:`plot_traversal`) gives a colour and a
+legend entry to at most ``legend_max`` (default 10) of them, chosen by a criterion each function documents; the rest
+are still drawn, thin and grey, under one legend entry ``others (n)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 __all__ = [
     "plot_alpha_scatter",
@@ -26,6 +34,36 @@ __all__ = [
     "plot_threshold_series",
     "plot_traversal",
 ]
+
+
+_LEGEND_MAX = 10
+_OTHERS = "0.72"  # grey of the series without a legend entry
+
+
+def _top(scores: Sequence[float] | np.ndarray, legend_max: int) -> np.ndarray:
+    """Boolean mask of the ``legend_max`` largest scores (NaN ranks last; ties keep the earlier column)."""
+    if not (isinstance(legend_max, (int, np.integer)) and legend_max >= 1):
+        raise ValueError(f"legend_max must be a positive integer, got {legend_max!r}.")
+    values = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-np.inf)
+    keep = np.zeros(len(values), dtype=bool)
+    keep[np.argsort(-values, kind="stable")[:legend_max]] = True
+    return keep
+
+
+def _with_others(handles: list[Any], labels: list[str], n_others: int, *,
+                 patch: bool = False) -> tuple[list[Any], list[str]]:
+    """The legend's handles and labels with one grey ``others (n)`` entry appended when ``n_others > 0``."""
+    if n_others > 0:
+        handles = [*handles, Patch(facecolor=_OTHERS) if patch else Line2D([], [], color=_OTHERS, lw=0.8)]
+        labels = [*labels, f"others ({n_others})"]
+    return handles, labels
+
+
+def _nan_abs_mean(frame: pd.DataFrame) -> np.ndarray:
+    values = np.abs(frame.to_numpy(dtype=np.float64))
+    finite = np.isfinite(values)
+    counts = finite.sum(axis=0)
+    return np.where(counts > 0, np.where(finite, values, 0.0).sum(axis=0) / np.maximum(counts, 1), np.nan)
 
 
 def plot_loss_curves(history: Mapping[str, Sequence[float]], *, best_epoch: int | None = None) -> Figure:
@@ -197,8 +235,11 @@ def plot_threshold_series(score: pd.Series, threshold: float, *, split_date: pd.
     return fig
 
 
-def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "") -> Figure:
+def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "", legend_max: int = _LEGEND_MAX) -> Figure:
     """Grouped bar chart: one group per row, one bar per column.
+
+    With more than ``legend_max`` columns, the ``legend_max`` columns with the largest mean absolute value over the
+    groups are coloured and named in the legend; the others are grey under one ``others (n)`` entry.
 
     Parameters
     ----------
@@ -206,6 +247,8 @@ def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "") -> Figu
         Groups × bars.
     ylabel, title : str
         Labels.
+    legend_max : int, default 10
+        At most this many columns get a colour and a legend entry.
 
     Returns
     -------
@@ -220,8 +263,15 @@ def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "") -> Figu
     4
     >>> plt.close(fig)
     """
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(table) * max(1, table.shape[1])), 3.5))
-    table.plot.bar(ax=ax, width=0.8)
+    keep = _top(_nan_abs_mean(table), legend_max)
+    colours: list[Any] = [_OTHERS] * table.shape[1]
+    for rank, i in enumerate(np.flatnonzero(keep)):
+        colours[i] = f"C{rank % 10}"
+    fig, ax = plt.subplots(figsize=(min(24.0, max(6.0, 0.45 * len(table) * max(1, table.shape[1]))), 3.5))
+    table.plot.bar(ax=ax, width=0.8, color=colours, legend=False)
+    handles: list[Any] = [Patch(facecolor=colours[i]) for i in np.flatnonzero(keep)]
+    labels = [str(table.columns[int(i)]) for i in np.flatnonzero(keep)]
+    ax.legend(*_with_others(handles, labels, int((~keep).sum()), patch=True), fontsize=8)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.axhline(0, color="k", lw=0.6)
@@ -229,8 +279,13 @@ def plot_bars(table: pd.DataFrame, *, ylabel: str = "", title: str = "") -> Figu
     return fig
 
 
-def plot_lines(table: pd.DataFrame, *, ylabel: str = "", title: str = "", logy: bool = False) -> Figure:
+def plot_lines(table: pd.DataFrame, *, ylabel: str = "", title: str = "", logy: bool = False,
+               legend_max: int = _LEGEND_MAX) -> Figure:
     """One line per column on a shared axis (e.g. equity curves); log scale on y when ``logy``.
+
+    With more than ``legend_max`` columns, the ``legend_max`` columns that move most — the largest standard
+    deviation over the index, of ``log10`` of the values when ``logy`` — are coloured and named in the legend; the
+    others are drawn thin and grey under one ``others (n)`` entry.
 
     Parameters
     ----------
@@ -240,6 +295,8 @@ def plot_lines(table: pd.DataFrame, *, ylabel: str = "", title: str = "", logy: 
         Labels.
     logy : bool, default False
         Logarithmic y-axis.
+    legend_max : int, default 10
+        At most this many lines get a colour and a legend entry.
 
     Returns
     -------
@@ -255,15 +312,37 @@ def plot_lines(table: pd.DataFrame, *, ylabel: str = "", title: str = "", logy: 
     >>> len(fig.axes[0].lines), fig.axes[0].get_yscale()
     (2, 'log')
     >>> plt.close(fig)
+
+    Forty assets: all forty lines, ten legend entries for the ten most volatile and one for the rest:
+
+    >>> paths = pd.DataFrame(np.cumsum(np.random.default_rng(0).normal(size=(50, 40)), axis=0) * np.arange(1, 41))
+    >>> fig = plot_lines(paths)
+    >>> labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    >>> len(fig.axes[0].lines), len(labels), labels[-1]
+    (40, 11, 'others (30)')
+    >>> plt.close(fig)
     """
+    values = table.to_numpy(dtype=np.float64)
+    if logy:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.log10(np.where(values > 0, values, np.nan))
+    finite = np.where(np.isfinite(values), values, np.nan)
+    scores = [np.nanstd(col) if np.isfinite(col).any() else np.nan for col in finite.T]
+    keep = _top(scores, legend_max)
     fig, ax = plt.subplots(figsize=(10, 4))
+    rank = 0
     for i, col in enumerate(table.columns):
-        ax.plot(table.index, table[col], lw=1.0, color=f"C{i % 10}", label=str(col))
+        if keep[i]:
+            ax.plot(table.index, table.iloc[:, i], lw=1.0, color=f"C{rank % 10}", label=str(col), zorder=3)
+            rank += 1
+        else:
+            ax.plot(table.index, table.iloc[:, i], lw=0.6, color=_OTHERS, zorder=2)
     if logy:
         ax.set_yscale("log")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8, ncol=min(4, max(1, table.shape[1])))
+    handles, labels = _with_others(*ax.get_legend_handles_labels(), int((~keep).sum()))
+    ax.legend(handles, labels, fontsize=8, ncol=min(4, max(1, len(labels))))
     fig.tight_layout()
     return fig
 
@@ -356,19 +435,23 @@ def plot_heatmap(table: pd.DataFrame, *, title: str = "", center: float | None =
     return fig
 
 
-def plot_traversal(responses: Mapping[str, pd.DataFrame], *, ylabel: str = "decoded return", max_lines: int = 20
-                   ) -> Figure:
+def plot_traversal(responses: Mapping[str, pd.DataFrame], *, ylabel: str = "decoded return",
+                   max_lines: int = _LEGEND_MAX) -> Figure:
     """Latent traversals: one panel per factor; each panel shows every asset's decoded response (lines) as that
     factor is swept (x-axis: the factor's value, rows of each table) while the others are held fixed.
+
+    Every asset is drawn. The ``max_lines`` most responsive assets — the largest range (max − min) of the decoded
+    response, summed over the factors — keep one colour in every panel and a legend entry; the others are thin and
+    grey under one ``others (n)`` entry.
 
     Parameters
     ----------
     responses : mapping of str to pandas.DataFrame
-        Factor name → swept values × assets (e.g. ``VAEFactorModel.traverse()``).
+        Factor name → swept values × assets (e.g. ``VAEFactorModel.traverse()``), the same assets in every table.
     ylabel : str, default "decoded return"
         Label of the y-axis.
-    max_lines : int, default 20
-        At most this many assets per panel.
+    max_lines : int, default 10
+        At most this many assets get a colour and a legend entry.
 
     Returns
     -------
@@ -387,13 +470,25 @@ def plot_traversal(responses: Mapping[str, pd.DataFrame], *, ylabel: str = "deco
     >>> plt.close(fig)
     """
     names = list(responses)
+    assets = list(responses[names[0]].columns) if names else []
+    spread = np.zeros(len(assets))
+    for frame in responses.values():
+        values = frame.reindex(columns=assets).to_numpy(dtype=np.float64)
+        with np.errstate(invalid="ignore"):
+            rng = np.nanmax(values, axis=0, initial=-np.inf) - np.nanmin(values, axis=0, initial=np.inf)
+        spread += np.where(np.isfinite(rng), rng, 0.0)
+    keep = _top(spread, max_lines) if assets else np.zeros(0, dtype=bool)
+    colour = {a: f"C{rank % 10}" for rank, a in enumerate(a for a, k in zip(assets, keep, strict=True) if k)}
     n_cols = min(4, len(names))
     n_rows = int(np.ceil(len(names) / n_cols))
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 2.9 * n_rows), squeeze=False, sharey=True)
     for ax, name in zip(axes.flat, names, strict=False):
         frame = responses[name]
-        for col in frame.columns[:max_lines]:
-            ax.plot(frame.index, frame[col], lw=0.9, label=str(col))
+        for col in frame.columns:
+            if col in colour:
+                ax.plot(frame.index, frame[col], lw=0.9, color=colour[col], zorder=3)
+            else:
+                ax.plot(frame.index, frame[col], lw=0.5, color=_OTHERS, zorder=2)
         ax.axhline(0, color="k", lw=0.5)
         ax.axvline(0, color="grey", lw=0.5, ls=":")
         ax.set_title(f"sweep {name}")
@@ -401,7 +496,8 @@ def plot_traversal(responses: Mapping[str, pd.DataFrame], *, ylabel: str = "deco
     for ax in axes.flat[len(names):]:
         ax.axis("off")
     axes[0, 0].set_ylabel(ylabel)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+    handles, labels = _with_others([Line2D([], [], color=c, lw=0.9) for c in colour.values()],
+                                   [str(a) for a in colour], int((~keep).sum()))
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
@@ -409,9 +505,13 @@ def plot_traversal(responses: Mapping[str, pd.DataFrame], *, ylabel: str = "deco
 
 def plot_fan_chart(paths: Mapping[str, np.ndarray], *, realised: pd.Series | None = None,
                    quantiles: Sequence[float] = (0.05, 0.25, 0.5, 0.75, 0.95), ylabel: str = "cumulative return",
-                   title: str = "") -> Figure:
+                   title: str = "", legend_max: int = _LEGEND_MAX) -> Figure:
     """Fan chart of simulated cumulative paths: for each named set of paths (``(n_paths, horizon)`` arrays), the
     median and the bands between symmetric quantiles; an optional realised path (indexed 1..horizon) on top.
+
+    With more than ``legend_max`` sets, the ``legend_max`` sets whose median ends farthest from 0 (largest
+    ``|median|`` at the last step) get their bands, a colour and a legend entry; the others show only their median,
+    thin and grey, under one ``others (n)`` entry.
 
     Parameters
     ----------
@@ -423,6 +523,8 @@ def plot_fan_chart(paths: Mapping[str, np.ndarray], *, realised: pd.Series | Non
         Symmetric quantiles; each outer pair is a band.
     ylabel, title : str
         Labels.
+    legend_max : int, default 10
+        At most this many sets get bands, a colour and a legend entry.
 
     Returns
     -------
@@ -439,30 +541,44 @@ def plot_fan_chart(paths: Mapping[str, np.ndarray], *, realised: pd.Series | Non
     >>> plt.close(fig)
     """
     q = sorted(quantiles)
+    medians = {name: np.median(arr, axis=0) for name, arr in paths.items()}
+    keep: np.ndarray = (_top([abs(m[-1]) if len(m) else np.nan for m in medians.values()], legend_max) if paths
+                        else np.zeros(0, dtype=bool))
     fig, ax = plt.subplots(figsize=(8, 4))
-    for i, (name, arr) in enumerate(paths.items()):
+    rank = 0
+    for (name, arr), shown in zip(paths.items(), keep, strict=True):
         steps = np.arange(1, arr.shape[1] + 1)
+        if not shown:
+            ax.plot(steps, medians[name], color=_OTHERS, lw=0.6, zorder=2)
+            continue
         qs = np.quantile(arr, q, axis=0)
-        color = f"C{i}"
+        color = f"C{rank % 10}"
+        rank += 1
         for lo in range(len(q) // 2):  # nested bands: (q0, q-1), (q1, q-2), ...
             ax.fill_between(steps, qs[lo], qs[len(q) - 1 - lo], color=color, alpha=0.15, lw=0)
-        ax.plot(steps, np.median(arr, axis=0), color=color, lw=1.2, label=f"{name}: median, "
+        ax.plot(steps, medians[name], color=color, lw=1.2, zorder=3, label=f"{name}: median, "
                 f"{q[0]:.0%}–{q[-1]:.0%} band")
     if realised is not None:
-        ax.plot(np.arange(1, len(realised) + 1), realised.to_numpy(), color="k", lw=1.3, label=str(realised.name))
+        ax.plot(np.arange(1, len(realised) + 1), realised.to_numpy(), color="k", lw=1.3, zorder=4,
+                label=str(realised.name))
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("days ahead")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower left")
+    handles, labels = _with_others(*ax.get_legend_handles_labels(), int((~keep).sum()))
+    ax.legend(handles, labels, fontsize=8, loc="lower left")
     fig.tight_layout()
     return fig
 
 
 def plot_metric_curves(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, xlabel: str = "", ylabel: str = "",
-                       title: str = "") -> Figure:
+                       title: str = "", legend_max: int = _LEGEND_MAX) -> Figure:
     """One line per column of ``mean`` against its index (e.g. R² against the number of factors), with ±1 std
     error bars from ``std`` (e.g. across seeds).
+
+    With more than ``legend_max`` columns, the ``legend_max`` columns with the largest mean absolute value over the
+    index (for R²: the best models) keep a colour, error bars and a legend entry; the others are thin grey lines
+    under one ``others (n)`` entry.
 
     Parameters
     ----------
@@ -472,6 +588,8 @@ def plot_metric_curves(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, x
         Error bars, same shape.
     xlabel, ylabel, title : str
         Labels.
+    legend_max : int, default 10
+        At most this many lines get a colour and a legend entry.
 
     Returns
     -------
@@ -487,16 +605,23 @@ def plot_metric_curves(mean: pd.DataFrame, std: pd.DataFrame | None = None, *, x
     (2, ['VAE', 'PCA'])
     >>> plt.close(fig)
     """
+    keep = _top(_nan_abs_mean(mean), legend_max)
     fig, ax = plt.subplots(figsize=(6, 3.8))
+    rank = 0
     for i, col in enumerate(mean.columns):
+        if not keep[i]:
+            ax.plot(mean.index, mean.iloc[:, i].to_numpy(), lw=0.6, color=_OTHERS, zorder=2)
+            continue
         err = std[col].to_numpy() if std is not None and col in std else None
-        ax.errorbar(mean.index, mean[col].to_numpy(), yerr=err, marker="o", ms=4, capsize=3, color=f"C{i}",
-                    label=str(col))
+        ax.errorbar(mean.index, mean.iloc[:, i].to_numpy(), yerr=err, marker="o", ms=4, capsize=3,
+                    color=f"C{rank % 10}", label=str(col), zorder=3)
+        rank += 1
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    handles, labels = _with_others(*ax.get_legend_handles_labels(), int((~keep).sum()))
+    ax.legend(handles, labels, fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -6,6 +6,10 @@ Layout::
       config.json   manifest.json   metrics.json
       tables/*.csv + *.md   figures/*.png   model/   report.html
 
+Every JSON file is strict JSON: a NaN or infinite number (a statistic that is not defined for the run, such as a
+standard deviation over one seed) is written as ``null``, and ``metrics.json`` lists the paths of those keys under
+``"undefined"``. Tables show such cells empty, never as ``nan`` or ``inf``.
+
 This module renders and writes files only; it imports no model code, so experiments can use it.
 """
 
@@ -27,7 +31,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, select_autoescape
 
-from latentquant.base import atomic_write
+from latentquant._io import atomic_write
 from latentquant.exceptions import ConfigError
 
 __all__ = ["RunDirectory", "check_path_name", "data_fingerprint", "environment_info", "to_markdown"]
@@ -84,7 +88,7 @@ def to_markdown(df: pd.DataFrame, *, floatfmt: str = ".4g", index: bool = True) 
     df : pandas.DataFrame
         The table.
     floatfmt : str, default ".4g"
-        Format of float cells (NaN is left empty).
+        Format of float cells (NaN, infinite and missing cells are left empty).
     index : bool, default True
         Write the index as the first column.
 
@@ -96,17 +100,20 @@ def to_markdown(df: pd.DataFrame, *, floatfmt: str = ".4g", index: bool = True) 
     Examples
     --------
     >>> import numpy as np, pandas as pd
-    >>> print(to_markdown(pd.DataFrame({"r2": [0.51234, np.nan]}, index=["vae", "pca"])), end="")
+    >>> print(to_markdown(pd.DataFrame({"r2": [0.51234, np.nan, np.inf]}, index=["vae", "pca", "ae"])), end="")
     | index | r2 |
     |---|---|
     | vae | 0.5123 |
     | pca |  |
+    | ae |  |
     """
     frame = df.reset_index() if index else df
 
     def fmt(v: Any) -> str:
+        if v is None or v is pd.NA or v is pd.NaT:
+            return ""
         if isinstance(v, (float, np.floating)):
-            return "" if math.isnan(v) else format(float(v), floatfmt)
+            return format(float(v), floatfmt) if math.isfinite(v) else ""
         return str(v).replace("|", "\\|")
 
     header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
@@ -181,6 +188,37 @@ def environment_info() -> dict[str, Any]:
             "versions": versions, "git_sha": _git_sha()}
 
 
+def _finite_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with infinite and missing (``None``) cells set to NaN, which every writer shows empty."""
+    return df.mask(df.isin([np.inf, -np.inf]) | df.isna())
+
+
+def _strict(obj: Any, path: str = "", undefined: list[str] | None = None) -> Any:
+    """``obj`` with NaN/±inf numbers (Python, numpy, in dicts, lists, tuples and arrays) replaced by ``None``; the
+    ``/``-joined key paths of the replaced values are appended to ``undefined``."""
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
+    elif isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float):
+        if math.isfinite(obj):
+            return obj
+        if undefined is not None:
+            undefined.append(path)
+        return None
+    if isinstance(obj, dict):
+        return {(k.item() if isinstance(k, np.generic) else k):
+                _strict(v, f"{path}/{k}" if path else str(k), undefined) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v, f"{path}/{i}" if path else str(i), undefined) for i, v in enumerate(obj)]
+    return obj
+
+
+def _dumps(obj: Any) -> str:
+    """Strict JSON (no NaN/Infinity tokens) of an object already passed through :func:`_strict`."""
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default, allow_nan=False)
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, (np.integer,)):
         return int(obj)
@@ -215,6 +253,11 @@ class RunDirectory:
         The run directory (created with ``tables/`` and ``figures/`` if missing).
     title : str
         Title of the HTML report.
+    started : float, optional
+        A :func:`time.perf_counter` reading taken when the run began (before loading data and training). The
+        manifest's ``timings.total_seconds`` is measured from it, so it covers the whole run even when the directory
+        is created only after the fits; ``timings.write_seconds`` is the time from this object's creation to
+        :meth:`finish`. Default: this object's creation, and ``total_seconds_from`` in the manifest says so.
 
     Examples
     --------
@@ -222,15 +265,33 @@ class RunDirectory:
     >>> run = RunDirectory(tempfile.mkdtemp(), title="demo")
     >>> run.section("Results", "One table.")
     >>> _ = run.save_table("scores", pd.DataFrame({"r2": [0.5]}, index=["vae"]))
-    >>> report = run.finish(config={"seed": 0}, metrics={"r2": 0.5})
+    >>> report = run.finish(config={"seed": 0}, metrics={"r2": 0.5, "r2_std": float("nan")})
     >>> sorted(str(p.relative_to(run.path)) for p in run.path.rglob("*") if p.is_file())
     ['config.json', 'manifest.json', 'metrics.json', 'report.html', 'tables/scores.csv', 'tables/scores.md', \
 'tables/scores.tex']
     >>> json.loads((run.path / "metrics.json").read_text()), "One table." in report.read_text()
-    ({'r2': 0.5}, True)
+    ({'r2': 0.5, 'r2_std': None, 'undefined': ['r2_std']}, True)
+
+    A study that creates its run directory after the fits passes its start time, so that the manifest's total time
+    includes them:
+
+    >>> import time
+    >>> t0 = time.perf_counter() - 60.0  # as if the study had started (and trained) a minute ago
+    >>> run = RunDirectory(tempfile.mkdtemp(), title="demo", started=t0)
+    >>> manifest = json.loads(run.finish(config={}, metrics={}).with_name("manifest.json").read_text())
+    >>> manifest["timings"]["total_seconds"] >= 60.0 > manifest["timings"]["write_seconds"]
+    True
+    >>> manifest["total_seconds_from"]
+    'study start'
     """
 
-    def __init__(self, path: str | Path, *, title: str) -> None:
+    def __init__(self, path: str | Path, *, title: str, started: float | None = None) -> None:
+        self._created = time.perf_counter()
+        if started is not None and not (isinstance(started, (int, float)) and math.isfinite(started)
+                                        and started <= self._created):
+            raise ValueError(f"started must be an earlier time.perf_counter() reading, got {started!r}.")
+        self._t0 = self._created if started is None else float(started)
+        self._started_by_study = started is not None
         self.path = Path(path)
         self.title = title
         if (self.path / "manifest.json").is_file():
@@ -242,7 +303,6 @@ class RunDirectory:
         for sub in ("", "tables", "figures"):
             (self.path / sub).mkdir(parents=True, exist_ok=True)
         self._sections: list[_Section] = []
-        self._t0 = time.perf_counter()
         self.timings: dict[str, float] = {}
 
     def child(self, *parts: str) -> Path:
@@ -310,7 +370,11 @@ e.g. letters, digits, '_', '-' and '.'.
         return out
 
     def save_table(self, name: str, df: pd.DataFrame, caption: str = "", *, floatfmt: str = ".4g") -> Path:
-        """Save ``tables/<name>.csv``, ``.md`` and ``.tex`` (LaTeX) and show the table in the current section."""
+        """Save ``tables/<name>.csv``, ``.md`` and ``.tex`` (LaTeX) and show the table in the current section.
+
+        NaN, infinite and missing cells are written empty in every format (never ``nan`` or ``inf``).
+        """
+        df = _finite_frame(df)
         out = self.child("tables", f"{name}.csv")
         markdown = to_markdown(df, floatfmt=floatfmt)
         latex = df.to_latex(float_format=lambda v: format(v, floatfmt), na_rep="", caption=caption or None)
@@ -322,24 +386,40 @@ e.g. letters, digits, '_', '-' and '.'.
         return out
 
     def save_json(self, name: str, obj: Any) -> Path:
+        """Write ``obj`` to ``<run directory>/<name>`` as strict JSON: NaN and infinite numbers become ``null``."""
         out = self.child(name)
-        text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default)
+        text = _dumps(_strict(obj))
         return atomic_write(out, lambda tmp: tmp.write_text(text))
 
     def finish(self, *, config: dict[str, Any], metrics: dict[str, Any],
                manifest: dict[str, Any] | None = None) -> Path:
-        """Write ``config.json``, ``metrics.json``, ``manifest.json`` and ``report.html``; return the report path."""
-        self.timings["total_seconds"] = time.perf_counter() - self._t0
-        full_manifest = {**environment_info(), **(manifest or {}), "timings": self.timings}
-        self.save_json("config.json", config)
-        self.save_json("metrics.json", metrics)
-        self.save_json("manifest.json", full_manifest)
+        """Write ``config.json``, ``metrics.json``, ``manifest.json`` and ``report.html``; return the report path.
+
+        ``metrics.json`` is strict JSON: a NaN or infinite metric (not defined for this run, e.g. a standard
+        deviation over one seed) is written as ``null`` and its key path (``"a/b/0"``) is listed under the added
+        top-level key ``"undefined"`` (reserved: ``metrics`` must not have it). The manifest's ``timings`` hold
+        ``total_seconds`` (from ``started``, see the class) and ``write_seconds`` next to the study's own entries.
+        """
+        if "undefined" in metrics:
+            raise ValueError("metrics has a key 'undefined'; it is reserved for the list of undefined metrics.")
+        now = time.perf_counter()
+        self.timings["total_seconds"] = now - self._t0
+        self.timings["write_seconds"] = now - self._created
+        full_manifest = _strict({**environment_info(), **(manifest or {}), "timings": self.timings,
+                                 "total_seconds_from": "study start" if self._started_by_study
+                                 else "run directory creation"})
+        config = _strict(config)
+        undefined: list[str] = []
+        strict_metrics = _strict(metrics, undefined=undefined)
+        strict_metrics["undefined"] = undefined
+        atomic_write(self.child("config.json"), lambda tmp: tmp.write_text(_dumps(config)))
+        atomic_write(self.child("metrics.json"), lambda tmp: tmp.write_text(_dumps(strict_metrics)))
+        atomic_write(self.child("manifest.json"), lambda tmp: tmp.write_text(_dumps(full_manifest)))
         env = Environment(autoescape=select_autoescape(["html"]))
         template = env.from_string(resources.files("latentquant.reports").joinpath(
             "templates/report.html").read_text())
         html = template.render(
             title=self.title, sections=self._sections,
-            config=json.dumps(config, indent=2, sort_keys=True, default=_json_default),
-            manifest=json.dumps(full_manifest, indent=2, sort_keys=True, default=_json_default),
+            config=_dumps(config), manifest=_dumps(full_manifest),
         )
         return atomic_write(self.path / "report.html", lambda tmp: tmp.write_text(html))

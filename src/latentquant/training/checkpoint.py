@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import torch
 from torch import nn
 
+from latentquant._io import atomic_write
 from latentquant.exceptions import CheckpointError, ConfigError
 
 __all__ = ["build_module", "load_model", "module_config", "register_model", "registered_models", "save_model"]
@@ -239,9 +240,10 @@ def save_model(model: nn.Module, path: str | Path, *, metadata: dict[str, Any] |
         "metadata": metadata or {},
         "versions": {"latentquant": __version__, "torch": torch.__version__, "python": platform.python_version()},
     }
-    (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True))
+    text = json.dumps(config, indent=2, sort_keys=True)
+    atomic_write(directory / CONFIG_FILE, lambda tmp: tmp.write_text(text))
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, directory / WEIGHTS_FILE)
+    atomic_write(directory / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
     return directory
 
 
