@@ -156,3 +156,15 @@ def test_errors_are_pinned():
                                                   r"the 240 training dates \(1 miss some, first 'p00'\); n_factors=3 "
                                                   r"needs at least 4\. Shorten the training window"):
         PCAFactors(n_factors=3).fit(unbalanced)
+
+
+def test_registry_renamed_parameter_warning_points_at_the_callers_line():
+    import warnings
+
+    from latentquant.models.pricing import PRICING_MODELS
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        PRICING_MODELS.create("FF", factors=["Mkt-RF"])  # the old name of factor_names
+    assert [w.category for w in caught] == [FutureWarning]
+    assert caught[0].filename == __file__  # not the registry module

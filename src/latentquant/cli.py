@@ -75,6 +75,11 @@ def _show_warning(message: Warning | str, category: type[Warning], filename: str
     typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
 
 
+_MISSING_HELP = "error (default for --csv) | drop: dates where an asset has no value (default for --data)."
+_MIN_HISTORY_HELP = "Drop the assets with fewer values than this first (assets that start late)."
+_VALUE_COLUMN_HELP = "The value column of a long-layout --csv (date, ticker, price, …) with several numeric columns."
+
+
 @app.callback()
 def _main(
     debug: bool = typer.Option(False, "--debug", help="Show the full traceback of an internal error instead of one "
@@ -135,6 +140,9 @@ def vae_fit(
     data: str | None = typer.Option(None, help="Bundled dataset name (e.g. sp500_stocks)."),
     csv: Path | None = typer.Option(None, help="Your wide CSV/Parquet file: a date column + one column per asset."),
     returns: bool = typer.Option(False, "--returns", help="The file holds returns (default: prices)."),
+    missing: str | None = typer.Option(None, help=_MISSING_HELP),
+    min_history: int | None = typer.Option(None, min=2, help=_MIN_HISTORY_HELP),
+    value_column: str | None = typer.Option(None, help=_VALUE_COLUMN_HELP),
     latent: int = typer.Option(5, help="Latent dimension K."),
     beta: float = typer.Option(1.0, help="Weight β of the KL term."),
     epochs: int = typer.Option(300, help="Maximum epochs (early stopping on the last 20% of the training span)."),
@@ -157,6 +165,7 @@ def vae_fit(
         raise LatentQuantError("Give exactly one of --data NAME (see `latentquant datasets list`) or --csv PATH.")
     config = VAEReturnsConfig(
         data=data, path=str(csv) if csv is not None else None, input="returns" if returns else "prices",
+        missing=missing, min_history=min_history, value_column=value_column,
         train_end=train_end, test_start=test_start, test_end=test_end, latent_dim=latent,
         hidden_dims=_int_list(hidden, "--hidden-dims"), beta=beta, epochs=epochs, batch_size=batch_size, lr=lr,
         seeds=_int_list(seeds, "--seeds"), n_scenarios=scenarios, out=str(out),
@@ -172,9 +181,6 @@ _CSV_HELP = "Your wide CSV/Parquet file: a date column + one column per asset."
 _INPUT_HELP = "What --csv holds: prices, log_returns or returns (simple)."
 
 
-_MISSING_HELP = "error (default for --csv) | drop: dates where an asset has no value (default for --data)."
-_MIN_HISTORY_HELP = "Drop the assets with fewer values than this first (assets that start late)."
-_VALUE_COLUMN_HELP = "The value column of a long-layout --csv (date, ticker, price, …) with several numeric columns."
 
 
 def _study_returns(data: str | None, csv: Path | None, input: str, missing: str | None = None,

@@ -153,13 +153,15 @@ def _parse_dates(values: pd.Series, column: str, path: Path, dayfirst: bool = Fa
                     f"{int(first_field.iloc[pos])} cannot be a month); pass dayfirst=True to read dd/mm/yyyy dates, "
                     "or write ISO dates (YYYY-MM-DD)."
                 )
-        try:
-            parsed = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst and day_month)
-            mixed = not pd.api.types.is_datetime64_any_dtype(parsed)
-        except (ValueError, TypeError):  # mixed UTC offsets (pandas >= 3 raises)
-            mixed = True
-        if mixed:
-            parsed = pd.to_datetime(text, errors="coerce", utc=True, dayfirst=dayfirst and day_month)
+        with warnings.catch_warnings():  # pandas' per-element fallback is fine: every value is checked below
+            warnings.filterwarnings("ignore", message="Could not infer format", category=UserWarning)
+            try:
+                parsed = pd.to_datetime(text, errors="coerce", dayfirst=dayfirst and day_month)
+                mixed = not pd.api.types.is_datetime64_any_dtype(parsed)
+            except (ValueError, TypeError):  # mixed UTC offsets (pandas >= 3 raises)
+                mixed = True
+            if mixed:
+                parsed = pd.to_datetime(text, errors="coerce", utc=True, dayfirst=dayfirst and day_month)
         _check_parsed(values, parsed, where)
     index = pd.DatetimeIndex(parsed, name="date")
     if index.tz is not None:

@@ -15,7 +15,7 @@ Conventions (REFERENCE §1, book Appendix A.4), stated again in every output:
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, Literal
@@ -24,6 +24,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from latentquant.evaluation._series import (
+    as_1d,
+    check_ppy,
+    check_simple,
+    drawdown_of,
+    excess_returns,
+    resampled_sharpes,
+    sharpe_per_period,
+    stationary_bootstrap_indices,
+)
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.validation import check_aligned
 
@@ -33,115 +43,15 @@ ArrayLike1D = np.ndarray | pd.Series | list[float]
 RiskFree = float | np.ndarray | pd.Series
 
 _METHODS = ("asymptotic", "bootstrap")
-_MIN_OBS = 3
 
 
 # --------------------------------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------------------------------
-def _where(index: pd.Index | None, i: int) -> str:
-    if index is None:
-        return f"position {i}"
-    label = index[i]
-    if isinstance(label, pd.Timestamp):
-        text = label.strftime("%Y-%m-%d") if label.tz is None and label == label.normalize() else label.isoformat()
-        return f"{text} (position {i})"
-    return f"{label!r} (position {i})"
-
-
-def _check_ppy(periods_per_year: Any) -> float:
-    if isinstance(periods_per_year, bool) or not isinstance(periods_per_year, Real) \
-            or not math.isfinite(float(periods_per_year)) or float(periods_per_year) <= 0:
-        raise ConfigError(
-            f"periods_per_year must be a positive finite number, got {periods_per_year!r}; "
-            "use 252 for daily, 52 for weekly, 12 for monthly returns."
-        )
-    return float(periods_per_year)
-
-
 def _check_level(level: Any) -> float:
     if isinstance(level, bool) or not isinstance(level, Real) or not 0.0 < float(level) < 1.0:
         raise ConfigError(f"level must be in (0, 1), got {level!r}; pass e.g. 0.95 for a 95% interval.")
     return float(level)
-
-
-def _as_1d(returns: Any, name: str = "returns", min_obs: int = _MIN_OBS) -> tuple[np.ndarray, pd.Index | None]:
-    """Float64 copy of a 1-D series plus its index (None for arrays); raises on NaN/inf/too short."""
-    if isinstance(returns, pd.DataFrame):
-        raise DataValidationError(
-            f"{name} must be 1-D (one series), got a DataFrame with {returns.shape[1]} column(s); "
-            f"pass one column, e.g. {name}[col], or use performance_summary(DataFrame) for a table."
-        )
-    index = returns.index if isinstance(returns, pd.Series) else None
-    try:
-        x = np.asarray(returns, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataValidationError(
-            f"{name} must be numeric; convert it with pd.to_numeric(..., errors='coerce') and drop what fails "
-            f"({exc})."
-        ) from None
-    if x.ndim != 1:
-        raise DataValidationError(
-            f"{name} must be 1-D (one value per period), got shape {x.shape}; pass one column, "
-            "or use performance_summary(DataFrame) for a table of series."
-        )
-    bad = ~np.isfinite(x)
-    if bad.any():
-        i = int(np.argmax(bad))
-        what = "NaN" if np.isnan(x[i]) else "an infinite value"
-        raise DataValidationError(
-            f"{name} has {what} at {_where(index, i)} ({int(bad.sum())} non-finite value(s) in total); "
-            f"drop or fill them first, e.g. {name}.dropna()."
-        )
-    if x.size < min_obs:
-        raise DataValidationError(
-            f"{name} has {x.size} observation(s) but at least {min_obs} are needed; pass a longer history."
-        )
-    return x, index
-
-
-def _check_simple(x: np.ndarray, index: pd.Index | None, name: str = "returns") -> None:
-    below = x < -1.0
-    if below.any():
-        i = int(np.argmax(below))
-        raise DataValidationError(
-            f"{name} has a simple return below -1 ({float(x[i])!r} at {_where(index, i)}), which would make wealth "
-            "negative; pass simple returns (if these are log returns convert them with np.expm1)."
-        )
-
-
-def _excess(x: np.ndarray, index: pd.Index | None, returns: Any, rf: Any, ppy: float) -> tuple[np.ndarray, str]:
-    """Per-period excess returns and a description of the rf convention."""
-    if isinstance(rf, np.ndarray) and rf.ndim == 0:
-        rf = rf.item()
-    if isinstance(rf, bool):
-        raise ConfigError(f"rf must be an annualised yield (number) or a series aligned with returns, got {rf!r}.")
-    if isinstance(rf, Real):
-        r = float(rf)
-        if not math.isfinite(r):
-            raise ConfigError(f"rf must be a finite annualised yield, got {rf!r}; pass e.g. 0.05 for 5% a year.")
-        return x - r / ppy, f"rf={r:g}" + (" p.a." if r != 0 else "")
-    if isinstance(rf, pd.Series) and isinstance(returns, pd.Series):
-        check_aligned(returns, rf, names=("returns", "rf"))
-    rf_arr, _ = _as_1d(rf, name="rf", min_obs=0)
-    if rf_arr.shape != x.shape:
-        raise DataValidationError(
-            f"rf has {rf_arr.size} values but returns has {x.size}; pass a scalar annualised yield or one annualised "
-            "yield per period, e.g. returns, rf = returns.align(rf, join='inner')."
-        )
-    label = rf.name if isinstance(rf, pd.Series) and rf.name is not None else "series"
-    return x - rf_arr / ppy, f"rf={label} (annualised, /{ppy:g} per period)"
-
-
-def _sharpe_per_period(e: np.ndarray) -> float:
-    sd = float(e.std(ddof=1))
-    mean = float(e.mean())
-    if not sd > 1e-12 * max(abs(mean), 1e-300):
-        raise DataValidationError(
-            f"excess returns are constant ({mean!r} in all {e.size} periods): the Sharpe ratio is undefined; "
-            "check that the series is not a placeholder or forward-filled, or report the mean return instead."
-        )
-    return mean / sd
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -187,10 +97,10 @@ def sharpe_ratio(returns: ArrayLike1D, *, rf: RiskFree = 0.0, periods_per_year: 
     >>> round(sharpe_ratio(r, rf=0.04, periods_per_year=4), 6)   # 1% per period removed
     -0.774597
     """
-    ppy = _check_ppy(periods_per_year)
-    x, index = _as_1d(returns)
-    e, _ = _excess(x, index, returns, rf, ppy)
-    return _sharpe_per_period(e) * math.sqrt(ppy)
+    ppy = check_ppy(periods_per_year)
+    x, index = as_1d(returns)
+    e, _ = excess_returns(x, index, returns, rf, ppy)
+    return sharpe_per_period(e) * math.sqrt(ppy)
 
 
 @dataclass(frozen=True)
@@ -245,35 +155,10 @@ class SharpeEstimate:
         )
 
 
-def _stationary_bootstrap_indices(t: int, n_boot: int, block: int, rng: np.random.Generator,
-                                  chunk_cells: int = 2_000_000) -> Iterator[np.ndarray]:
-    """Index arrays ``(m, t)`` of stationary-bootstrap resamples (Politis & Romano 1994), ``n_boot`` rows in all,
-    yielded in chunks of about ``chunk_cells`` cells.
-
-    Blocks start at uniform positions, have geometric lengths with mean ``block`` and wrap around the end (circular).
-    Apply the same indices to several series to keep their cross-dependence (paired bootstrap).
-    """
-    p = 1.0 / block
-    rows_per_chunk = max(1, chunk_cells // t)
-    steps = np.arange(t)
-    for lo in range(0, n_boot, rows_per_chunk):
-        m = min(rows_per_chunk, n_boot - lo)
-        new_block = rng.random((m, t)) < p
-        new_block[:, 0] = True
-        starts = rng.integers(0, t, size=(m, t))
-        last = np.maximum.accumulate(np.where(new_block, steps, 0), axis=1)
-        yield (np.take_along_axis(starts, last, axis=1) + steps - last) % t
-
-
-def _resampled_sharpes(sample: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(sample.mean(axis=1) / sample.std(axis=1, ddof=1))
-
-
 def _stationary_bootstrap_sharpes(e: np.ndarray, n_boot: int, block: int, rng: np.random.Generator) -> np.ndarray:
     """Per-period Sharpe ratios of ``n_boot`` stationary-bootstrap resamples of ``e``."""
-    return np.concatenate([_resampled_sharpes(e[idx])
-                           for idx in _stationary_bootstrap_indices(e.size, n_boot, block, rng)])
+    return np.concatenate([resampled_sharpes(e[idx])
+                           for idx in stationary_bootstrap_indices(e.size, n_boot, block, rng)])
 
 
 def sharpe_ci(returns: ArrayLike1D, *, rf: RiskFree = 0.0, periods_per_year: float = 252, level: float = 0.95,
@@ -329,15 +214,15 @@ def sharpe_ci(returns: ArrayLike1D, *, rf: RiskFree = 0.0, periods_per_year: flo
     >>> print(sharpe_ci(r, method="bootstrap", seed=0))
     Sharpe 0.52 [-0.46, 1.50] (95% CI, bootstrap; rf=0, ×√252)
     """
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     lvl = _check_level(level)
     if method not in _METHODS:
         raise ConfigError(f"method must be 'asymptotic' or 'bootstrap', got {method!r}.")
     if isinstance(n_boot, bool) or not isinstance(n_boot, Integral) or n_boot < 100:
         raise ConfigError(f"n_boot must be an integer >= 100, got {n_boot!r}; 2000 is a good default.")
-    x, index = _as_1d(returns)
-    e, rf_text = _excess(x, index, returns, rf, ppy)
-    sr = _sharpe_per_period(e)
+    x, index = as_1d(returns)
+    e, rf_text = excess_returns(x, index, returns, rf, ppy)
+    sr = sharpe_per_period(e)
     t = e.size
     scale = math.sqrt(ppy)
     if method == "asymptotic":
@@ -369,12 +254,6 @@ def sharpe_ci(returns: ArrayLike1D, *, rf: RiskFree = 0.0, periods_per_year: flo
     )
 
 
-def _max_drawdown(x: np.ndarray) -> float:
-    wealth = np.cumprod(1.0 + x)
-    peak = np.maximum.accumulate(np.concatenate(([1.0], wealth)))[1:]
-    return float(np.max(1.0 - wealth / peak))
-
-
 def max_drawdown(returns: ArrayLike1D) -> float:
     """Largest peak-to-trough loss of the compounded wealth curve, as a positive fraction.
 
@@ -398,22 +277,22 @@ def max_drawdown(returns: ArrayLike1D) -> float:
     >>> max_drawdown([0.01, 0.02])
     0.0
     """
-    x, index = _as_1d(returns, min_obs=1)
-    _check_simple(x, index)
-    return _max_drawdown(x)
+    x, index = as_1d(returns, min_obs=1)
+    check_simple(x, index)
+    return drawdown_of(x)
 
 
 def _summary_1d(returns: Any, rf: Any, ppy: float, level: float) -> tuple[pd.Series, str]:
-    x, index = _as_1d(returns)
-    _check_simple(x, index)
-    e, rf_text = _excess(x, index, returns, rf, ppy)
+    x, index = as_1d(returns)
+    check_simple(x, index)
+    e, rf_text = excess_returns(x, index, returns, rf, ppy)
     est = sharpe_ci(e, periods_per_year=ppy, level=level)
     t = x.size
     scale = math.sqrt(ppy)
     wealth_end = float(np.prod(1.0 + x))
     cagr = wealth_end ** (ppy / t) - 1.0
     downside = math.sqrt(float(np.mean(np.minimum(e, 0.0) ** 2)))
-    mdd = _max_drawdown(x)
+    mdd = drawdown_of(x)
     nan = float("nan")
     out = pd.Series({
         "ann_return": float(x.mean()) * ppy,
@@ -481,7 +360,7 @@ def performance_summary(returns: ArrayLike1D | pd.DataFrame, *, rf: RiskFree = 0
     >>> performance_summary(df).shape
     (2, 11)
     """
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     lvl = _check_level(level)
     attrs: dict[Hashable, Any] = {"periods_per_year": ppy, "level": lvl, "sharpe_ci": "asymptotic (Mertens 2002)"}
     if isinstance(returns, pd.DataFrame):

@@ -32,18 +32,17 @@ import pandas as pd
 from scipy import stats
 
 from latentquant._math import newey_west_lrv
-from latentquant.evaluation._series import paired_arrays
-from latentquant.evaluation.portfolio import (
-    ArrayLike1D,
-    RiskFree,
-    _as_1d,
-    _check_ppy,
-    _excess,
-    _resampled_sharpes,
-    _sharpe_per_period,
-    _stationary_bootstrap_indices,
-    _where,
+from latentquant.evaluation._series import (
+    as_1d,
+    check_ppy,
+    describe_position,
+    excess_returns,
+    paired_arrays,
+    resampled_sharpes,
+    sharpe_per_period,
+    stationary_bootstrap_indices,
 )
+from latentquant.evaluation.portfolio import ArrayLike1D, RiskFree
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.validation import Interval, Options, check_aligned, check_arg
 
@@ -58,7 +57,7 @@ __all__ = [
 ]
 
 EULER_GAMMA = 0.5772156649015329
-_MIN_OBS = 3
+MIN_OBS = 3
 
 
 class _TestResult:
@@ -109,9 +108,9 @@ def _expected_max_sharpe(var: float, n_trials: int) -> float:
 
 
 def _moments(returns: Any, rf: Any, ppy: float) -> tuple[np.ndarray, float, float, float]:
-    x, index = _as_1d(returns, min_obs=_MIN_OBS)
-    e, _ = _excess(x, index, returns, rf, ppy)
-    sr = _sharpe_per_period(e)
+    x, index = as_1d(returns, min_obs=MIN_OBS)
+    e, _ = excess_returns(x, index, returns, rf, ppy)
+    sr = sharpe_per_period(e)
     return e, sr, float(stats.skew(e)), float(stats.kurtosis(e, fisher=False))
 
 
@@ -158,7 +157,7 @@ def probabilistic_sharpe_ratio(returns: ArrayLike1D, benchmark_sharpe: float | A
     >>> round(probabilistic_sharpe_ratio(r, sharpe_ratio(r)), 3)
     0.5
     """
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     e, sr, g3, g4 = _moments(returns, rf, ppy)
     if isinstance(benchmark_sharpe, np.ndarray) and benchmark_sharpe.ndim == 0:
         benchmark_sharpe = benchmark_sharpe.item()
@@ -170,9 +169,9 @@ def probabilistic_sharpe_ratio(returns: ArrayLike1D, benchmark_sharpe: float | A
             raise ConfigError(f"benchmark_sharpe must be finite, got {benchmark_sharpe!r}; pass e.g. 0.0 or 0.5.")
         sr_star = float(benchmark_sharpe) / math.sqrt(ppy)
     else:
-        b, _, index = paired_arrays(benchmark_sharpe, returns, ("benchmark_sharpe", "returns"), min_obs=_MIN_OBS)
+        b, _, index = paired_arrays(benchmark_sharpe, returns, ("benchmark_sharpe", "returns"), min_obs=MIN_OBS)
         like = benchmark_sharpe if isinstance(benchmark_sharpe, pd.Series) else returns
-        sr_star = _sharpe_per_period(_excess(b, index, like, rf, ppy)[0])
+        sr_star = sharpe_per_period(excess_returns(b, index, like, rf, ppy)[0])
     return _psr(sr, sr_star, e.size, g3, g4)
 
 
@@ -258,8 +257,8 @@ def deflated_sharpe_ratio(returns: ArrayLike1D, trial_sharpes: ArrayLike1D, *, n
     >>> round(out.sr0, 3), round(out.dsr, 3), out.n_trials
     (0.379, 0.61, 5)
     """
-    ppy = _check_ppy(periods_per_year)
-    trials, _ = _as_1d(trial_sharpes, name="trial_sharpes", min_obs=1)
+    ppy = check_ppy(periods_per_year)
+    trials, _ = as_1d(trial_sharpes, name="trial_sharpes", min_obs=1)
     # at most the number of trial Sharpe ratios; None: all of them
     check_arg("n_trials", n_trials, Interval(Integral, 1, trials.size, closed="both"), None)
     n = int(trials.size if n_trials is None else n_trials)
@@ -352,20 +351,20 @@ def sharpe_difference_test(returns: ArrayLike1D, benchmark: ArrayLike1D, *, rf: 
     >>> bool(out.low < out.difference < out.high), 0 <= out.p_value <= 1
     (True, True)
     """
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     check_arg("level", level, Interval(Real, 0, 1, closed="neither"))
     check_arg("n_boot", n_boot, Interval(Integral, 100, None))
-    a, b, index = paired_arrays(returns, benchmark, ("returns", "benchmark"), min_obs=_MIN_OBS)
+    a, b, index = paired_arrays(returns, benchmark, ("returns", "benchmark"), min_obs=MIN_OBS)
     like = returns if isinstance(returns, pd.Series) else benchmark
-    ea = _excess(a, index, like, rf, ppy)[0]
-    eb = _excess(b, index, like, rf, ppy)[0]
+    ea = excess_returns(a, index, like, rf, ppy)[0]
+    eb = excess_returns(b, index, like, rf, ppy)[0]
     t = ea.size
     blk = max(1, round(t ** (1.0 / 3.0))) if block is None else block
     check_arg("block", blk, Interval(Integral, 1, t, closed="both"))  # at most the number of observations
-    observed = _sharpe_per_period(ea) - _sharpe_per_period(eb)
+    observed = sharpe_per_period(ea) - sharpe_per_period(eb)
     rng = np.random.default_rng(seed)
-    reps = np.concatenate([_resampled_sharpes(ea[idx]) - _resampled_sharpes(eb[idx])
-                           for idx in _stationary_bootstrap_indices(t, int(n_boot), int(blk), rng)])
+    reps = np.concatenate([resampled_sharpes(ea[idx]) - resampled_sharpes(eb[idx])
+                           for idx in stationary_bootstrap_indices(t, int(n_boot), int(blk), rng)])
     reps = reps[np.isfinite(reps)]
     if reps.size < 0.9 * n_boot:
         raise DataValidationError(
@@ -479,7 +478,7 @@ def regime_importance_test(importance: pd.DataFrame, regime: pd.Series, *, lags:
             "as neighbouring periods; call importance.sort_index() (and regime.sort_index()) first."
         )
     if regime.isna().any():
-        first = _where(regime.index, int(np.argmax(regime.isna().to_numpy())))
+        first = describe_position(regime.index, int(np.argmax(regime.isna().to_numpy())))
         raise DataValidationError(
             f"regime has missing values (first at {first}); decide the regime of every date, "
             "e.g. regime.fillna(False)."
@@ -508,7 +507,7 @@ def regime_importance_test(importance: pd.DataFrame, regime: pd.Series, *, lags:
     rows = {}
     for col in importance.columns:
         try:
-            y, _ = _as_1d(importance[col], name=f"importance[{col!r}]", min_obs=_MIN_OBS)
+            y, _ = as_1d(importance[col], name=f"importance[{col!r}]", min_obs=MIN_OBS)
         except DataValidationError as exc:
             raise DataValidationError(f"column {col!r}: {exc}") from None
         diff, se = _hac_slope(y, d, lag)

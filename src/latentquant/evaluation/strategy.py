@@ -27,17 +27,16 @@ import numpy as np
 import pandas as pd
 
 from latentquant._math import uncentred_r2
-from latentquant.evaluation._series import paired_arrays
-from latentquant.evaluation.portfolio import (
-    ArrayLike1D,
-    RiskFree,
-    _as_1d,
-    _check_ppy,
-    _check_simple,
-    _excess,
-    _max_drawdown,
-    _sharpe_per_period,
+from latentquant.evaluation._series import (
+    as_1d,
+    check_ppy,
+    check_simple,
+    drawdown_of,
+    excess_returns,
+    paired_arrays,
+    sharpe_per_period,
 )
+from latentquant.evaluation.portfolio import ArrayLike1D, RiskFree
 from latentquant.evaluation.sharpe_inference import probabilistic_sharpe_ratio
 from latentquant.exceptions import DataValidationError
 from latentquant.validation import Interval, check_aligned, check_arg
@@ -59,7 +58,7 @@ __all__ = [
 def _cash_per_period(rf: Any, n: int, index: pd.Index | None, like: Any, ppy: float) -> np.ndarray:
     """Per-period cash return ``rf / ppy`` as an array of length ``n`` (validated like :func:`sharpe_ratio`'s rf)."""
     zeros = np.zeros(n)
-    return zeros - _excess(zeros, index, like, rf, ppy)[0]
+    return zeros - excess_returns(zeros, index, like, rf, ppy)[0]
 
 
 def _check_cost(cost_bps: Any) -> float:
@@ -75,7 +74,7 @@ def _check_threshold(threshold: Any) -> float:
 
 def _sharpe_or_nan(e: np.ndarray) -> float:
     try:
-        return _sharpe_per_period(e)
+        return sharpe_per_period(e)
     except DataValidationError:
         return float("nan")
 
@@ -109,7 +108,7 @@ def long_cash_positions(predictions: ArrayLike1D, threshold: float = 0.0) -> pd.
     [1.0, 0.0, 0.0, 1.0]
     """
     thr = _check_threshold(threshold)
-    p, index = _as_1d(predictions, name="predictions", min_obs=1)
+    p, index = as_1d(predictions, name="predictions", min_obs=1)
     return _wrap((p > thr).astype(np.float64), index, "position")
 
 
@@ -163,10 +162,10 @@ def strategy_returns(positions: ArrayLike1D, asset_returns: ArrayLike1D, *, rf: 
     >>> [round(v, 6) for v in r]
     [0.009, -0.02, -0.0009, 0.009]
     """
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     c = _check_cost(cost_bps) / 1e4
     w, y, index = paired_arrays(positions, asset_returns, ("positions", "asset_returns"))
-    _check_simple(y, index, name="asset_returns")
+    check_simple(y, index, name="asset_returns")
     like = positions if isinstance(positions, pd.Series) else asset_returns
     cash = _cash_per_period(rf, y.size, index, like, ppy)
     trades = np.abs(np.diff(w, prepend=0.0))
@@ -200,11 +199,11 @@ def turnover(positions: ArrayLike1D, *, periods_per_year: float | None = None) -
     >>> round(turnover([1, 1, 0, 1, 1], periods_per_year=252), 6)
     151.2
     """
-    w, _ = _as_1d(positions, name="positions", min_obs=1)
+    w, _ = as_1d(positions, name="positions", min_obs=1)
     value = float(np.mean(np.abs(np.diff(w, prepend=0.0))))
     if periods_per_year is None:
         return value
-    return value * _check_ppy(periods_per_year)
+    return value * check_ppy(periods_per_year)
 
 
 def hit_rate(predictions: ArrayLike1D, realised: ArrayLike1D) -> float:
@@ -280,7 +279,7 @@ def _timing_row(positions: pd.Series, predictions: Any, asset_returns: Any, rf: 
         "sharpe_excess": _sharpe_or_nan(excess) * math.sqrt(ppy),
         "ann_return": float(r.mean()) * ppy,
         "ann_vol": float(r.std(ddof=1)) * math.sqrt(ppy),
-        "max_drawdown": _max_drawdown(r.to_numpy()),
+        "max_drawdown": drawdown_of(r.to_numpy()),
         "hit_rate": hit_rate(predictions, asset_returns),
         "time_in_market": float(positions.mean()),
         "turnover": turnover(positions),
@@ -335,7 +334,7 @@ def timing_statistics(predictions: ArrayLike1D, asset_returns: ArrayLike1D, *, t
     >>> stats[["hit_rate", "time_in_market", "turnover"]].tolist()
     [0.75, 0.75, 0.75]
     """
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     cost = _check_cost(cost_bps)
     paired_arrays(predictions, asset_returns, ("predictions", "asset_returns"))  # errors name the user's inputs
     positions = long_cash_positions(predictions, threshold)
@@ -413,7 +412,7 @@ def timing_summary(predictions: pd.DataFrame, asset_returns: pd.Series, *, thres
             f"asset_returns must be a pandas Series on the dates of predictions, got {type(asset_returns).__name__}."
         )
     check_aligned(predictions, asset_returns, names=("predictions", "asset_returns"))
-    ppy = _check_ppy(periods_per_year)
+    ppy = check_ppy(periods_per_year)
     cost = _check_cost(cost_bps)
     cols: dict[Any, tuple[pd.Series, pd.Series]] = {}
     for col in predictions.columns:

@@ -6,7 +6,8 @@ The index is the bundled S&P 500 (``sp500_index`` or ``sp500_ohlcv``) or, with t
 CSV/Parquet file of daily prices read with :func:`latentquant.datasets.load_prices_csv` and checked before any fit:
 daily dates, a ``close`` column (or a single price column), ``high``/``low``/``volume`` for ``variant: ohlcv``,
 positive prices, overlap with the macro series, enough rows in each span. :func:`stock_data` is the same recipe for
-the bundled stocks of the pre-training experiment.
+the bundled stocks of the pre-training experiment. Also the helpers that read a study frame's columns (features
+vs ``__name__`` labels, technical vs macro) and its data fingerprint, to which the stored fits are tied.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from latentquant.exceptions import DataValidationError, DataWarning
+from latentquant.reports import data_fingerprint
 
 if TYPE_CHECKING:
     from latentquant.experiments.feature_selection import SelectionStudyConfig
@@ -277,3 +279,20 @@ def stock_data(cfg: SelectionStudyConfig) -> pd.DataFrame:
         f["__ticker__"] = ticker
         frames.append(f[f["__split__"] != ""])
     return pd.concat(frames)
+
+
+def _meta_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if not (str(c).startswith("__") and str(c).endswith("__"))]
+
+
+def _technical_columns(columns: list[str]) -> list[str]:
+    from latentquant.features import MACRO_FEATURES
+
+    return [c for c in columns if c.split("_lag")[0] not in MACRO_FEATURES]
+
+
+def _fingerprint(frame: pd.DataFrame) -> str:
+    """Data fingerprint of a study frame (text columns by their category codes); stored fits are tied to it."""
+    numeric = frame.apply(lambda c: c if pd.api.types.is_numeric_dtype(c) else c.astype("category").cat.codes)
+    return data_fingerprint(numeric)[:16]
+

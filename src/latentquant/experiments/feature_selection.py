@@ -27,261 +27,51 @@ stocks that one price file does not hold); and the semi-supervised VAE on up/dow
 Every fit is a task of :mod:`latentquant.executors`, stored as it finishes, so an interrupted study resumes.
 """
 
-from __future__ import annotations
-
 import functools
-import hashlib
 import inspect
-import itertools
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import RegressorMixin
 
 from latentquant._io import atomic_write
-from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
+from latentquant.exceptions import ConfigError, DataWarning
 from latentquant.executors import Task, run_tasks
-from latentquant.experiments._config import StudyConfig, StudyResult, section_options
-from latentquant.experiments._data import STUDY_MISSING
+from latentquant.experiments._selection_config import (
+    _PRETRAINING,
+    _SEMI,
+    MODEL_NAMES,
+    SelectionStudyConfig,
+    SelectionStudyResult,
+)
+from latentquant.experiments._selection_config import _seeds_of as _seeds_of
 from latentquant.experiments._selection_data import SPLITS as _SPLITS
-from latentquant.experiments._selection_data import stock_data, study_data
+from latentquant.experiments._selection_data import (
+    _fingerprint,
+    _meta_columns,
+    _technical_columns,
+    stock_data,
+    study_data,
+)
+from latentquant.experiments._selection_report import _write_report
+from latentquant.experiments._selection_tables import PPY as PPY
+from latentquant.experiments._selection_tables import _importance_tables, _main_tables, _pretraining_table, _semi_table
+from latentquant.experiments._selection_tables import _seed_metrics as _seed_metrics
 from latentquant.experiments._tasks import progress_printer
 from latentquant.models.selection import SELECTION_MODELS, LightGBMBaseline, RidgeBaseline, VAEFeatures
-from latentquant.reports import RunDirectory, data_fingerprint
-from latentquant.reports import figures as figs
 
 __all__ = ["MODEL_NAMES", "SelectionStudyConfig", "SelectionStudyResult", "run", "study_data"]
 
-#: The timing models of the study: the regressors of the selection registry, in its order.
-MODEL_NAMES = tuple(name for name in SELECTION_MODELS if issubclass(SELECTION_MODELS.get(name), RegressorMixin))
 _TECHNICAL_ONLY = ("vae_features",)  # compresses the technical indicators alone (the macro series stay out)
-PPY = 252
-_PRETRAINING: dict[str, Any] = {"enabled": True, "target": "AAPL", "models": ["self_attention", "vae_features"],
-                                "seeds": [0, 1, 2, 3, 4], "fine_tune": {"epochs": 50, "lr": 3e-4}}
-_SEMI: dict[str, Any] = {"enabled": True, "label_fraction": 0.05, "seeds": [0, 1, 2, 3, 4], "params": {}}
-
-
-@dataclass
-class SelectionStudyConfig(StudyConfig):
-    """Every choice of the study (see the module docstring); YAML keys are these field names.
-
-    Parameters
-    ----------
-    path : str or None
-        A CSV/Parquet file of the user's daily prices to study instead of the bundled S&P 500: a date column and a
-        ``close`` column (any case) or a single price column; ``high``, ``low`` and ``volume`` too for
-        ``variant: ohlcv``. Read with :func:`~latentquant.datasets.load_prices_csv` and checked before any fit
-        (daily dates, positive prices, enough dates shared with the bundled VIX and Treasury yields, which give the
-        macro features). The pre-training experiment, which needs the bundled stocks, is skipped with a warning.
-    missing : {"error", "drop"}, default "error"
-        Missing values in ``path``'s file: an error naming each column's count, or drop those dates (counted in a
-        warning).
-    variant : {"close", "ohlcv"}, default "close"
-        Indicators of the close (S&P 500: data to 2022), or also those needing high/low/volume (S&P 500: data to
-        2018-12).
-    lags : int, default 0
-        Lagged copies of every feature added to the inputs.
-    train, validation, test : list of str
-        ``[start, end]`` dates of the three time-ordered spans (inclusive).
-    models : list of str
-        Timing models, names of :data:`MODEL_NAMES` (default: all).
-    seeds : list of int, default 0..9
-        Distinct seeds; every model is fitted once per seed.
-    params : dict of str to dict
-        Model name → keyword arguments of its estimator.
-    threshold : float, default 0.0
-        Go long when the predicted return is above it.
-    cost_bps : float, default 0.0
-        Cost in basis points per unit of position change.
-    n_boot : int, default 2000
-        Bootstrap replicates of the Sharpe confidence intervals and difference tests.
-    pretraining : dict
-        ``enabled``, ``target`` (a bundled stock), ``models``, ``seeds`` and ``fine_tune`` options of the
-        pre-training experiment.
-    semi_supervised : dict
-        ``enabled``, ``label_fraction``, ``seeds`` and ``params`` of the semi-supervised VAE experiment.
-    executor : {"local", "serial", "ray"}, default "local"
-        Where the fits run (:func:`~latentquant.executors.run_tasks`).
-    n_jobs : int or None
-        Worker processes (``None``: one per core).
-    ray_address : str or None
-        Address of a Ray cluster for ``executor='ray'`` (``None``: a local Ray instance).
-    out : str, default "runs/feature-selection"
-        The run directory.
-    verbose : bool or None
-        ``False`` silences the progress lines on stderr.
-
-    Examples
-    --------
-    >>> config = SelectionStudyConfig.from_dict({"models": ["ridge", "self_attention"], "seeds": [0, 1],
-    ...                                          "pretraining": {"enabled": False}})
-    >>> config.validate()
-    >>> {name: str(start.date()) for name, (start, end) in config.spans().items()}
-    {'train': '2005-01-01', 'validation': '2015-01-01', 'test': '2017-01-01'}
-    >>> SelectionStudyConfig(train=["2005-01-01", "2015-06-30"]).validate()
-    Traceback (most recent call last):
-    ...
-    latentquant.exceptions.ConfigError: the validation span must start after the train span ends (got train ending \
-2015-06-30 and validation starting 2015-01-01); splits are time-ordered.
-    """
-
-    path: str | None = None
-    missing: str = "error"
-    variant: str = "close"
-    lags: int = 0
-    train: list[str] = field(default_factory=lambda: ["2005-01-01", "2014-12-31"])
-    validation: list[str] = field(default_factory=lambda: ["2015-01-01", "2016-12-31"])
-    test: list[str] = field(default_factory=lambda: ["2017-01-01", "2022-12-31"])
-    models: list[str] = field(default_factory=lambda: list(MODEL_NAMES))
-    seeds: list[int] = field(default_factory=lambda: list(range(10)))
-    params: dict[str, dict[str, Any]] = field(default_factory=dict)
-    threshold: float = 0.0
-    cost_bps: float = 0.0
-    n_boot: int = 2000
-    pretraining: dict[str, Any] = field(default_factory=lambda: dict(_PRETRAINING))
-    semi_supervised: dict[str, Any] = field(default_factory=lambda: dict(_SEMI))
-    executor: str = "local"
-    n_jobs: int | None = None
-    ray_address: str | None = None
-    out: str = "runs/feature-selection"
-    verbose: bool | None = None
-
-    def validate(self) -> None:
-        if self.path is not None and (not isinstance(self.path, str) or not self.path.strip()):
-            raise ConfigError(f"path must be the path of a CSV/Parquet file of daily prices (or null for the bundled "
-                              f"S&P 500), got {self.path!r}.")
-        if self.missing not in STUDY_MISSING:
-            raise ConfigError(f"missing must be 'error' (stop at a missing price) or 'drop' (drop the dates with a "
-                              f"missing price), got {self.missing!r}.")
-        if self.variant not in ("close", "ohlcv"):
-            raise ConfigError(f"variant must be 'close' (S&P 500 close, to 2022) or 'ohlcv' (open/high/low/close/"
-                              f"volume, to 2018-12), got {self.variant!r}.")
-        bad = [m for m in self.models if m not in MODEL_NAMES]
-        if bad or not self.models:
-            raise ConfigError(f"unknown model name(s) {bad} in models; choose from {list(MODEL_NAMES)}."
-                              if bad else f"models must name at least one of {list(MODEL_NAMES)}.")
-        if not isinstance(self.params, Mapping):
-            section_options("params", self.params, MODEL_NAMES, "model names to model options")
-        unknown = sorted(set(self.params) - set(MODEL_NAMES), key=str)
-        if unknown:
-            raise ConfigError(f"params has unknown model name(s) {unknown}; choose from {list(MODEL_NAMES)}.")
-        for model, options in self.params.items():
-            section_options(f"params.{model}", options, _model_keys(model), "model options")
-        if not self.seeds or any(isinstance(v, bool) or not isinstance(v, int) for v in self.seeds) \
-                or len(set(self.seeds)) != len(self.seeds):
-            raise ConfigError(f"seeds must be a non-empty list of distinct integers, got {self.seeds!r}.")
-        if self.executor not in ("serial", "local", "ray"):
-            raise ConfigError(f"executor must be 'serial', 'local' or 'ray', got {self.executor!r}.")
-        if isinstance(self.lags, bool) or not isinstance(self.lags, int) or self.lags < 0:
-            raise ConfigError(f"lags must be an integer >= 0, got {self.lags!r}.")
-        if not isinstance(self.cost_bps, (int, float)) or not math.isfinite(self.cost_bps) or self.cost_bps < 0:
-            raise ConfigError(f"cost_bps must be a number >= 0 (basis points per unit of position change), "
-                              f"got {self.cost_bps!r}.")
-        if isinstance(self.n_boot, bool) or not isinstance(self.n_boot, int) or self.n_boot < 100:
-            raise ConfigError(f"n_boot must be an integer >= 100 (bootstrap replicates of the Sharpe intervals and "
-                              f"tests), got {self.n_boot!r}; 2000 is a good default.")
-        spans = self.spans()
-        for a, b in itertools.pairwise(_SPLITS):
-            end, start = spans[a][1], spans[b][0]
-            if start <= end:
-                raise ConfigError(f"the {b} span must start after the {a} span ends (got {a} ending "
-                                  f"{end.date()} and {b} starting {start.date()}); splits are time-ordered.")
-        for name, defaults in (("pretraining", _PRETRAINING), ("semi_supervised", _SEMI)):
-            section_options(name, getattr(self, name), defaults)
-        pre = {**_PRETRAINING, **self.pretraining}
-        if not isinstance(pre["models"], list):
-            raise ConfigError(f"pretraining.models must be a list of model names ('self_attention', "
-                              f"'vae_features'), got {pre['models']!r}.")
-        bad_pre = [m for m in pre["models"] if m not in ("self_attention", "vae_features")]
-        if bad_pre:
-            raise ConfigError(f"pretraining.models supports 'self_attention' and 'vae_features', got {bad_pre}.")
-        fine_tune_keys = set().union(*(_model_keys(m) for m in pre["models"] or ("self_attention", "vae_features")))
-        section_options("pretraining.fine_tune", pre["fine_tune"], fine_tune_keys, "model options")
-        section_options("semi_supervised.params", self.semi_supervised.get("params", {}),
-                        _model_keys("semi_supervised_vae"), "model options")
-        frac = self.semi_supervised.get("label_fraction", 0.05)
-        if not isinstance(frac, (int, float)) or not 0 < frac <= 1:
-            raise ConfigError(f"semi_supervised.label_fraction must be in (0, 1], got {frac!r}.")
-
-    def spans(self) -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
-        out: dict[str, tuple[pd.Timestamp, pd.Timestamp]] = {}
-        for name in _SPLITS:
-            value = getattr(self, name)
-            try:
-                start, end = (pd.Timestamp(v) for v in value)
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{name} must be a [start, end] pair of dates, got {value!r}.") from exc
-            if end < start:
-                raise ConfigError(f"{name} ends ({end.date()}) before it starts ({start.date()}).")
-            out[name] = (start, end)
-        return out
-
-
-@dataclass(frozen=True)
-class SelectionStudyResult(StudyResult):
-    """What :func:`run` returns: the run directory, the headline metrics and the tables (``sharpe``, ``headline``,
-    importance, pre-training and semi-supervised tables).
-
-    Attributes
-    ----------
-    path : pathlib.Path
-        The run directory.
-    metrics : mapping
-        Headline numbers, as in ``metrics.json`` (``seeds``, ``sharpe``, ``n_trials``, ...).
-    tables : mapping of str to pandas.DataFrame
-        The report's tables by name (read-only; :meth:`table` hands out copies).
-
-    Examples
-    --------
-    >>> from pathlib import Path
-    >>> import pandas as pd
-    >>> sharpe = pd.DataFrame({"sharpe_test_mean": [0.9, 0.4, 0.7]}, index=["self_attention", "ridge", "buy_and_hold"])
-    >>> result = SelectionStudyResult(path=Path("runs/fs"), metrics={"seeds": [0, 1]}, tables={"sharpe": sharpe})
-    >>> print(result.summary())
-    2 models × 2 seeds; best mean test Sharpe (rf=0, √252): self_attention 0.90 vs buy-and-hold 0.70; report: \
-runs/fs/report.html
-    """
-
-    def summary(self) -> str:
-        test = self.tables["sharpe"]["sharpe_test_mean"]
-        models = test.drop("buy_and_hold")
-        best = str(models.idxmax())
-        return (f"{len(models)} models × {len(self.metrics['seeds'])} seeds; best mean test Sharpe (rf=0, √252): "
-                f"{best} {models.max():.2f} vs buy-and-hold {test['buy_and_hold']:.2f}; report: {self.report}")
-
-
-# --------------------------------------------------------------------------------------------------- data
-def _meta_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if not (str(c).startswith("__") and str(c).endswith("__"))]
-
-
-def _technical_columns(columns: list[str]) -> list[str]:
-    from latentquant.features import MACRO_FEATURES
-
-    return [c for c in columns if c.split("_lag")[0] not in MACRO_FEATURES]
-
-
-def _fingerprint(frame: pd.DataFrame) -> str:
-    """Data fingerprint of a study frame (text columns by their category codes); stored fits are tied to it."""
-    numeric = frame.apply(lambda c: c if pd.api.types.is_numeric_dtype(c) else c.astype("category").cat.codes)
-    return data_fingerprint(numeric)[:16]
 
 
 @functools.lru_cache(maxsize=2)
 def _read(path: str) -> pd.DataFrame:
     return pd.read_parquet(path)
-
-
-def _model_keys(name: str) -> list[str]:
-    """The constructor parameters of the selection model ``name`` (old spellings included)."""
-    cls = SELECTION_MODELS.get(name)
-    return sorted(set(SELECTION_MODELS.params(name)) | set(getattr(cls, "_renamed_params", {})))
 
 
 # --------------------------------------------------------------------------------------------------- one fit
@@ -414,201 +204,6 @@ def semi_supervised_arms(data_path: str, seed: int, label_fraction: float, param
     return out
 
 
-# --------------------------------------------------------------------------------------------------- metrics
-def _strategy(pred: pd.Series, frame: pd.DataFrame, threshold: float, cost_bps: float) -> pd.Series:
-    """Returns of the long-or-cash strategy on the dates of ``pred`` (cash earns 0)."""
-    from latentquant.evaluation import timing_returns
-
-    return timing_returns(pred, frame.loc[pred.index, "__y__"], threshold=threshold, cost_bps=cost_bps,
-                          periods_per_year=PPY)
-
-
-def _seed_metrics(pred: pd.Series, frame: pd.DataFrame, cfg: SelectionStudyConfig) -> dict[str, float]:
-    from latentquant.evaluation import timing_statistics
-
-    out: dict[str, float] = {}
-    for span in ("train", "test"):
-        p = pred[(frame["__split__"] == span).to_numpy()]
-        y = frame.loc[p.index, "__y__"]
-        stats = timing_statistics(p, y, threshold=cfg.threshold, cost_bps=cfg.cost_bps, periods_per_year=PPY)
-        out[f"sharpe_{span}"] = stats["sharpe_rf0"]  # cash earns 0
-        if span == "test":
-            out["sharpe_test_tbill"] = timing_statistics(  # cash earns the T-bill; Sharpe in excess of it
-                p, y, threshold=cfg.threshold, rf=frame.loc[p.index, "__rf__"], cost_bps=cfg.cost_bps,
-                periods_per_year=PPY)["sharpe_excess"]
-            out["hit_rate"] = stats["hit_rate"]
-            out["turnover"] = stats["turnover"]
-            out["max_drawdown"] = stats["max_drawdown"]
-            out["time_in_market"] = stats["time_in_market"]
-            out["mse_1e4"] = 1e4 * stats["mse"]
-            out["r2_oos_pct"] = 100 * stats["r2_oos"]
-    return out
-
-
-# --------------------------------------------------------------------------------------------------- aggregation
-def _seeds_of(cfg: SelectionStudyConfig, model: str) -> list[int]:
-    """Every seed, or the first one alone for a model without randomness (one fit)."""
-    return list(cfg.seeds) if "seed" in SELECTION_MODELS.params(model) else [cfg.seeds[0]]
-
-
-def _pm(full: pd.DataFrame, col: str) -> list[str]:
-    return [("" if not np.isfinite(m) else f"{m:.2f}" if not np.isfinite(s) else f"{m:.2f} ± {s:.2f}")
-            for m, s in zip(full[f"{col}_mean"], full[f"{col}_std"], strict=True)]
-
-
-@dataclass
-class _Main:
-    full: pd.DataFrame
-    headline: pd.DataFrame
-    equity: pd.DataFrame
-    significant: list[str]
-    n_trials: int
-
-
-def _main_tables(cfg: SelectionStudyConfig, frame: pd.DataFrame, results: Mapping[str, Any]) -> _Main:
-    """Per-seed metrics (mean ± std), ensemble statistics and the buy-and-hold row."""
-    from latentquant.evaluation import (
-        deflated_sharpe_ratio,
-        hit_rate,
-        max_drawdown,
-        probabilistic_sharpe_ratio,
-        sharpe_ci,
-        sharpe_difference_test,
-        sharpe_ratio,
-    )
-
-    split = frame["__split__"]
-    test = (split == "test").to_numpy()
-    y_test = frame.loc[test, "__y__"]
-    bh = y_test.rename("buy_and_hold")
-    per_seed: dict[str, pd.DataFrame] = {}
-    ensemble: dict[str, pd.Series] = {}
-    for model in cfg.models:
-        preds = {s: results[f"{model}-s{s}"]["pred"] for s in _seeds_of(cfg, model)}
-        per_seed[model] = pd.DataFrame({s: _seed_metrics(p, frame, cfg) for s, p in preds.items()}).T
-        ensemble[model] = pd.concat(preds, axis=1).mean(axis=1)
-    trials = np.concatenate([per_seed[m]["sharpe_test"].to_numpy() for m in cfg.models])
-    trials = trials[np.isfinite(trials)]  # a variant that never invested has no Sharpe ratio
-    rows: dict[str, dict[str, float]] = {}
-    equity: dict[str, pd.Series] = {}
-    for model in cfg.models:
-        ps = per_seed[model]
-        row: dict[str, float] = {"n_seeds": float(len(ps)),  # seeds never invested have no Sharpe: left out of
-                                 "n_seeds_in_cash": float(ps["sharpe_test"].isna().sum())}  # the Sharpe mean/std
-        for col in ps.columns:
-            row[f"{col}_mean"] = float(ps[col].mean())
-            row[f"{col}_std"] = float(ps[col].std(ddof=1)) if len(ps) > 1 else float("nan")
-        e = ensemble[model][test]
-        r = _strategy(e, frame, cfg.threshold, cfg.cost_bps)
-        equity[model] = r
-        row.update({"ensemble_hit_rate": hit_rate(e, y_test), "ensemble_max_drawdown": max_drawdown(r)})
-        try:
-            ci = sharpe_ci(r, periods_per_year=PPY, method="bootstrap", n_boot=cfg.n_boot, seed=0)
-            diff = sharpe_difference_test(r, bh, periods_per_year=PPY, n_boot=cfg.n_boot, seed=0)
-        except DataValidationError:  # never (or almost never) invested: no Sharpe ratio, no test
-            row.update(dict.fromkeys(("ensemble_sharpe_test", "ci_low", "ci_high", "psr_vs_bh", "diff_vs_bh",
-                                      "diff_p_value", "dsr"), float("nan")))
-        else:
-            row.update({
-                "ensemble_sharpe_test": ci.sharpe, "ci_low": ci.low, "ci_high": ci.high,
-                "psr_vs_bh": probabilistic_sharpe_ratio(r, bh, periods_per_year=PPY),
-                "diff_vs_bh": diff.difference, "diff_p_value": diff.p_value,
-                "dsr": deflated_sharpe_ratio(r, trials, periods_per_year=PPY).dsr})
-        rows[model] = row
-    bh_ci = sharpe_ci(bh, periods_per_year=PPY, method="bootstrap", n_boot=cfg.n_boot, seed=0)
-    train_y = frame.loc[(split == "train").to_numpy(), "__y__"]
-    rows["buy_and_hold"] = {
-        "n_seeds": 0.0, "sharpe_train_mean": sharpe_ratio(train_y, periods_per_year=PPY),
-        "sharpe_test_mean": bh_ci.sharpe,
-        "sharpe_test_tbill_mean": sharpe_ratio(bh, rf=frame.loc[test, "__rf__"], periods_per_year=PPY),
-        "hit_rate_mean": float((y_test > 0).mean()), "turnover_mean": 0.0, "max_drawdown_mean": max_drawdown(bh),
-        "time_in_market_mean": 1.0, "ensemble_sharpe_test": bh_ci.sharpe, "ci_low": bh_ci.low,
-        "ci_high": bh_ci.high}
-    full = pd.DataFrame(rows).T.rename_axis("model")
-    equity["buy_and_hold"] = bh
-    diff_text = ["" if not np.isfinite(d) else f"{d:+.2f} (p={p:.2f})"
-                 for d, p in zip(full["diff_vs_bh"], full["diff_p_value"], strict=True)]
-    ci_text = [f"{a:.2f} [{lo:.2f}, {hi:.2f}]"
-               for a, lo, hi in zip(full["ensemble_sharpe_test"], full["ci_low"], full["ci_high"], strict=True)]
-    headline = pd.DataFrame({
-        "Sharpe train": _pm(full, "sharpe_train"), "Sharpe test": _pm(full, "sharpe_test"),
-        "Sharpe test (T-bill)": _pm(full, "sharpe_test_tbill"), "ensemble test Sharpe [95% CI]": ci_text,
-        "ΔSharpe vs B&H": diff_text, "PSR vs B&H": full["psr_vs_bh"], "DSR": full["dsr"],
-        "hit rate": full["hit_rate_mean"], "turnover": full["turnover_mean"], "max DD": full["max_drawdown_mean"],
-    }, index=full.index)
-    significant = [m for m in cfg.models if rows[m]["diff_p_value"] < 0.05]
-    return _Main(full=full, headline=headline, equity=pd.DataFrame(equity), significant=significant,
-                 n_trials=int(trials.size))
-
-
-@dataclass
-class _Importance:
-    per_sample: dict[str, pd.DataFrame]
-    regime: dict[str, pd.DataFrame]
-    global_table: pd.DataFrame
-    rank_corr: pd.DataFrame | None
-    vix_threshold: float
-
-
-def _importance_tables(cfg: SelectionStudyConfig, frame: pd.DataFrame, results: Mapping[str, Any]) -> _Importance:
-    """Seed-averaged per-sample attention importance, its VIX-regime test and the global rankings."""
-    from latentquant.evaluation import regime_importance_test
-
-    split = frame["__split__"]
-    vix_threshold = float(frame.loc[(split == "train").to_numpy(), "vix"].median())
-    high_vix = frame.loc[(split == "test").to_numpy(), "vix"] > vix_threshold
-    per_sample: dict[str, pd.DataFrame] = {}
-    regime: dict[str, pd.DataFrame] = {}
-    for model in (m for m in cfg.models if hasattr(SELECTION_MODELS.get(m), "importance")):
-        imp = pd.concat([results[f"{model}-s{s}"]["importance"] for s in cfg.seeds]).groupby(level=0).mean()
-        per_sample[model] = imp
-        regime[model] = regime_importance_test(imp, high_vix.reindex(imp.index))
-    first = cfg.seeds[0]
-    glob: dict[str, pd.Series] = {}
-    if "self_attention" in per_sample:
-        glob["self-attention (mean)"] = per_sample["self_attention"].mean()
-    if "lightgbm" in cfg.models:
-        glob["LightGBM MDA"] = results[f"lightgbm-s{first}"]["mda"]
-        glob["LightGBM mean |SHAP|"] = results[f"lightgbm-s{first}"]["shap"]
-    if "ridge" in cfg.models:
-        glob["ridge |coef|"] = results[f"ridge-s{first}"]["coef"].abs()
-    table = pd.DataFrame(glob)
-    corr = table.rank(ascending=False).corr(method="spearman") if table.shape[1] > 1 else None
-    return _Importance(per_sample, regime, table, corr, vix_threshold)
-
-
-def _pretraining_table(cfg: SelectionStudyConfig, pre: Mapping[str, Any], stocks: pd.DataFrame,
-                       results: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Test MSE, Sharpe and hit rate of the three arms on the target stock (mean and std over seeds)."""
-    from latentquant.evaluation import sharpe_ratio, timing_statistics
-
-    own = stocks[stocks["__ticker__"] == pre["target"]]
-    rows = []
-    for model in pre["models"]:
-        for seed in pre["seeds"]:
-            preds = results[f"pretrain-{model}-s{seed}"]["preds"]
-            y = own.loc[preds.index, "__y__"]
-            for arm in preds.columns:
-                stats = timing_statistics(preds[arm], y, threshold=cfg.threshold, cost_bps=cfg.cost_bps,
-                                          periods_per_year=PPY)
-                rows.append({"model": model, "arm": arm, "seed": seed, "mse_1e4": 1e4 * stats["mse"],
-                             "sharpe_test": stats["sharpe_rf0"], "hit_rate": stats["hit_rate"]})
-    agg = pd.DataFrame(rows).groupby(["model", "arm"])[["mse_1e4", "sharpe_test", "hit_rate"]].agg(["mean", "std"])
-    agg.columns = pd.Index(["_".join(map(str, c)) for c in agg.columns.to_flat_index()])
-    y_test = own.loc[own["__split__"] == "test", "__y__"]
-    return agg, {"buy_and_hold_sharpe": sharpe_ratio(y_test, periods_per_year=PPY),
-                 "zero_forecast_mse_1e4": float(1e4 * np.mean(y_test**2))}
-
-
-def _semi_table(semi: Mapping[str, Any], results: Mapping[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
-    rows = [{"arm": arm, "seed": seed, **results[f"ssvae-s{seed}"][arm]}
-            for seed in semi["seeds"] for arm in ("semi_supervised", "supervised_only")]
-    table = pd.DataFrame(rows).groupby("arm")[["accuracy", "auc"]].agg(["mean", "std"])
-    table.columns = pd.Index(["_".join(map(str, c)) for c in table.columns.to_flat_index()])
-    first = results[f"ssvae-s{semi['seeds'][0]}"]
-    return table, {k: first[k] for k in ("n_labelled", "n_train", "test_up_share")}
-
-
 # --------------------------------------------------------------------------------------------------- run
 def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyResult:
     """Run the study (see the module docstring) and write its run directory.
@@ -736,97 +331,3 @@ def run(config: SelectionStudyConfig, *, resume: bool = True) -> SelectionStudyR
     _write_report(cfg, out, frame, info, main, imp, tables, pre, pre_notes, semi, semi_notes, metrics, fit_seconds,
                   t_start, fingerprint)
     return SelectionStudyResult(path=out, metrics=metrics, tables=tables)
-
-
-def _write_report(cfg: SelectionStudyConfig, out: Path, frame: pd.DataFrame, info: Mapping[str, Any], main: _Main,
-                  imp: _Importance, tables: Mapping[str, pd.DataFrame], pre: Mapping[str, Any],
-                  pre_notes: Mapping[str, float], semi: Mapping[str, Any], semi_notes: Mapping[str, Any],
-                  metrics: dict[str, Any], fit_seconds: float, started: float, fingerprint: str) -> None:
-    index = "S&P 500" if cfg.path is None else Path(cfg.path).name
-    run_dir = RunDirectory(out, title=f"Sample-specific feature selection — {index} next-day timing", started=started)
-    run_dir.timings["fit_seconds"] = fit_seconds
-    drops = info["drop_report"]
-    spans = cfg.spans()
-    n = metrics["rows"]
-    reasons = ", ".join(f"{k[2:]}={v}" for k, v in drops.items() if k not in ("n_input", "n_rows", "n_dropped"))
-    run_dir.section(
-        "Set-up",
-        f"Data: {info['source']}, VIX and Treasury yields; {info['n_features']} features "
-        f"({len(_technical_columns(_meta_columns(frame)))} technical, lags={cfg.lags}); target: next-day return.\n"
-        f"Rows dropped before the spans are cut: {drops['n_dropped']} of {drops['n_input']} ({reasons}).\n"
-        + "; ".join(f"{s} {spans[s][0].date()}..{spans[s][1].date()} ({n[s]} days)" for s in _SPLITS) + ".\n"
-        f"Strategy: long the index from close t to close t+1 when the predicted return > {cfg.threshold:g}, else "
-        f"cash; costs {cfg.cost_bps:g} bp per unit of position change. Sharpe ratios are annualised with √252. "
-        "'Sharpe' columns: cash earns 0 and rf = 0; 'T-bill' columns: cash earns the 3-month T-bill and the Sharpe "
-        f"ratio is in excess of it. Models {cfg.models}; seeds {cfg.seeds} (ridge is deterministic: one fit); "
-        "mean ± std are over seeds; the ensemble averages the seeds' predictions.",
-    )
-    verdict = (f"Significant at 5% against buy-and-hold: {main.significant}." if main.significant else
-               "No model's test Sharpe differs significantly (5%) from buy-and-hold's.")
-    run_dir.section(
-        "Results",
-        "PSR: probabilistic Sharpe ratio of the ensemble against buy-and-hold's test Sharpe, taken as known. "
-        "ΔSharpe vs B&H: ensemble minus buy-and-hold test Sharpe, with the p-value of a paired stationary bootstrap "
-        f"(two-sided). DSR: deflated Sharpe ratio over all {main.n_trials} (model, seed) variants tried. {verdict}",
-    )
-    run_dir.save_table("headline", main.headline, "Model × Sharpe ratio (√252; mean ± std over seeds) and test "
-                       "statistics of the seed ensemble", floatfmt=".3f")
-    run_dir.save_table("sharpe", main.full, "All metrics (per-seed mean/std and ensemble statistics)", floatfmt=".4f")
-    cost = "no costs" if not cfg.cost_bps else f"{cfg.cost_bps:g} bp costs"
-    run_dir.save_figure("equity", figs.plot_lines((1 + main.equity).cumprod(), logy=True,
-                                                  ylabel=f"growth of 1 (cash earns 0, {cost})"),
-                        "Test-span equity curves of the seed ensembles and buy-and-hold")
-    if imp.per_sample:
-        spread = "; ".join(
-            f"{m}: mean importance {t.mean().min():.4f}–{t.mean().max():.4f} (uniform {1 / t.shape[1]:.4f}), largest "
-            f"|high − low VIX| difference {imp.regime[m]['diff'].abs().max():.4f}" for m, t in imp.per_sample.items())
-        run_dir.section("Sample-specific importance",
-                        "Attention importance of a feature on a date: the attention it receives, summed over query "
-                        "tokens, averaged over heads, layers and seeds (each row sums to 1). High-VIX days: VIX above "
-                        f"the training-span median ({imp.vix_threshold:.1f}); the t-statistic of the difference uses "
-                        f"Newey–West standard errors. Effect sizes: {spread}. With thousands of days, differences far "
-                        "smaller than the spread between features are statistically significant; read the size first.")
-        for model, table in imp.per_sample.items():
-            monthly = table.groupby(pd.DatetimeIndex(table.index).to_period("M")).mean()
-            run_dir.save_figure(f"importance_{model}", figs.plot_heatmap(
-                monthly.T, center=None, cmap="viridis", annotate=False, title=f"{model} importance by month"),
-                f"{model}: monthly mean of the per-sample importance (test span)")
-            run_dir.save_table(f"regime_{model}", imp.regime[model], f"{model}: mean importance on high- vs "
-                               "low-VIX test days", floatfmt=".4f")
-            run_dir.save_figure(f"regime_{model}", figs.plot_bars(
-                imp.regime[model][["mean_high", "mean_low"]], ylabel="mean importance",
-                title=f"{model}: high vs low VIX"), f"{model}: importance by VIX regime")
-    if "global_importance" in tables:
-        run_dir.save_table("global_importance", tables["global_importance"], "Global rankings on the test span: "
-                           "mean attention importance, LightGBM permutation importance (MDA, ΔMSE) and mean |SHAP|, "
-                           "ridge |coefficient| (standardised features)", floatfmt=".3g")
-    if "global_rank_correlation" in tables:
-        run_dir.save_table("global_rank_correlation", tables["global_rank_correlation"],
-                           "Spearman correlation of the global rankings", floatfmt=".2f")
-    if "pretraining" in tables:
-        run_dir.section("Pre-training", f"Target {pre['target']}: long/cash on the stock, cash earns 0, √252; "
-                        f"buy-and-hold Sharpe {pre_notes['buy_and_hold_sharpe']:.2f}, test MSE of a zero forecast "
-                        f"{pre_notes['zero_forecast_mse_1e4']:.3f}e-4. Arms: target_only = trained on the target "
-                        "alone; "
-                        "pretrained = trained on the other bundled stocks (same feature recipe), applied as is; "
-                        "fine_tuned = pre-trained, then trained further on the target (vae_features: the pre-trained "
-                        f"VAE is kept and the prediction head fine-tuned). Seeds {pre['seeds']}.")
-        run_dir.save_table("pretraining", tables["pretraining"], "Test MSE (×1e-4), Sharpe and hit rate, mean and "
-                           "std over seeds", floatfmt=".3f")
-        run_dir.save_figure("pretraining", figs.plot_bars(tables["pretraining"]["sharpe_test_mean"].unstack("arm"),
-                                                          ylabel="test Sharpe (cash earns 0, √252)"),
-                            "Pre-training comparison")
-    if "semi_supervised" in tables:
-        run_dir.section("Semi-supervised VAE", f"Up/down next day with {semi['label_fraction']:.0%} of the "
-                        f"training labels ({semi_notes['n_labelled']} of {semi_notes['n_train']} days); the "
-                        "supervised-only arm is the same classifier network trained on the labelled days alone "
-                        "(same number of optimisation steps). Share of up days in the test span: "
-                        f"{semi_notes['test_up_share']:.3f} (the accuracy of always predicting up). "
-                        f"Seeds {semi['seeds']}.")
-        run_dir.save_table("semi_supervised", tables["semi_supervised"], "Test accuracy and AUC, mean and std over "
-                           "seeds", floatfmt=".3f")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        run_dir.finish(config=cfg.to_dict(), metrics=metrics, manifest={
-            "data_source": info["source"], "data_fingerprint": fingerprint,
-            "config_hash": hashlib.sha256(repr(cfg.to_dict()).encode()).hexdigest()[:16]})

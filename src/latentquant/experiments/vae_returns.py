@@ -36,11 +36,11 @@ from latentquant.evaluation import (
 )
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.experiments._config import StudyConfig, StudyResult
-from latentquant.experiments._data import load_study_returns
+from latentquant.experiments._data import STUDY_MISSING, load_study_returns
 from latentquant.models.autoencoder import VAE, AETrainer, anomaly_threshold
 from latentquant.reports import RunDirectory, data_fingerprint, format_mean_std
 from latentquant.reports import figures as figs
-from latentquant.validation import Interval, SequenceOf, check_arg
+from latentquant.validation import Interval, Options, SequenceOf, check_arg
 
 __all__ = ["VAEReturnsConfig", "VAEReturnsResult", "run"]
 
@@ -59,6 +59,13 @@ class VAEReturnsConfig(StudyConfig):
         A user CSV/Parquet file.
     input : {"prices", "returns"}, default "prices"
         What the file holds: prices (log returns are taken) or returns (used as given).
+    missing : {"error", "drop"} or None
+        Missing values: an error naming each column's count, or drop the dates where any column is missing
+        (``None``: drop for a bundled dataset, error for a user file).
+    min_history : int or None
+        Drop the assets with fewer values than this first (assets that start late).
+    value_column : str or None
+        The value column of a long-layout file with several numeric columns.
     train_start, train_end, test_start, test_end : str or None
         Inclusive span dates (:func:`~latentquant.data.split_by_date`; ``train_end`` is required).
     latent_dim : int, default 5
@@ -97,6 +104,9 @@ class VAEReturnsConfig(StudyConfig):
     data: str | None = "sp500_stocks"
     path: str | None = None
     input: str = "prices"  # 'prices' (log returns are taken) or 'returns' (used as given)
+    missing: str | None = None
+    min_history: int | None = None
+    value_column: str | None = None
     train_start: str | None = None
     train_end: str = "2015-12-31"
     test_start: str | None = None
@@ -122,6 +132,9 @@ class VAEReturnsConfig(StudyConfig):
             raise ConfigError("Give exactly one data source: a bundled dataset name (data) or a file path (path).")
         if self.input not in ("prices", "returns"):
             raise ConfigError(f"input must be 'prices' or 'returns', got {self.input!r}.")
+        check_arg("missing", self.missing, Options(*STUDY_MISSING), None)
+        check_arg("min_history", self.min_history, Interval(Integral, 2, None), None)
+        check_arg("value_column", self.value_column, str, None)
         if self.data is not None and self.input != "prices":
             raise ConfigError("input='returns' applies to user files only; bundled datasets are read in their own "
                               "units (prices), so drop --returns when using --data.")
@@ -204,7 +217,8 @@ class VAEReturnsResult(StudyResult):
 
 def _load(cfg: VAEReturnsConfig) -> tuple[pd.DataFrame, str]:
     # a user returns file is used as given ('returns' here means "already returns", not simple returns)
-    return load_study_returns(cfg.data, cfg.path, "prices" if cfg.input == "prices" else "log_returns")
+    return load_study_returns(cfg.data, cfg.path, "prices" if cfg.input == "prices" else "log_returns",
+                              missing=cfg.missing, min_history=cfg.min_history, value_column=cfg.value_column)
 
 
 def _kl_per_dim(mu: torch.Tensor, log_var: torch.Tensor) -> np.ndarray:

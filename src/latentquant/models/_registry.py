@@ -7,6 +7,7 @@ model is one ``@REGISTRY.register("name")`` away from every config file.
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -98,4 +99,9 @@ class Registry(Generic[C]):
         if unknown:
             raise ConfigError(f"{self.kind} {name!r} has no parameter(s) {unknown}; its parameters are "
                               f"{sorted(allowed)}.")
-        return cls(**merged)
+        with warnings.catch_warnings(record=True) as caught:  # re-emitted below, attributed to our caller's line
+            warnings.simplefilter("always", FutureWarning)
+            estimator = cls(**merged)
+        for w in caught:
+            warnings.warn(w.message, w.category, stacklevel=2)
+        return estimator
