@@ -290,7 +290,8 @@ def test_factors_risk_user_errors(tmp_path, factor_run):
     _, _, out = factor_run
     base = ["factors", "risk", "--model", str(out)]
     one_error_line(runner.invoke(app, [*base, "--weights", "A=0.5,ZZZ=0.5"]),
-                   "error: weights name assets the model does not know: ['ZZZ']; use names from model.columns_.")
+                   "error: weights name assets the model does not know: ['ZZZ']; its assets are 'A', 'B', 'C', 'D', "
+                   "'E'.")
     one_error_line(runner.invoke(app, [*base, "--weights", "A"]),
                    "error: --weights takes ASSET=WEIGHT pairs such as AAPL=0.5,MSFT=0.5, got 'A'.")
     bad = tmp_path / "w.csv"
@@ -362,7 +363,8 @@ def test_factors_fit_bad_inputs_exit_2_and_write_nothing(tmp_path):
                    "data explains nothing. Use fewer factors.")
     one_error_line(runner.invoke(app, ["factors", "fit", "--csv", str(zero), "--factors", "2", *common]),
                    f"error: prices file 'zero.csv' column 'C' has a non-positive value: first at {date10} (value 0.0); "
-                   "log returns need strictly positive prices; check the column or use simple returns.")
+                   "log returns need strictly positive prices; check the column, or if the data are returns, not "
+                   "prices, say so (input: returns, --input returns).")
     one_error_line(runner.invoke(app, ["factors", "fit", "--csv", str(csv), "--data", "crypto_daily", *common]),
                    "error: Give exactly one of --data NAME (see `latentquant datasets list`) or --csv PATH.")
     one_error_line(runner.invoke(app, ["factors", "fit", "--csv", str(csv), "--input", "levels", *common]),

@@ -645,7 +645,8 @@ def test_methods_reject_bad_arguments_with_typed_errors(model, train, holdout):
     ew = np.full(N_ASSETS, 0.1)
     cases = [
         (lambda: model.risk_decomposition(np.ones(7)), DataValidationError,
-         "weights has 7 entries but the model has 10 assets; pass one weight per asset"),
+         "weights has 7 entries but the model has 10 assets \\('A0', 'A1', .*'A9'\\); pass one weight per asset "
+         "in that order"),
         (lambda: model.risk_decomposition(np.r_[np.ones(9), np.nan]), DataValidationError,
          "weights must be finite numbers with a finite sum; found NaN or infinity"),
         (lambda: model.risk_decomposition(np.r_[np.ones(9), np.inf]), DataValidationError,
@@ -691,7 +692,8 @@ def test_methods_reject_bad_arguments_with_typed_errors(model, train, holdout):
         (lambda: model.encode(holdout[ASSETS[::-1]]), DataValidationError,
          r"X has columns \['A9', 'A8', .* that differ from the 10 assets the model was fitted on \(different order"),
         (lambda: model.encode(holdout.drop(columns="A5")), DataValidationError,
-         r"differ from the 10 assets the model was fitted on \(missing \['A5'\]\); pass X\[model.columns_\]"),
+         r"differ from the 10 assets the model was fitted on \(missing \['A5'\]\); select and order the columns as "
+         r"the model's: X\[model.columns_\]"),
         (lambda: model.decode(np.zeros((2, 4))), DataValidationError,
          r"z must have shape \(n, 3\) — one column per factor — got \(2, 4\)"),
         (lambda: model.decode(np.full((1, 3), np.inf)), DataValidationError, "z contains NaN or infinite values"),

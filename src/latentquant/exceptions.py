@@ -67,7 +67,7 @@ class DataValidationError(LatentQuantError, ValueError):
     ... except DataValidationError as err:
     ...     print(err)
     prices column 'SPY' has a non-positive value: first at 2024-01-02 (value 0.0); log returns need strictly positive \
-prices; check the column or use simple returns.
+prices; check the column, or if the data are returns, not prices, say so (input: returns, --input returns).
     """
 
 

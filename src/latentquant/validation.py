@@ -208,7 +208,8 @@ def check_frame(
         if bad_pos.any():
             _raise_cell(
                 data, bad_pos, name, "a non-positive value",
-                "log returns need strictly positive prices; check the column or use simple returns",
+                "log returns need strictly positive prices; check the column, or if the data are returns, not "
+                "prices, say so (input: returns, --input returns)",
             )
     if data.shape[0] < min_rows:
         raise DataValidationError(

@@ -195,7 +195,8 @@ class VAEFactorModel(BaseModel):
             detail = f"missing {missing[:5]}" if missing else "different order or extra columns"
             raise DataValidationError(
                 f"{name} has columns {list(lr.columns)[:5]}… that differ from the {len(self.columns_)} assets the "
-                f"model was fitted on ({detail}); pass X[model.columns_]."
+                f"model was fitted on ({detail}); select and order the columns as the model's: "
+                f"X[model.columns_]."
             )
         if lr.empty:
             raise DataValidationError(f"{name} has no complete rows to encode.")

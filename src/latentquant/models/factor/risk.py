@@ -30,6 +30,12 @@ from latentquant.validation import Interval, check_arg
 __all__ = ["check_weights", "linear_risk_decomposition", "monte_carlo_risk_decomposition"]
 
 
+def _names(columns: pd.Index, limit: int = 10) -> str:
+    """``'A', 'B', … (n in all)``: the model's asset names for a message."""
+    shown = ", ".join(repr(c) for c in list(columns)[:limit])
+    return shown if len(columns) <= limit else f"{shown}, … ({len(columns)} in all)"
+
+
 def check_weights(weights: Any, columns: pd.Index) -> np.ndarray:
     """Portfolio weights as a float64 vector in the order of ``columns``.
 
@@ -63,14 +69,14 @@ def check_weights(weights: Any, columns: pd.Index) -> np.ndarray:
         unknown = [a for a in weights.index if a not in columns]
         if unknown:
             raise DataValidationError(
-                f"weights name assets the model does not know: {unknown[:5]}; use names from model.columns_."
+                f"weights name assets the model does not know: {unknown[:5]}; its assets are {_names(columns)}."
             )
         weights = weights.reindex(columns).fillna(0.0)
     w = np.asarray(weights, dtype=np.float64).ravel()
     if w.shape[0] != len(columns):
         raise DataValidationError(
-            f"weights has {w.shape[0]} entries but the model has {len(columns)} assets; pass one weight "
-            "per asset in the order of model.columns_ (or a Series indexed by asset)."
+            f"weights has {w.shape[0]} entries but the model has {len(columns)} assets ({_names(columns)}); pass "
+            "one weight per asset in that order (or name the assets: a Series indexed by asset, ASSET=W pairs)."
         )
     if not np.isfinite(w).all() or not np.isfinite(w.sum()):
         raise DataValidationError("weights must be finite numbers with a finite sum; found NaN or infinity.")
