@@ -42,6 +42,11 @@ def _cgroup_cpus(root: Path = Path("/sys/fs/cgroup")) -> float | None:
         return None
 
 
+def _check_threads(n: object) -> None:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError(f"threads must be a positive integer, got {n!r}.")
+
+
 def available_cpus() -> int:
     """The CPUs this process may use: its affinity mask (``taskset``, a batch scheduler's allocation), capped by a
     container's CPU quota; not the machine's core count, which ``os.cpu_count()`` gives.
@@ -126,8 +131,7 @@ def limit_threads(n: int) -> Iterator[None]:
     import torch
     from threadpoolctl import threadpool_limits
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"threads must be a positive integer, got {n!r}.")
+    _check_threads(n)
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -157,8 +161,7 @@ def set_process_threads(n: int) -> None:
     """
     from threadpoolctl import threadpool_limits
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ConfigError(f"threads must be a positive integer, got {n!r}.")
+    _check_threads(n)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     for var in _THREAD_VARS:
         os.environ[var] = str(n)

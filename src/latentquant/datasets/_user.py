@@ -17,6 +17,7 @@ import re
 import warnings
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ import pandas as pd
 from latentquant.exceptions import DataValidationError, DataWarning
 from latentquant.validation import MAX_ABS_RETURN, check_frame, format_date
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_prices_csv", "load_returns"]
+__all__ = ["SUPPORTED_SUFFIXES", "load_prices_csv", "load_returns", "missing_by_column"]
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".parquet", ".pq")
 _DATE_NAMES = ("date", "timestamp", "datetime")
@@ -276,18 +277,22 @@ def _long_to_wide(frame: pd.DataFrame, path: Path, date_name: str, value_column:
     return wide
 
 
-def _check_missing(frame: pd.DataFrame, name: str) -> None:
-    """NaN in a loaded table: each column with its own count and first missing date."""
+def missing_by_column(frame: pd.DataFrame) -> list[tuple[Any, int, str]]:
+    """``(column, missing count, first missing date)`` for every column of ``frame`` with a missing value."""
     missing = frame.isna()
     counts = missing.sum()
-    counts = counts[counts > 0]
-    if counts.empty:
-        return
+    return [(col, int(n), format_date(frame.index[missing[col].to_numpy()][0]))
+            for col, n in counts[counts > 0].items()]
+
+
+def _check_missing(frame: pd.DataFrame, name: str) -> None:
+    """NaN in a loaded table: each column with its own count and first missing date."""
     parts = []
-    for col, n in counts.items():
-        first = format_date(frame.index[missing[col].to_numpy()][0])
+    for col, n, first in missing_by_column(frame):
         amount = f"all {n} values missing" if n == len(frame) else f"{n} missing value{'s' if n > 1 else ''}"
         parts.append(f"column {col!r} has NaN ({amount}, first at {first})")
+    if not parts:
+        return
     more = f" and {len(parts) - 5} more column(s)" if len(parts) > 5 else ""
     raise DataValidationError(
         f"{name} {'; '.join(parts[:5])}{more}; pass allow_nan=True to keep missing values (e.g. assets that start "

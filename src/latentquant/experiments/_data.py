@@ -10,6 +10,7 @@ import pandas as pd
 from latentquant.data import log_returns
 from latentquant.data.returns import log_returns_from_simple
 from latentquant.datasets import dataset_info, load_prices_csv, load_returns
+from latentquant.datasets._user import missing_by_column
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 
 __all__ = ["STUDY_INPUTS", "STUDY_MISSING", "load_study_returns"]
@@ -183,13 +184,10 @@ def _keep_history(table: pd.DataFrame, source: str, min_history: int | None) -> 
 
 def _raise_missing(table: pd.DataFrame, source: str) -> None:
     """A :class:`DataValidationError` naming each column's own count of missing values, if there are any."""
-    missing = table.isna()
-    counts = missing.sum()
-    counts = counts[counts > 0]
-    if counts.empty:
+    counts = missing_by_column(table)
+    if not counts:
         return
-    parts = [f"column {c!r} {int(n)} of {len(table)} (first {table.index[missing[c].to_numpy()][0].date()})"
-             for c, n in counts.iloc[:5].items()]
+    parts = [f"column {c!r} {n} of {len(table)} (first {first})" for c, n, first in counts[:5]]
     more = f" and {len(counts) - 5} more column(s)" if len(counts) > 5 else ""
     raise DataValidationError(
         f"{source} has missing values: {', '.join(parts)}{more}; set missing: drop (--missing drop) to keep only the "

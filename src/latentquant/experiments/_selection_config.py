@@ -68,7 +68,7 @@ class SelectionStudyConfig(StudyConfig):
     executor : {"local", "serial", "ray"}, default "local"
         Where the fits run (:func:`~latentquant.executors.run_tasks`).
     n_jobs : int or None
-        Worker processes (``None``: one per core).
+        Worker processes (``None``: one per CPU this process may use); each fit runs with a fixed thread count.
     ray_address : str or None
         Address of a Ray cluster for ``executor='ray'`` (``None``: a local Ray instance).
     out : str, default "runs/feature-selection"
