@@ -38,7 +38,9 @@ from latentquant.evaluation.pricing import (
     total_r2,
 )
 from latentquant.evaluation.reconstruction import (
+    LikelihoodBenchmark,
     ReconstructionBenchmark,
+    likelihood_benchmark,
     linear_autoencoder_benchmark,
     pca_benchmark,
     reconstruction_r2,
@@ -66,6 +68,7 @@ __all__ = [
     "DeflatedSharpe",
     "GRSTestResult",
     "HorizonComparison",
+    "LikelihoodBenchmark",
     "LongShortBooks",
     "ReconstructionBenchmark",
     "SharpeDifference",
@@ -83,6 +86,7 @@ __all__ = [
     "horizon_comparison",
     "importance_table",
     "latent_correlation",
+    "likelihood_benchmark",
     "linear_autoencoder_benchmark",
     "loading_discrepancy",
     "loading_sorted_books",

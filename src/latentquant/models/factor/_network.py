@@ -38,10 +38,11 @@ from latentquant.models.autoencoder import VAE
 from latentquant.training import register_model
 from latentquant.validation import Interval, Options, check_arg
 
-__all__ = ["LIKELIHOODS", "FactorVAE"]
+__all__ = ["LIKELIHOODS", "FactorVAE", "as_factor_vae"]
 
 LIKELIHOODS = ("unit", "isotropic", "diagonal", "student_t")
 _LOG_2PI = math.log(2.0 * math.pi)
+_DF_STEP = 10.0
 
 
 @register_model
@@ -110,7 +111,9 @@ class FactorVAE(VAE):
             # log σ² (Gaussian) or log scale² (Student-t), one per asset (one shared for "isotropic"); start at 1
             self.log_noise = nn.Parameter(torch.zeros(1 if self.likelihood == "isotropic" else n))
         if self.likelihood == "student_t":
-            self.df_raw = nn.Parameter(torch.full((n,), math.log(math.expm1(8.0))))  # ν = 2 + softplus: starts at 10
+            # ν = 2 + exp(_DF_STEP · η), starting at 10: Adam moves each parameter by about lr per step, and ν
+            # must travel far (3 for fat tails, 50+ for Gaussian noise), so η moves it _DF_STEP times faster
+            self.df_raw = nn.Parameter(torch.full((n,), math.log(8.0) / _DF_STEP))
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "likelihood": self.likelihood, "linear_skip": self.linear_skip,
@@ -134,7 +137,7 @@ class FactorVAE(VAE):
     @property
     def degrees_of_freedom(self) -> torch.Tensor | None:
         """Per-asset :math:`\\nu_j` of the Student-t likelihood (``None`` for the others)."""
-        return 2.0 + nn.functional.softplus(self.df_raw) if self.likelihood == "student_t" else None
+        return 2.0 + torch.exp(_DF_STEP * self.df_raw) if self.likelihood == "student_t" else None
 
     def noise_variance(self) -> torch.Tensor:
         """Per-asset variance of :math:`x - \\hat x(z)` under the observation model (ones for ``"unit"``; for the
@@ -235,3 +238,13 @@ class FactorVAE(VAE):
         if self.likelihood != "unit" and discarded.size:
             sigma2 = float(max(discarded.mean(), 1e-6))
             self.log_noise.fill_(math.log(sigma2))
+
+
+def as_factor_vae(vae: VAE) -> FactorVAE:
+    """The same network as a :class:`FactorVAE` (``"unit"`` likelihood, no skip paths): models saved with the plain
+    :class:`~latentquant.models.VAE` keep their weights and gain :meth:`FactorVAE.log_likelihood`."""
+    if isinstance(vae, FactorVAE):
+        return vae
+    net = FactorVAE(**vae.get_config())
+    net.load_state_dict(vae.state_dict())
+    return net.to(vae.device).train(vae.training)

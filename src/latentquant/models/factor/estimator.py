@@ -23,8 +23,10 @@ from latentquant._math import kl_standard_normal, uncentred_r2
 from latentquant.base import ESTIMATOR_FILE, BaseModel
 from latentquant.data import Standardizer
 from latentquant.data.returns import log_returns_from_simple
+from latentquant.data.splits import tail_split
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
-from latentquant.models.autoencoder import VAE, AETrainer
+from latentquant.models.autoencoder import AETrainer
+from latentquant.models.factor._network import LIKELIHOODS, FactorVAE, as_factor_vae
 from latentquant.models.factor.persistence import LEGACY_STATE_FILE, read_legacy
 from latentquant.models.factor.results import FactorEncoding, RiskDecomposition
 from latentquant.models.factor.risk import check_weights, linear_risk_decomposition, monte_carlo_risk_decomposition
@@ -79,6 +81,19 @@ class VAEFactorModel(BaseModel):
         Progress bar on a terminal (``None``), always (``True``) or never (``False``).
     periods_per_year : int
         Annualisation used in summaries (252 for daily equity data, 365 for crypto).
+    likelihood : {"unit", "isotropic", "diagonal", "student_t"}
+        Observation model of the standardised returns given the factors (:class:`FactorVAE`): ``"unit"`` is the
+        plain VAE's squared error; the others learn the idiosyncratic variance (one shared, one per asset, or a
+        per-asset Student-t scale and degrees of freedom), which makes the loss a bound on the log-likelihood and
+        ``beta=1`` a calibrated objective.
+    linear_skip : bool
+        Linear encoder and decoder paths beside the networks, whose last layers start at zero: the model starts
+        linear and can nest PCA.
+    init : {"random", "pca"}
+        ``"pca"`` starts the linear paths at PCA of the training rows (before the validation block) and the noise at
+        probabilistic PCA's; needs ``linear_skip=True``.
+    free_bits : float
+        Floor (nats per factor) on each factor's KL in the loss, against posterior collapse; 0 disables it.
 
     Attributes
     ----------
@@ -139,6 +154,10 @@ class VAEFactorModel(BaseModel):
         "device": [str],
         "verbose": ["boolean", None],
         "periods_per_year": [Interval(Integral, 1, None)],
+        "likelihood": [Options(*LIKELIHOODS)],
+        "linear_skip": ["boolean"],
+        "init": [Options("random", "pca")],
+        "free_bits": [Interval(Real, 0, None)],
     }
     _fit_hint = "call fit(returns)"
 
@@ -146,7 +165,8 @@ class VAEFactorModel(BaseModel):
                  hidden_dims: Sequence[int] = (64, 32), activation: str = "relu", epochs: int = 300,
                  batch_size: int = 128, lr: float = 1e-3, validation_split: float = 0.2, patience: int = 20,
                  early_stopping: bool = True, seed: int | None = 0, device: str = "auto", verbose: bool | None = None,
-                 periods_per_year: int = 252) -> None:
+                 periods_per_year: int = 252, likelihood: str = "unit", linear_skip: bool = False,
+                 init: str = "random", free_bits: float = 0.0) -> None:
         self.n_factors = n_factors
         self.input = input
         self.beta = beta
@@ -162,6 +182,10 @@ class VAEFactorModel(BaseModel):
         self.device = device
         self.verbose = verbose
         self.periods_per_year = periods_per_year
+        self.likelihood = likelihood
+        self.linear_skip = linear_skip
+        self.init = init
+        self.free_bits = free_bits
 
     # ------------------------------------------------------------------ conversion
     def _to_log_returns(self, X: Any, name: str) -> pd.DataFrame:
@@ -230,6 +254,8 @@ class VAEFactorModel(BaseModel):
             ``self``, fitted.
         """
         self._check_params()
+        if self.init == "pca" and not self.linear_skip:
+            raise ConfigError("init='pca' needs linear_skip=True: the linear paths hold the PCA solution.")
         lr = self._to_log_returns(X, "X")
         n_rows, n_assets = lr.shape
         if n_assets < 2:
@@ -250,7 +276,13 @@ class VAEFactorModel(BaseModel):
             )
         self.scaler_ = Standardizer().fit(lr)
         z = self.scaler_.transform(lr)
-        vae = VAE(n_assets, self.n_factors, list(self.hidden_dims), activation=self.activation, seed=self.seed)
+        vae = FactorVAE(n_assets, self.n_factors, list(self.hidden_dims), activation=self.activation, seed=self.seed,
+                        likelihood=self.likelihood, linear_skip=self.linear_skip, free_bits=self.free_bits)
+        if self.init == "pca":
+            rows = z.to_numpy()
+            if self.validation_split > 0:  # PCA of the training rows only, not of the early-stopping block
+                rows = rows[tail_split(len(rows), self.validation_split)[0]]
+            vae.init_from_pca(rows)
         trainer = AETrainer(beta=self.beta, batch_size=self.batch_size, lr=self.lr,
                             validation_split=self.validation_split, early_stopping=self.early_stopping,
                             patience=self.patience, seed=self.seed, verbose=self.verbose, device=self.device)
@@ -358,6 +390,33 @@ class VAEFactorModel(BaseModel):
         z = self._standardised(X)
         recon = self._decode_standardised(self._encode_standardised(z).mean.to_numpy())
         return uncentred_r2(z.to_numpy(), recon, what="VAEFactorModel.score")
+
+    def log_likelihood(self, X: pd.DataFrame, *, n_samples: int = 100, seed: int | None = 0) -> pd.Series:
+        """Per date, an importance-weighted lower bound on the log-likelihood of the date's standardised log returns
+        (nats; :meth:`FactorVAE.log_likelihood`, ``n_samples`` draws from the posterior). Comparable with the
+        log-likelihood of probabilistic PCA or factor analysis fitted to the same standardised training rows
+        (:func:`~latentquant.evaluation.likelihood_benchmark`); for ``likelihood='unit'`` it is the likelihood of
+        the unit-variance model the loss implies. Higher is better; the mean over a later span is a held-out score.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Dates × the model's assets, in the units of ``input``.
+        n_samples : int, default 100
+            Importance samples per date.
+        seed : int or None, default 0
+            Seed of the draws.
+
+        Returns
+        -------
+        pandas.Series
+            One value per date of ``X``.
+        """
+        self._check_fitted()
+        z = self._standardised(X)
+        x = torch.tensor(z.to_numpy(np.float32))
+        ll = self.vae_.log_likelihood(x, n_samples=n_samples, seed=seed)
+        return pd.Series(ll.double().numpy(), index=z.index, name="log_likelihood")
 
     def traverse(self, grid: Sequence[float] | np.ndarray | None = None) -> dict[str, pd.DataFrame]:
         """Latent traversals: each factor swept over ``grid`` with the others at 0, as the change of the decoded
@@ -650,5 +709,7 @@ class VAEFactorModel(BaseModel):
             params, state = read_legacy(directory)
             model = cls(**params)
             model._restore_state(state)
-            return model
-        return super().load(directory)
+        else:
+            model = super().load(directory)
+        model.vae_ = as_factor_vae(model.vae_)  # models saved with the plain VAE network
+        return model
