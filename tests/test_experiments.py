@@ -143,7 +143,7 @@ def test_factor_study_metrics_tables_and_run_directory(study):
     assert "universes/sim/vae_test_r2_std" in on_disk["undefined"]
     tables = r.tables["sim"]
     assert list(tables["r2_by_k"].index) == [1, 2]
-    assert list(tables["r2_by_k"].columns) == ["VAE", "linear AE", "PCA", "VAE − PCA"]
+    assert list(tables["r2_by_k"].columns) == ["VAE", "linear AE", "PCA", "VAE − PCA", "NLL VAE", "NLL PPCA", "NLL FA"]
     assert list(tables["beta_sweep"].index) == [0.5]
     assert list(tables["risk_decomposition"].index) == ["f1", "f2", "interaction", "factor total", "idiosyncratic",
                                                         "total"]

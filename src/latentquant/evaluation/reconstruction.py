@@ -185,6 +185,13 @@ class LikelihoodBenchmark(NamedTuple):
         Probabilistic PCA (isotropic noise; scikit-learn ``PCA.score``).
     fa_train, fa_test : float
         Factor analysis (one noise variance per variable; scikit-learn ``FactorAnalysis.score``).
+
+    Examples
+    --------
+    >>> x = np.random.default_rng(1).normal(size=(300, 3))
+    >>> bench = likelihood_benchmark(x[:200], x[200:], 1)
+    >>> round(bench.ppca_train, 1)  # three independent N(0, 1) variables: about -3 × 1.42 nats per row
+    -4.1
     """
 
     ppca_train: float

@@ -13,6 +13,7 @@ import pandas as pd
 from latentquant.exceptions import ConfigError
 from latentquant.experiments._config import StudyConfig, StudyResult, study_options
 from latentquant.experiments._data import STUDY_INPUTS, STUDY_MISSING
+from latentquant.models.factor._network import LIKELIHOODS
 from latentquant.reports import format_mean_std
 from latentquant.reports.rundir import check_path_name
 from latentquant.validation import Interval, Options, SequenceOf, check_arg
@@ -143,6 +144,9 @@ class FactorStudyConfig(StudyConfig):
         Adam learning rate.
     validation_split : float, default 0.2
         Share of the training span, from its end, held out for early stopping.
+    likelihood, linear_skip, init, free_bits
+        The observation model and architecture of every VAE (see :class:`~latentquant.models.VAEFactorModel`);
+        defaults ``"unit"``, ``False``, ``"random"``, ``0.0``: the plain β-VAE.
     seeds : list of int, default [0, 1, 2]
         Seeds of the repeated fits (tables show mean ± std); the first seed's model is shown and saved.
     n_scenarios : int, default 20000
@@ -167,6 +171,10 @@ class FactorStudyConfig(StudyConfig):
     universes: list[Universe] = field(default_factory=_default_universes)
     beta: float = 1.0
     hidden_dims: list[int] = field(default_factory=lambda: [64, 32])
+    likelihood: str = "unit"
+    linear_skip: bool = False
+    init: str = "random"
+    free_bits: float = 0.0
     epochs: int = 300
     batch_size: int = 128
     lr: float = 1e-3
@@ -220,6 +228,12 @@ class FactorStudyConfig(StudyConfig):
         check_arg("long_short_fraction", self.long_short_fraction, Interval(Real, 0, 0.5, closed="right"))
         check_arg("validation_split", self.validation_split, Interval(Real, 0, 1, closed="left"))
         check_arg("verbose", self.verbose, "boolean", None)
+        check_arg("likelihood", self.likelihood, Options(*LIKELIHOODS))
+        check_arg("linear_skip", self.linear_skip, "boolean")
+        check_arg("init", self.init, Options("random", "pca"))
+        check_arg("free_bits", self.free_bits, Interval(Real, 0, None))
+        if self.init == "pca" and not self.linear_skip:
+            raise ConfigError("init: pca needs linear_skip: true (the linear paths hold the PCA solution).")
 
 
 @dataclass(frozen=True)

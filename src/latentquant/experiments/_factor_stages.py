@@ -18,6 +18,7 @@ from latentquant.evaluation import (
     gaussian_scenarios,
     horizon_comparison,
     latent_correlation,
+    likelihood_benchmark,
     linear_autoencoder_benchmark,
     loading_discrepancy,
     loading_sorted_books,
@@ -57,7 +58,8 @@ class _Fits:
             self.models[key] = VAEFactorModel(
                 n_factors=k, input="log_returns", beta=beta, hidden_dims=tuple(cfg.hidden_dims), epochs=cfg.epochs,
                 batch_size=cfg.batch_size, lr=cfg.lr, validation_split=cfg.validation_split, patience=cfg.patience,
-                seed=seed, verbose=False, periods_per_year=self.u.periods_per_year,
+                seed=seed, verbose=False, periods_per_year=self.u.periods_per_year, likelihood=cfg.likelihood,
+                linear_skip=cfg.linear_skip, init=cfg.init, free_bits=cfg.free_bits,
             ).fit(self.train)
         return self.models[key]
 
@@ -102,15 +104,21 @@ def _r2_by_k(u: Universe, cfg: FactorStudyConfig, fit: _Fits, k_grid: list[int],
     k_rows, k_mean, k_std = [], {}, {}
     for k in k_grid:
         vae_r2 = [fit(k, cfg.beta, s).score(test) for s in cfg.seeds]
+        vae_nll = [-fit(k, cfg.beta, s).log_likelihood(test).mean() for s in cfg.seeds]
         lin_r2 = [linear_autoencoder_benchmark(
             z_train, z_test, k, seed=s, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr,
             validation_split=cfg.validation_split, patience=cfg.patience).test_r2 for s in cfg.seeds]
         p = pca_benchmark(z_train, z_test, k).test_r2
-        (vm, vs), (lm, ls) = mean_std(vae_r2), mean_std(lin_r2)
+        lik = likelihood_benchmark(z_train, z_test, k)
+        (vm, vs), (lm, ls), (nm, ns) = mean_std(vae_r2), mean_std(lin_r2), mean_std(vae_nll)
         k_rows.append({"K": k, "VAE": _fmt(vm, vs), "linear AE": _fmt(lm, ls), "PCA": f"{p:.3f}",
-                       "VAE − PCA": round(vm - p, 3)})
-        k_mean[k], k_std[k] = {"VAE": vm, "linear AE": lm, "PCA": p}, {"VAE": vs, "linear AE": ls, "PCA": 0.0}
-        _log(cfg, f"[{u.name}] K={k}: VAE {vm:.3f}, linear AE {lm:.3f}, PCA {p:.3f}")
+                       "VAE − PCA": round(vm - p, 3), "NLL VAE": _fmt(nm, ns, 2), "NLL PPCA": f"{-lik.ppca_test:.2f}",
+                       "NLL FA": f"{-lik.fa_test:.2f}"})
+        k_mean[k] = {"VAE": vm, "linear AE": lm, "PCA": p, "NLL VAE": nm, "NLL PPCA": -lik.ppca_test,
+                     "NLL FA": -lik.fa_test}
+        k_std[k] = {"VAE": vs, "linear AE": ls, "PCA": 0.0, "NLL VAE": ns}
+        _log(cfg, f"[{u.name}] K={k}: VAE {vm:.3f}, linear AE {lm:.3f}, PCA {p:.3f}; held-out NLL VAE {nm:.2f}, "
+                  f"PPCA {-lik.ppca_test:.2f}, FA {-lik.fa_test:.2f}")
     return pd.DataFrame(k_rows).set_index("K"), k_mean, k_std
 
 
@@ -353,10 +361,19 @@ def _analyse(u: Universe, cfg: FactorStudyConfig, prepared: _Prepared) -> _Outpu
                                "Loadings: the decoder Jacobian averaged over the training dates (autograd; finite "
                                f"differences agree to a relative {jac_err:.1e})")
     out.tables["r2_by_k"] = (k_table, "Out-of-sample explained variance by number of factors (mean ± std over "
-                             f"{len(cfg.seeds)} seeds; PCA is deterministic)")
+                             f"{len(cfg.seeds)} seeds; PCA is deterministic) and held-out NLL: the negative mean "
+                             "log-likelihood per test day of the standardised returns, in nats (VAE: importance-"
+                             "weighted bound, 100 samples; probabilistic PCA and factor analysis: exact, maximum-"
+                             "likelihood fits on the training span); lower is better")
     km, ks = pd.DataFrame(k_mean).T, pd.DataFrame(k_std).T
-    out.figures["r2_by_k"] = (figs.plot_metric_curves(km, ks, xlabel="number of factors K", ylabel="test R²"),
+    r2_cols, nll_cols = ["VAE", "linear AE", "PCA"], ["NLL VAE", "NLL PPCA", "NLL FA"]
+    out.figures["r2_by_k"] = (figs.plot_metric_curves(km[r2_cols], ks[r2_cols], xlabel="number of factors K",
+                                                      ylabel="test R²"),
                               "Test-span explained variance against K (±1 std over seeds)")
+    out.figures["nll_by_k"] = (figs.plot_metric_curves(km[nll_cols], ks.reindex(columns=nll_cols),
+                                                       xlabel="number of factors K", ylabel="test NLL (nats/day)"),
+                               "Held-out negative log-likelihood against K (lower is better; VAE ±1 std over "
+                               "seeds)")
     if beta_rows:
         out.tables["beta_sweep"] = (pd.DataFrame(beta_rows).set_index("β"),
                                     f"β sweep (K={u.n_factors}; mean ± std over seeds): reconstruction vs "

@@ -109,7 +109,8 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
             ("Set-up", o.texts["setup"], ["r2_per_seed"], ["loss_curves"]),
             ("Factors and loadings", "Posterior means with ±2σ posterior bands, and the Jacobian loadings.",
              [], ["factors", "loadings"]),
-            ("Explained variance: VAE vs linear AE vs PCA", "", ["r2_by_k"], ["r2_by_k"]),
+            ("Explained variance and held-out likelihood: VAE vs linear AE, PCA, PPCA, FA", "", ["r2_by_k"],
+             ["r2_by_k", "nll_by_k"]),
             ("Disentanglement", "", ["kl_per_factor", "beta_sweep", "long_short"], ["latent_corr", "traversal"]),
             ("Scenario quality", "", ["scenario_quality", "scenario_per_asset"], []),
             ("Stressed scenarios", "Stressed scenarios draw the factors from the stress period's aggregate posterior "
