@@ -79,3 +79,32 @@ def test_models_saved_with_the_plain_vae_load_with_the_same_numbers(tmp_path):
     assert type(back.vae_) is FactorVAE
     pd.testing.assert_frame_equal(back.transform(data), model.transform(data))
     assert np.isfinite(back.log_likelihood(data, n_samples=5)).all()
+
+
+def test_student_t_scenarios_have_fat_tails_and_gaussian_ones_do_not():
+    from scipy.stats import kurtosis
+
+    data = _returns(df=3.0, seed=5).iloc[:1000]
+    fat = VAEFactorModel(n_factors=K, likelihood="student_t", linear_skip=True, init="pca", hidden_dims=(16,),
+                         epochs=200, verbose=False, seed=0).fit(data)
+    thin = VAEFactorModel(n_factors=K, likelihood="diagonal", linear_skip=True, init="pca", hidden_dims=(16,),
+                          epochs=200, verbose=False, seed=0).fit(data)
+    kurt_fat = np.median(kurtosis(fat.generate_scenarios(40_000, seed=0), axis=0))
+    kurt_thin = np.median(kurtosis(thin.generate_scenarios(40_000, seed=0), axis=0))
+    assert kurt_fat > 0.5 and abs(kurt_thin) < 0.2  # excess kurtosis of each asset's scenarios
+    pd.testing.assert_frame_equal(fat.generate_scenarios(100, seed=3), fat.generate_scenarios(100, seed=3))
+    # the noise keeps the training residuals' size: total variance of the scenarios near the data's
+    ratio = fat.generate_scenarios(40_000, seed=1).var() / data.var()
+    assert 0.6 < float(ratio.median()) < 1.6
+
+
+def test_study_config_checks_the_model_options():
+    from latentquant.experiments.factor_model import FactorStudyConfig
+
+    with pytest.raises(ConfigError, match=r"init: pca needs linear_skip: true \(the linear paths hold the PCA "
+                                          r"solution\)\."):
+        FactorStudyConfig.from_dict({"init": "pca"}).validate()
+    with pytest.raises(ConfigError, match=r"likelihood must be one of \['unit', 'isotropic', 'diagonal', "
+                                          r"'student_t'\], got 't'"):
+        FactorStudyConfig.from_dict({"likelihood": "t"}).validate()
+    FactorStudyConfig.from_dict({"likelihood": "student_t", "linear_skip": True, "init": "pca"}).validate()

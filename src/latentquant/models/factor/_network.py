@@ -148,6 +148,19 @@ class FactorVAE(VAE):
         nu = self.degrees_of_freedom
         return var if nu is None else var * nu / (nu - 2.0)
 
+    @torch.no_grad()
+    def sample_noise(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        r"""``n`` draws of the idiosyncratic noise :math:`x - \hat x(z)` of the learned observation model
+        (``(n, input_dim)``, float64): Gaussian with the learned variances, or Student-t with the learned scale and
+        degrees of freedom (fat tails). Not defined for ``"unit"``, whose noise is not modelled."""
+        if self.likelihood == "unit":
+            raise ValueError("the 'unit' likelihood does not model the noise; draw it from the residuals.")
+        scale = np.exp(0.5 * self.log_noise.detach().cpu().double().numpy()) * np.ones(self.input_dim)
+        nu = self.degrees_of_freedom
+        if nu is None:
+            return scale * rng.standard_normal((n, self.input_dim))
+        return scale * rng.standard_t(nu.detach().cpu().double().numpy(), size=(n, self.input_dim))
+
     def observation_log_prob(self, x: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
         """:math:`\\log p(x \\mid z)` summed over assets, per row (nats); ``"unit"`` is the unit-variance Gaussian."""
         r = x - mean

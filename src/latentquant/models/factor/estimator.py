@@ -581,9 +581,10 @@ class VAEFactorModel(BaseModel):
         seed : int, optional
             Same seed → identical scenarios.
         noise : bool, optional
-            Add idiosyncratic noise :math:`e\sim\mathcal N(0, D)` with the training residual variances (default
-            ``True`` for sampled modes, ``False`` for ``'interpolate'``). Without it, scenarios carry only the
-            factor-driven part of the variance.
+            Add idiosyncratic noise (default ``True`` for sampled modes, ``False`` for ``'interpolate'``): with
+            ``likelihood='unit'``, :math:`e\sim\mathcal N(0, D)` with the training residual variances; with a learned
+            observation model, its draws (Gaussian, or Student-t with the learned degrees of freedom). Without it,
+            scenarios carry only the factor-driven part of the variance.
         stress_period, start, end, data
             Dates are looked up in the training span, or in ``data`` (same units as ``input``) when given.
         fixed : mapping, optional
@@ -621,9 +622,18 @@ class VAEFactorModel(BaseModel):
                 hold_fixed(z, fixed, self.factor_names_)
         x = self._decode_standardised(z)
         if noise if noise is not None else True:
-            x = x + noise_std * rng.standard_normal(x.shape)
+            x = x + self._noise(rng, x.shape[0], noise_std)
         out = np.asarray(self.scaler_.inverse_transform(x))
         return pd.DataFrame(self._output_units(out), index=index, columns=self.columns_)
+
+    def _noise(self, rng: np.random.Generator, n: int, rms: np.ndarray) -> np.ndarray:
+        """Idiosyncratic noise of ``n`` scenarios (standardised units) whose per-asset RMS is ``rms`` (the training
+        residuals', or a stress period's): Gaussian for the ``"unit"`` likelihood; otherwise the learned observation
+        model's draws (Student-t tails included), scaled by ``rms`` over the training residuals' RMS."""
+        if self.likelihood == "unit":
+            return rms * rng.standard_normal((n, len(rms)))
+        ratio = rms / np.maximum(residual_rms(self._train_residuals), 1e-12)
+        return ratio * self.vae_.sample_noise(n, rng)
 
     # ------------------------------------------------------------------ risk
     def risk_decomposition(self, weights: Any, *, method: str = "linear", at: Any = None, n_samples: int = 100_000,
