@@ -108,3 +108,32 @@ def test_study_config_checks_the_model_options():
                                           r"'student_t'\], got 't'"):
         FactorStudyConfig.from_dict({"likelihood": "t"}).validate()
     FactorStudyConfig.from_dict({"likelihood": "student_t", "linear_skip": True, "init": "pca"}).validate()
+
+
+def _clustered(n: int = 1500, seed: int = 7) -> pd.DataFrame:
+    """One market factor whose volatility switches between calm and turbulent 60-day regimes."""
+    rng = np.random.default_rng(seed)
+    vol = np.repeat(rng.choice([0.5, 2.5], size=n // 60 + 1), 60)[:n]
+    f = 0.01 * vol * rng.normal(size=n)
+    r = np.outer(f, rng.uniform(0.5, 1.5, N_ASSETS)) + 0.004 * rng.normal(size=(n, N_ASSETS))
+    return pd.DataFrame(r, index=pd.bdate_range("2010-01-01", periods=n), columns=[f"A{i}" for i in range(N_ASSETS)])
+
+
+def _lag1_acf_of_squares(paths: pd.DataFrame) -> float:
+    ew = paths.mean(axis=1).to_numpy().reshape(-1, paths.index.get_level_values("step").max() + 1) ** 2
+    a, b = ew[:, :-1].ravel(), ew[:, 1:].ravel()
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def test_paths_keep_volatility_clustering_and_iid_days_do_not():
+    data = _clustered()
+    model = VAEFactorModel(n_factors=1, hidden_dims=(8,), epochs=30, verbose=False, seed=0).fit(data)
+    paths = model.generate_paths(3000, 21, block=20, seed=0)
+    assert paths.shape == (3000 * 21, N_ASSETS) and paths.index.names == ["path", "step"]
+    realised = float(np.corrcoef(data.mean(axis=1).to_numpy()[:-1] ** 2, data.mean(axis=1).to_numpy()[1:] ** 2)[0, 1])
+    clustered = _lag1_acf_of_squares(paths)
+    iid = _lag1_acf_of_squares(model.generate_paths(3000, 21, block=1, seed=0))
+    assert realised > 0.1 and clustered > 0.5 * realised and abs(iid) < 0.03
+    pd.testing.assert_frame_equal(model.generate_paths(5, 3, seed=1), model.generate_paths(5, 3, seed=1))
+    with pytest.raises(ConfigError, match="block"):
+        model.generate_paths(5, 3, block=0.5)

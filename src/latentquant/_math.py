@@ -13,6 +13,7 @@ validated versions live in :mod:`latentquant.evaluation` and delegate here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "newey_west_lrv",
     "running_mean",
     "standardize_stats",
+    "stationary_bootstrap_indices",
     "uncentred_r2",
 ]
 
@@ -140,3 +142,32 @@ def standardize_stats(values: np.ndarray, *, ddof: int = 1,
     """
     x = np.asarray(values) if dtype is None else np.asarray(values, dtype=dtype)
     return x.mean(axis=0), x.std(axis=0, ddof=ddof)
+
+
+def stationary_bootstrap_indices(t: int, n_boot: int, block: float, rng: np.random.Generator,
+                                 chunk_cells: int = 2_000_000, length: int | None = None) -> Iterator[np.ndarray]:
+    """Index arrays ``(m, length)`` into a series of ``t`` rows, of stationary-bootstrap resamples (Politis & Romano
+    1994), ``n_boot`` rows in all, yielded in chunks of about ``chunk_cells`` cells.
+
+    Blocks start at uniform positions, have geometric lengths with mean ``block`` and wrap around the end (circular).
+    Apply the same indices to several series to keep their cross-dependence (paired bootstrap). ``length`` (default
+    ``t``) is the length of each resample, e.g. a simulation horizon shorter than the history.
+
+    Examples
+    --------
+    >>> idx = next(stationary_bootstrap_indices(100, 3, 10, np.random.default_rng(0), length=5))
+    >>> idx.shape, bool(((idx >= 0) & (idx < 100)).all())
+    ((3, 5), True)
+    """
+    n = t if length is None else length
+    p = 1.0 / block
+    rows_per_chunk = max(1, chunk_cells // n)
+    steps = np.arange(n)
+    for lo in range(0, n_boot, rows_per_chunk):
+        m = min(rows_per_chunk, n_boot - lo)
+        new_block = rng.random((m, n)) < p
+        new_block[:, 0] = True
+        starts = rng.integers(0, t, size=(m, n))
+        last = np.maximum.accumulate(np.where(new_block, steps, 0), axis=1)
+        yield (np.take_along_axis(starts, last, axis=1) + steps - last) % t
+

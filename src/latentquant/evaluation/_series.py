@@ -4,13 +4,13 @@ public names for those modules): 1-D inputs, the rf convention, per-period Sharp
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from numbers import Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from latentquant._math import stationary_bootstrap_indices
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.validation import check_aligned
 
@@ -150,26 +150,6 @@ def sharpe_per_period(e: np.ndarray) -> float:
             "check that the series is not a placeholder or forward-filled, or report the mean return instead."
         )
     return mean / sd
-
-
-def stationary_bootstrap_indices(t: int, n_boot: int, block: int, rng: np.random.Generator,
-                                  chunk_cells: int = 2_000_000) -> Iterator[np.ndarray]:
-    """Index arrays ``(m, t)`` of stationary-bootstrap resamples (Politis & Romano 1994), ``n_boot`` rows in all,
-    yielded in chunks of about ``chunk_cells`` cells.
-
-    Blocks start at uniform positions, have geometric lengths with mean ``block`` and wrap around the end (circular).
-    Apply the same indices to several series to keep their cross-dependence (paired bootstrap).
-    """
-    p = 1.0 / block
-    rows_per_chunk = max(1, chunk_cells // t)
-    steps = np.arange(t)
-    for lo in range(0, n_boot, rows_per_chunk):
-        m = min(rows_per_chunk, n_boot - lo)
-        new_block = rng.random((m, t)) < p
-        new_block[:, 0] = True
-        starts = rng.integers(0, t, size=(m, t))
-        last = np.maximum.accumulate(np.where(new_block, steps, 0), axis=1)
-        yield (np.take_along_axis(starts, last, axis=1) + steps - last) % t
 
 
 def resampled_sharpes(sample: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from latentquant._math import kl_standard_normal, uncentred_r2
+from latentquant._math import kl_standard_normal, stationary_bootstrap_indices, uncentred_r2
 from latentquant.base import ESTIMATOR_FILE, BaseModel
 from latentquant.data import Standardizer
 from latentquant.data.returns import log_returns_from_simple
@@ -625,6 +625,50 @@ class VAEFactorModel(BaseModel):
             x = x + self._noise(rng, x.shape[0], noise_std)
         out = np.asarray(self.scaler_.inverse_transform(x))
         return pd.DataFrame(self._output_units(out), index=index, columns=self.columns_)
+
+    def generate_paths(self, n_paths: int = 1000, horizon: int = 21, *, block: float = 20.0, seed: int | None = None,
+                       noise: bool = True) -> pd.DataFrame:
+        """Multi-period return paths whose factors follow the training span's own dynamics.
+
+        The factors of each path are a stationary block bootstrap (Politis & Romano 1994; blocks of geometric length
+        with mean ``block`` days) of the training dates' posterior draws :math:`\\mu_t + \\sigma_t \varepsilon`: calm
+        and turbulent stretches are replayed as they came, so the paths keep the volatility clustering and the
+        cross-factor dependence of the history, which i.i.d. draws from the prior lose. Each day is decoded and gets
+        the idiosyncratic noise of :meth:`generate_scenarios`.
+
+        Parameters
+        ----------
+        n_paths : int, default 1000
+        horizon : int, default 21
+            Periods per path.
+        block : float, default 20
+            Mean block length in periods (1: i.i.d. draws of the training days).
+        seed : int, optional
+            Same seed → identical paths.
+        noise : bool, default True
+            Add idiosyncratic noise.
+
+        Returns
+        -------
+        pandas.DataFrame
+            (path, step) × assets, per-period returns in original units; cumulate within each path for horizon
+            returns.
+        """
+        self._check_fitted()
+        check_arg("n_paths", n_paths, Interval(Integral, 1, None))
+        check_arg("horizon", horizon, Interval(Integral, 1, None))
+        check_arg("block", block, Interval(Real, 1, None))
+        rng = np.random.default_rng(seed)
+        mu, sd = self.train_factors_.mean.to_numpy(), self.train_factors_.std.to_numpy()
+        idx = np.concatenate(list(stationary_bootstrap_indices(len(mu), n_paths, block, rng, length=horizon)))
+        flat = idx.ravel()
+        z = mu[flat] + sd[flat] * rng.standard_normal((flat.size, self.n_factors))
+        x = self._decode_standardised(z)
+        if noise:
+            x = x + self._noise(rng, x.shape[0], residual_rms(self._train_residuals))
+        out = self._output_units(np.asarray(self.scaler_.inverse_transform(x)))
+        index = pd.MultiIndex.from_product([range(n_paths), range(horizon)], names=["path", "step"])
+        return pd.DataFrame(out, index=index, columns=self.columns_)
 
     def _noise(self, rng: np.random.Generator, n: int, rms: np.ndarray) -> np.ndarray:
         """Idiosyncratic noise of ``n`` scenarios (standardised units) whose per-asset RMS is ``rms`` (the training
