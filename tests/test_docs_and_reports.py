@@ -114,7 +114,7 @@ def test_readme_python_quickstart_runs(tmp_path, monkeypatch):
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = re.search(r"## Python quickstart\n(.*?)\n## ", readme, re.S).group(1)
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     monkeypatch.chdir(tmp_path)  # the example saves a model under runs/
     ns: dict = {}
     exec(compile(blocks[0], "README.md", "exec"), ns)
@@ -124,12 +124,14 @@ def test_readme_python_quickstart_runs(tmp_path, monkeypatch):
     # the saved model is the fitted one: it loads and encodes the test span to the same factors
     reloaded = type(ns["model"]).load(tmp_path / "runs" / "my-factor-model")
     pd.testing.assert_frame_equal(reloaded.encode(ns["test"]).mean, ns["means"])
+    exec(compile(blocks[1], "README.md", "exec"), ns)  # the calibrated model, on the same train/test split
+    assert np.isfinite(ns["nll"]) and ns["paths"].shape == (1000 * 63, 20)
     ns = {}
-    exec(compile(blocks[1], "README.md", "exec"), ns)  # the VAE toolkit
+    exec(compile(blocks[2], "README.md", "exec"), ns)  # the VAE toolkit
     assert ns["factors"].shape == (1760, 5) and ns["scenarios"].shape == (10_000, 20)
     assert ns["scores"].shape == (1760,)
     ns = {}
-    exec(compile(blocks[2], "README.md", "exec"), ns)  # the estimator contract
+    exec(compile(blocks[3], "README.md", "exec"), ns)  # the estimator contract
     pd.testing.assert_series_equal(ns["same"].fitted(ns["panel"]), ns["model"].fitted(ns["panel"]))
     assert ns["twin"].get_params()["n_factors"] == 1 and ns["model"].get_params()["n_factors"] == 2
 

@@ -242,11 +242,11 @@ def test_edited_factor_model_is_refused_before_building(factor_model_dir: Path, 
     from latentquant.exceptions import CheckpointError
 
     edited = _edit_factor_model(factor_model_dir / "model", tmp_path / "model", "latent_dim", 10**9)
-    with pytest.raises(CheckpointError, match=r"^the saved VAE configuration: input_dim=5, hidden_dims=\[64, 32\], "
-                                              r"latent_dim=1000000000 describe a VAE of 9\.8e\+10 parameters, above "
-                                              r"the limit of 1e\+08"):
+    with pytest.raises(CheckpointError, match=r"^the saved FactorVAE configuration: input_dim=5, hidden_dims=\[64, "
+                                              r"32\], latent_dim=1000000000 describe a FactorVAE of 9\.8e\+10 "
+                                              r"parameters, above the limit of 1e\+08"):
         VAEFactorModel.load(edited)
     edited = _edit_factor_model(factor_model_dir / "model", tmp_path / "model2", "input_dim", 1e7)
     res = runner.invoke(app, ["factors", "scenarios", "--model", str(edited), "-n", "10",
                               "--out", str(tmp_path / "s.csv")])
-    one_error_line(res, "the saved VAE configuration: input_dim is 10000000.0, not a positive integer")
+    one_error_line(res, "the saved FactorVAE configuration: input_dim is 10000000.0, not a positive integer")
