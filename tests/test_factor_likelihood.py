@@ -137,3 +137,18 @@ def test_paths_keep_volatility_clustering_and_iid_days_do_not():
     pd.testing.assert_frame_equal(model.generate_paths(5, 3, seed=1), model.generate_paths(5, 3, seed=1))
     with pytest.raises(ConfigError, match="block"):
         model.generate_paths(5, 3, block=0.5)
+
+
+def test_loadings_are_the_slope_of_the_whole_decoder_linear_path_included():
+    data = _returns(n=600, df=None)
+    model = VAEFactorModel(n_factors=K, likelihood="diagonal", linear_skip=True, init="pca", hidden_dims=(8,),
+                           epochs=5, verbose=False).fit(data)
+    at = np.array([[0.3, -0.7]])
+    loadings = model.factor_loadings(at=at).to_numpy()  # assets × K, log-return units
+    eps = 1e-3
+    for k in range(K):
+        up, down = at.copy(), at.copy()
+        up[0, k] += eps
+        down[0, k] -= eps
+        slope = (model.decode(up).to_numpy() - model.decode(down).to_numpy())[0] / (2 * eps)
+        np.testing.assert_allclose(loadings[:, k], slope, rtol=2e-3, atol=1e-7)

@@ -50,6 +50,17 @@ INPUTS = ("prices", "log_returns", "returns")
 _BLOCK = 65536
 
 
+class _Decoder(torch.nn.Module):
+    """The decoding map of a network as a module of its own (for Jacobians and Monte Carlo risk)."""
+
+    def __init__(self, net: FactorVAE) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net.decode(z)
+
+
 class VAEFactorModel(BaseModel):
     """Nonlinear latent factor model of a cross-section of asset returns, fitted as a β-VAE.
 
@@ -444,10 +455,11 @@ class VAEFactorModel(BaseModel):
 
     # ------------------------------------------------------------------ loadings
     def _decoder64(self) -> torch.nn.Module:
-        dec = copy.deepcopy(self.vae_.decoder).double().eval()
-        for p in dec.parameters():
+        """A float64 copy of the whole decoder map z → x̂(z) (the network and, with ``linear_skip``, its linear path)."""
+        net = copy.deepcopy(self.vae_).double().eval()
+        for p in net.parameters():
             p.requires_grad_(False)
-        return dec
+        return _Decoder(net)
 
     def _latent_points(self, at: Any, data: pd.DataFrame | None) -> np.ndarray:
         if at is None:
