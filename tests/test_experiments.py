@@ -132,6 +132,7 @@ def test_factor_study_metrics_tables_and_run_directory(study):
     rd = saved.risk_decomposition(np.full(5, 1 / 5))
     assert m["ew_factor_share"] == pytest.approx(rd.factor_share, rel=1e-12)
     assert m["ew_total_var_linear"] == pytest.approx(rd.total_variance, rel=1e-12)
+    assert 0 < m["ew_factor_share_mc"] <= 1 and "Monte Carlo" in r.summary()
     assert m["stressed_vol_ratio"] == pytest.approx(m["stressed_ew_vol"] / m["prior_ew_vol"])
     assert m["stress_period"] == ["2018-03-01", "2018-04-30"]
     # the headline numbers are the K = n_factors row of the K sweep
@@ -282,6 +283,7 @@ def test_factor_demo_yaml_is_a_valid_config():
     assert (stocks.data, stocks.n_factors, stocks.stress_period) == ("sp500_stocks", 5, ["2008-09-01", "2009-03-31"])
     assert (crypto.data, crypto.n_factors, crypto.periods_per_year) == ("crypto_daily", 2, 365)
     assert cfg.seeds == [0, 1, 2] and cfg.n_scenarios == 20000
+    assert (cfg.likelihood, cfg.linear_skip, cfg.init, cfg.beta) == ("student_t", True, "pca", 1.0)  # calibrated
 
 
 def test_factor_study_config_rejects_scalar_seeds():

@@ -290,7 +290,8 @@ class FactorStudyResult(StudyResult):
         for name, m in self.metrics["universes"].items():
             r2 = format_mean_std(m["vae_test_r2_mean"], m["vae_test_r2_std"], m["n_seeds"])
             parts = [f"{name}: K={m['n_factors']}, test R² {r2} (PCA {m['pca_test_r2']:.3f})",
-                     f"EW portfolio factor share {m['ew_factor_share']:.1%}"]
+                     f"EW portfolio factor share {m['ew_factor_share']:.1%}"
+                     + (f" linearised, {m['ew_factor_share_mc']:.1%} Monte Carlo" if "ew_factor_share_mc" in m else "")]
             if m.get("stressed_vol_ratio"):
                 parts.append(f"stressed/prior EW vol {m['stressed_vol_ratio']:.2f}×")
             if m["active_units"] < m["n_factors"]:
