@@ -17,6 +17,10 @@ from conftest import deadline
 from latentquant.exceptions import ConfigError, LatentQuantError
 from latentquant.executors import StoreWarning, Task, TaskError, decode_result, encode_result, run_tasks
 
+# a guard against hangs, not a speed test: Ray's first workers start slowly on a loaded 2-core machine (a run of the
+# suite beside other jobs took over 120 s)
+RAY_RUN_TIMEOUT_S = 300
+
 # ---------------------------------------------------------------------------------------------------------------
 # module-level task functions (picklable for the process pool)
 
@@ -261,7 +265,7 @@ def test_ray_missing_message(monkeypatch):
 def test_ray_local(ray_local, tmp_path):
     assert ray_local.is_initialized()  # run_tasks reuses the session instead of starting its own
     tasks = [Task(f"t{i}", rich_result, {"seed": i}) for i in (2, 0, 1)]
-    with deadline(120, "run_tasks on ray"):
+    with deadline(RAY_RUN_TIMEOUT_S, "run_tasks on ray"):
         out = run_tasks(tasks, executor="ray", n_jobs=2, store=tmp_path)
     assert list(out) == ["t2", "t0", "t1"]
     assert_deep_equal(out, run_tasks(tasks, executor="serial"))
@@ -279,12 +283,12 @@ def test_ray_failure_names_the_task_and_keeps_finished_results(ray_local, tmp_pa
     tasks = [Task(f"x{i}", flaky, {"x": i, "counter_dir": str(counter), "poison_dir": str(poison)}) for i in range(3)]
     # the message is the one of the other executors (Ray's wrapper with the remote traceback is unwrapped)
     expected = r"^task 'x2' failed: ValueError: boom on 2; finished tasks are saved in "
-    with deadline(120, "run_tasks on ray"), pytest.raises(TaskError, match=expected) as err:
+    with deadline(RAY_RUN_TIMEOUT_S, "run_tasks on ray"), pytest.raises(TaskError, match=expected) as err:
         run_tasks(tasks, executor="ray", n_jobs=1, store=tmp_path / "store")  # one in flight: x0, x1 finish first
     assert err.value.key == "x2" and isinstance(err.value.__cause__, ValueError)
     assert sorted(p.name for p in (tmp_path / "store").iterdir()) == ["x0.json", "x1.json"]
     (poison / "2").unlink()
-    with deadline(120, "run_tasks on ray"):
+    with deadline(RAY_RUN_TIMEOUT_S, "run_tasks on ray"):
         assert run_tasks(tasks, executor="ray", store=tmp_path / "store") == {"x0": 0, "x1": 10, "x2": 20}
     assert n_calls(counter) == 3  # the resumed run computed x2 only
 
@@ -306,7 +310,7 @@ def test_pricing_study_on_ray_matches_serial(ray_local, tmp_path):
 
     serial = run_study(PricingStudyConfig.from_dict({**TINY_PRICING, "executor": "serial",
                                                      "out": str(tmp_path / "serial")}))
-    with deadline(180, "the pricing study on ray"):
+    with deadline(RAY_RUN_TIMEOUT_S, "the pricing study on ray"):
         on_ray = run_study(PricingStudyConfig.from_dict({**TINY_PRICING, "executor": "ray",
                                                          "out": str(tmp_path / "ray")}))
     assert len(on_ray.metrics["windows"]) == 1
@@ -330,7 +334,7 @@ def test_price_run_executor_ray_matches_serial(ray_local, tmp_path):
     config.write_text(yaml.safe_dump({k: v for k, v in TINY_PRICING.items() if k != "verbose"}))
     metrics = {}
     for executor in ("serial", "ray"):
-        with deadline(180, f"price run --executor {executor}"):
+        with deadline(RAY_RUN_TIMEOUT_S, f"price run --executor {executor}"):
             res = runner.invoke(app, ["price", "run", "--config", str(config), "--executor", executor,
                                       "--out", str(tmp_path / executor)])
         assert res.exit_code == 0, res.output

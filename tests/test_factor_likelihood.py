@@ -152,3 +152,18 @@ def test_loadings_are_the_slope_of_the_whole_decoder_linear_path_included():
         down[0, k] -= eps
         slope = (model.decode(up).to_numpy() - model.decode(down).to_numpy())[0] / (2 * eps)
         np.testing.assert_allclose(loadings[:, k], slope, rtol=2e-3, atol=1e-7)
+
+
+def test_stressed_paths_replay_the_stress_period():
+    data = _clustered()
+    model = VAEFactorModel(n_factors=1, hidden_dims=(8,), epochs=30, verbose=False, seed=0).fit(data)
+    ew = data.mean(axis=1)
+    window = ew.rolling(60).std()
+    end = window.idxmax()
+    period = (ew.index[ew.index.get_loc(end) - 59], end)  # the most turbulent 60 days
+    stressed = model.generate_paths(2000, 21, stress_period=period, seed=0).mean(axis=1).std()
+    calm = model.generate_paths(2000, 21, seed=0).mean(axis=1).std()
+    realised = ew.loc[period[0]:period[1]].std()
+    assert stressed == pytest.approx(realised, rel=0.25) and stressed > 1.3 * calm
+    with pytest.raises(Exception, match="stress|period|date"):
+        model.generate_paths(10, 5, stress_period=("1990-01-01", "1990-01-05"))

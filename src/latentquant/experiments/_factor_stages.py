@@ -165,8 +165,8 @@ def _stress(u: Universe, cfg: FactorStudyConfig, model: VAEFactorModel, returns:
     n_paths = cfg.fan_paths
     draws = {
         "prior": model.generate_scenarios(n_paths * horizon, "prior", seed=seed0 + 1),
-        "stressed": model.generate_scenarios(n_paths * horizon, "stressed", stress_period=period, seed=seed0 + 2,
-                                             data=data),
+        "stressed": model.generate_paths(n_paths, horizon, stress_period=period, seed=seed0 + 2,
+                                         data=data).reset_index(drop=True),
     }
     comparison = horizon_comparison(draws, realised, ew, horizon=horizon, n_paths=n_paths, periods_per_year=ppy)
     vols = comparison.table["ann_vol"]
@@ -182,8 +182,9 @@ def _stress(u: Universe, cfg: FactorStudyConfig, model: VAEFactorModel, returns:
     out.figures["stress_fan_chart"] = (figs.plot_fan_chart(
         comparison.paths, realised=realised_path, ylabel="cumulative EW log return",
         title=f"{u.name}: {horizon}-day paths, stressed ({period[0]} … {period[1]}) vs prior"),
-        "Fan chart of i.i.d. daily scenarios cumulated over the horizon (no volatility clustering), "
-        "with the realised path of the stress period")
+        "Fan chart of the stressed paths, which replay the stress period's factor dynamics (block bootstrap of its "
+        "posterior draws, mean block 20 days), against i.i.d. prior days cumulated over the horizon, with the "
+        "realised path of the stress period")
     return {
         "stress_period": list(period), "prior_ew_vol": float(vols["prior"]),
         "stressed_ew_vol": float(vols["stressed"]), "realised_stress_ew_vol": float(vols["realised"]),

@@ -639,14 +639,16 @@ class VAEFactorModel(BaseModel):
         return pd.DataFrame(self._output_units(out), index=index, columns=self.columns_)
 
     def generate_paths(self, n_paths: int = 1000, horizon: int = 21, *, block: float = 20.0, seed: int | None = None,
-                       noise: bool = True) -> pd.DataFrame:
-        """Multi-period return paths whose factors follow the training span's own dynamics.
+                       noise: bool = True, stress_period: tuple[Any, Any] | None = None,
+                       data: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Multi-period return paths whose factors follow the training span's (or a stress period's) own dynamics.
 
         The factors of each path are a stationary block bootstrap (Politis & Romano 1994; blocks of geometric length
         with mean ``block`` days) of the training dates' posterior draws :math:`\\mu_t + \\sigma_t \varepsilon`: calm
         and turbulent stretches are replayed as they came, so the paths keep the volatility clustering and the
         cross-factor dependence of the history, which i.i.d. draws from the prior lose. Each day is decoded and gets
-        the idiosyncratic noise of :meth:`generate_scenarios`.
+        the idiosyncratic noise of :meth:`generate_scenarios`. With ``stress_period`` the bootstrap replays that
+        period's dates instead (and its residual size), e.g. a crisis.
 
         Parameters
         ----------
@@ -659,6 +661,10 @@ class VAEFactorModel(BaseModel):
             Same seed → identical paths.
         noise : bool, default True
             Add idiosyncratic noise.
+        stress_period : tuple, optional
+            ``(start, end)``: replay these dates (at least two) instead of the whole training span.
+        data : pandas.DataFrame, optional
+            Returns in the units of ``input`` holding ``stress_period`` when it lies outside the training span.
 
         Returns
         -------
@@ -670,14 +676,18 @@ class VAEFactorModel(BaseModel):
         check_arg("n_paths", n_paths, Interval(Integral, 1, None))
         check_arg("horizon", horizon, Interval(Integral, 1, None))
         check_arg("block", block, Interval(Real, 1, None))
+        if stress_period is None:
+            enc, resid = self.train_factors_, self._train_residuals
+        else:
+            enc, resid = self._period(stress_period, data)
         rng = np.random.default_rng(seed)
-        mu, sd = self.train_factors_.mean.to_numpy(), self.train_factors_.std.to_numpy()
+        mu, sd = enc.mean.to_numpy(), enc.std.to_numpy()
         idx = np.concatenate(list(stationary_bootstrap_indices(len(mu), n_paths, block, rng, length=horizon)))
         flat = idx.ravel()
         z = mu[flat] + sd[flat] * rng.standard_normal((flat.size, self.n_factors))
         x = self._decode_standardised(z)
         if noise:
-            x = x + self._noise(rng, x.shape[0], residual_rms(self._train_residuals))
+            x = x + self._noise(rng, x.shape[0], residual_rms(resid))
         out = self._output_units(np.asarray(self.scaler_.inverse_transform(x)))
         index = pd.MultiIndex.from_product([range(n_paths), range(horizon)], names=["path", "step"])
         return pd.DataFrame(out, index=index, columns=self.columns_)
