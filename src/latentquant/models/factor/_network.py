@@ -34,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from latentquant._math import kl_standard_normal
 from latentquant.models.autoencoder import VAE
 from latentquant.training import register_model
 from latentquant.validation import Interval, Options, check_arg
@@ -183,7 +184,7 @@ class FactorVAE(VAE):
             rec = (recon - x).pow(2).sum(dim=1).mean()
         else:
             rec = -self.observation_log_prob(x, recon).mean()
-        kl_dims = 0.5 * (mu.pow(2) + torch.exp(log_var) - 1.0 - log_var)
+        kl_dims = kl_standard_normal(mu, log_var)
         kl = kl_dims.sum(dim=1).mean()
         kl_objective = torch.clamp(kl_dims.mean(dim=0), min=self.free_bits).sum() if self.free_bits > 0 else kl
         return {"loss": rec + beta * kl_objective, "recon_loss": rec, "kl_loss": kl}
