@@ -57,7 +57,7 @@ CASES: dict[str, Callable[[], Case]] = {
 
 # each model family keeps its cases in its own module (one author each): tests/_cases_<family>.py defines
 # CASES = {name: factory}; they are merged here
-for _family in ("factor", "pricing", "selection"):
+for _family in ("factor", "generative", "pricing", "selection"):
     try:
         _module = __import__(f"_cases_{_family}")
     except ModuleNotFoundError:

@@ -1,0 +1,57 @@
+"""Estimator-contract cases of the synthetic-data generators (``tests/test_estimator_contract.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from estimator_cases import Case
+
+
+def _returns(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(rng.standard_t(6, size=(n, 2)) * 0.01, columns=["ret", "logvar"],
+                        index=pd.bdate_range("2015-01-01", periods=n))
+
+
+def _case(estimator: object, bad_param: tuple[str, object]) -> Case:
+    data = _returns()
+
+    def sample(e: object) -> pd.DataFrame:  # pandas out: the sampled windows stacked as days × features
+        return pd.DataFrame(e.sample(4, seed=0).reshape(-1, 2), columns=data.columns)  # type: ignore[attr-defined]
+
+    return Case(estimator, lambda e: e.fit(data), sample, bad_param)
+
+
+def bootstrap() -> Case:
+    from latentquant.models.generative import BootstrapGenerator
+
+    return _case(BootstrapGenerator(length=20), ("length", 0))
+
+
+def block_bootstrap() -> Case:
+    from latentquant.models.generative import BlockBootstrapGenerator
+
+    return _case(BlockBootstrapGenerator(length=20), ("block_length", 0.5))
+
+
+def gaussian() -> Case:
+    from latentquant.models.generative import GaussianGenerator
+
+    return _case(GaussianGenerator(length=20), ("seed", -1))
+
+
+def garch() -> Case:
+    from latentquant.models.generative import GARCHGenerator
+
+    return _case(GARCHGenerator(length=20, burn=50), ("mean", "ARMA"))
+
+
+CASES: dict[str, Callable[[], Case]] = {
+    "BootstrapGenerator": bootstrap,
+    "BlockBootstrapGenerator": block_bootstrap,
+    "GaussianGenerator": gaussian,
+    "GARCHGenerator": garch,
+}
