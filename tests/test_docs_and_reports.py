@@ -124,8 +124,9 @@ def test_readme_python_quickstart_runs(tmp_path, monkeypatch):
     # the saved model is the fitted one: it loads and encodes the test span to the same factors
     reloaded = type(ns["model"]).load(tmp_path / "runs" / "my-factor-model")
     pd.testing.assert_frame_equal(reloaded.encode(ns["test"]).mean, ns["means"])
-    exec(compile(blocks[1], "README.md", "exec"), ns)  # the calibrated model, on the same train/test split
+    exec(compile(blocks[1], "README.md", "exec"), ns)  # likelihood, paths, covariance of the same model
     assert np.isfinite(ns["nll"]) and ns["paths"].shape == (1000 * 63, 20)
+    assert ns["cov"].shape == (20, 20) and 0.5 < ns["cal"].mean_ratio < 2.0
     ns = {}
     exec(compile(blocks[2], "README.md", "exec"), ns)  # the VAE toolkit
     assert ns["factors"].shape == (1760, 5) and ns["scenarios"].shape == (10_000, 20)

@@ -148,6 +148,15 @@ def test_factor_study_metrics_tables_and_run_directory(study):
     assert list(tables["beta_sweep"].index) == [0.5]
     assert list(tables["risk_decomposition"].index) == ["f1", "f2", "interaction", "factor total", "idiosyncratic",
                                                         "total"]
+    # calibration: the VAE's Monte Carlo covariance is the saved model's; the EW ratio is realised / predicted
+    assert list(tables["variance_calibration"].index) == ["VAE (Monte Carlo)", "VAE (linearised)", "PPCA (K=2)",
+                                                          "FA (K=2)", "sample covariance"]
+    cal = m["variance_calibration"]["VAE (Monte Carlo)"]
+    prices = pd.read_csv(study[0], index_col=0, parse_dates=True)
+    test = np.log(prices).diff().loc["2018-10-01":].to_numpy()
+    predicted = np.full(5, 0.2) @ saved.covariance(n_samples=300, seed=0).to_numpy() @ np.full(5, 0.2)
+    assert cal["ew_ratio"] == pytest.approx((test @ np.full(5, 0.2)).var(ddof=1) / predicted, rel=1e-10)
+    assert cal["ew_ratio_low"] < cal["ew_ratio"] < cal["ew_ratio_high"] and 0 <= cal["random_coverage"] <= 1
     for name in ("report.html", "metrics.json", "config.json", "manifest.json", "history_sim.json",
                  "model/sim/estimator.json", "factors_sim.parquet", "tables/sim_r2_by_k.csv"):
         assert (r.path / name).is_file(), name

@@ -85,14 +85,16 @@ def holdout(log_returns) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def model(train) -> VAEFactorModel:
     """Nonlinear β-VAE factor model (one ReLU hidden layer)."""
-    return VAEFactorModel(n_factors=K, hidden_dims=(32,), lr=3e-3, epochs=60, verbose=False, seed=0).fit(train)
+    # the plain β-VAE (unit-variance likelihood, no linear path): the closed forms below use its residual noise
+    return VAEFactorModel(n_factors=K, hidden_dims=(32,), lr=3e-3, epochs=60, verbose=False, seed=0,
+                          likelihood="unit", linear_skip=False).fit(train)
 
 
 @pytest.fixture(scope="module")
 def linear_model(train) -> VAEFactorModel:
     """Linear encoder/decoder with β → 0: the PCA special case (no early stopping, every row trained on)."""
-    return VAEFactorModel(n_factors=K, hidden_dims=(), beta=1e-3, lr=1e-2, epochs=200, validation_split=0.0,
-                          early_stopping=False, verbose=False, seed=0).fit(train)
+    return VAEFactorModel(n_factors=K, hidden_dims=(), likelihood="unit", linear_skip=False, beta=1e-3, lr=1e-2,
+                          epochs=200, validation_split=0.0, early_stopping=False, verbose=False, seed=0).fit(train)
 
 
 # ---------------------------------------------------------------------------------------------- encode / decode

@@ -97,9 +97,17 @@ def test_linear_skip_starts_linear_and_pca_init_reproduces_pca():
     net.init_from_pca(x)
     net.eval()
     xt = torch.from_numpy(x)
+    mu, log_var = (t.detach().double().numpy() for t in net.encode(xt))
     recon = net.decode(net.latent_mean(xt)).detach().double().numpy()
+    # probabilistic PCA's maximum likelihood (W = U(Λ − σ²)^½) with the encoder at its exact posterior
     pca = PCA(n_components=K).fit(x)
-    np.testing.assert_allclose(recon, pca.inverse_transform(pca.transform(x)), atol=1e-4)
+    s2 = pca.noise_variance_
+    w = pca.components_.T * np.sqrt(pca.explained_variance_ - s2)
+    m = w.T @ w + s2 * np.eye(K)
+    post_mean = (x - pca.mean_) @ w @ np.linalg.inv(m)
+    np.testing.assert_allclose(recon, post_mean @ w.T + pca.mean_, atol=1e-4)
+    np.testing.assert_allclose(np.sort(np.exp(log_var[0])), np.sort(s2 / np.diag(m)), rtol=1e-4)
+    np.testing.assert_allclose(np.cov(mu.T) + np.diag(np.exp(log_var[0])), np.eye(K), atol=0.05)
     assert float(torch.exp(net.log_noise.detach())) == pytest.approx(
         np.sort(np.linalg.eigvalsh(np.cov(x.T.astype(np.float64))))[: N - K].mean(), rel=1e-4)
     with pytest.raises(ValueError, match="init_from_pca needs linear_skip=True"):

@@ -243,7 +243,7 @@ def test_edited_factor_model_is_refused_before_building(factor_model_dir: Path, 
 
     edited = _edit_factor_model(factor_model_dir / "model", tmp_path / "model", "latent_dim", 10**9)
     with pytest.raises(CheckpointError, match=r"^the saved FactorVAE configuration: input_dim=5, hidden_dims=\[64, "
-                                              r"32\], latent_dim=1000000000 describe a FactorVAE of 9\.8e\+10 "
+                                              r"32\], latent_dim=1000000000 describe a FactorVAE of 1\.09e\+11 "
                                               r"parameters, above the limit of 1e\+08"):
         VAEFactorModel.load(edited)
     edited = _edit_factor_model(factor_model_dir / "model", tmp_path / "model2", "input_dim", 1e7)

@@ -111,11 +111,13 @@ def _main(
 @_user_errors
 def datasets_list() -> None:
     """List the bundled datasets with their coverage."""
+    import pandas as pd
+
     from latentquant.datasets import list_datasets
 
     table = list_datasets()
-    for col in ("start", "end"):
-        table[col] = table[col].astype(str).str.slice(0, 10)
+    for col in ("start", "end"):  # an undated set (timegan_stocks: rows are steps) shows "—"
+        table[col] = [str(v)[:10] if not pd.isna(v) else "—" for v in table[col]]
     with_index = table.set_index("name")[["frequency", "start", "end", "rows", "columns", "title"]]
     typer.echo(with_index.to_string())
 
@@ -265,6 +267,13 @@ def factors_fit(
     hidden: str = typer.Option("64,32", "--hidden-dims", "--hidden",
                                help="Encoder hidden widths, comma-separated ('' = linear; --hidden: old spelling)."),
     epochs: int = typer.Option(300, help="Maximum epochs (early stopping on the last 20% of the training span)."),
+    likelihood: str = typer.Option("student_t", help="Observation model: student_t | diagonal | isotropic | unit "
+                                   "(unit = the plain β-VAE's squared error)."),
+    linear_skip: bool = typer.Option(True, "--linear-skip/--no-linear-skip",
+                                     help="Linear encoder/decoder paths beside the networks (nests PCA)."),
+    init: str = typer.Option("auto", help="auto | pca | random: start of the linear paths (auto = pca with them)."),
+    free_bits: float = typer.Option(0.0, min=0.0, help="Per-factor KL floor in nats (0 = off)."),
+    kl_warmup: int = typer.Option(0, min=0, help="Epochs of linear KL warm-up (0 = off)."),
     seed: int = typer.Option(0, help="Seed (same seed, same data → identical factors)."),
     train_start: str | None = typer.Option(None, help="First training date (default: start of data)."),
     train_end: str | None = typer.Option(None, help="Last training date (default: end of data)."),
@@ -286,7 +295,9 @@ def factors_fit(
     returns, source = _study_returns(data, csv, input, missing, min_history, value_column)
     result = fit_and_save(returns.loc[bounds[0]:bounds[1]], source=source, n_factors=factors, beta=beta,
                           hidden_dims=_int_list(hidden, "--hidden-dims"), epochs=epochs, seed=seed,
-                          periods_per_year=periods_per_year, out=out, verbose=False if quiet else None)
+                          periods_per_year=periods_per_year, out=out, verbose=False if quiet else None,
+                          likelihood=likelihood, linear_skip=linear_skip, init=init, free_bits=free_bits,
+                          kl_warmup=kl_warmup)
     typer.echo(result)
 
 

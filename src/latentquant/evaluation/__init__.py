@@ -45,6 +45,11 @@ from latentquant.evaluation.reconstruction import (
     pca_benchmark,
     reconstruction_r2,
 )
+from latentquant.evaluation.risk_calibration import (
+    VarianceCalibration,
+    random_long_only_weights,
+    variance_calibration,
+)
 from latentquant.evaluation.sharpe_inference import (
     DeflatedSharpe,
     SharpeDifference,
@@ -73,6 +78,7 @@ __all__ = [
     "ReconstructionBenchmark",
     "SharpeDifference",
     "SharpeEstimate",
+    "VarianceCalibration",
     "active_units",
     "annualised_moments",
     "characteristic_importance",
@@ -101,6 +107,7 @@ __all__ = [
     "predictive_r2",
     "pricing_errors",
     "probabilistic_sharpe_ratio",
+    "random_long_only_weights",
     "reconstruction_r2",
     "regime_importance_test",
     "running_mean_lambda",
@@ -115,4 +122,5 @@ __all__ = [
     "total_r2",
     "turnover",
     "var_es",
+    "variance_calibration",
 ]

@@ -144,9 +144,10 @@ class FactorStudyConfig(StudyConfig):
         Adam learning rate.
     validation_split : float, default 0.2
         Share of the training span, from its end, held out for early stopping.
-    likelihood, linear_skip, init, free_bits
-        The observation model and architecture of every VAE (see :class:`~latentquant.models.VAEFactorModel`);
-        defaults ``"unit"``, ``False``, ``"random"``, ``0.0``: the plain β-VAE.
+    likelihood, linear_skip, init, free_bits, kl_warmup
+        The observation model, architecture and collapse guards of every VAE (see
+        :class:`~latentquant.models.VAEFactorModel`); defaults ``"student_t"``, ``True``, ``"auto"``, ``0.0``, ``0``:
+        the calibrated model started at PCA. ``"unit"``, ``False``, ``"random"`` is the plain β-VAE.
     seeds : list of int, default [0, 1, 2]
         Seeds of the repeated fits (tables show mean ± std); the first seed's model is shown and saved.
     n_scenarios : int, default 20000
@@ -171,10 +172,11 @@ class FactorStudyConfig(StudyConfig):
     universes: list[Universe] = field(default_factory=_default_universes)
     beta: float = 1.0
     hidden_dims: list[int] = field(default_factory=lambda: [64, 32])
-    likelihood: str = "unit"
-    linear_skip: bool = False
-    init: str = "random"
+    likelihood: str = "student_t"
+    linear_skip: bool = True
+    init: str = "auto"
     free_bits: float = 0.0
+    kl_warmup: int = 0
     epochs: int = 300
     batch_size: int = 128
     lr: float = 1e-3
@@ -230,10 +232,12 @@ class FactorStudyConfig(StudyConfig):
         check_arg("verbose", self.verbose, "boolean", None)
         check_arg("likelihood", self.likelihood, Options(*LIKELIHOODS))
         check_arg("linear_skip", self.linear_skip, "boolean")
-        check_arg("init", self.init, Options("random", "pca"))
+        check_arg("init", self.init, Options("auto", "random", "pca", "fa"))
         check_arg("free_bits", self.free_bits, Interval(Real, 0, None))
-        if self.init == "pca" and not self.linear_skip:
-            raise ConfigError("init: pca needs linear_skip: true (the linear paths hold the PCA solution).")
+        check_arg("kl_warmup", self.kl_warmup, Interval(Integral, 0, None))
+        if self.init in ("pca", "fa") and not self.linear_skip:
+            raise ConfigError(f"init: {self.init} needs linear_skip: true (the linear paths hold the "
+                              f"{self.init.upper()} solution).")
 
 
 @dataclass(frozen=True)

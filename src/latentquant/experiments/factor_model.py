@@ -116,7 +116,8 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
             ("Stressed scenarios", "Stressed scenarios draw the factors from the stress period's aggregate posterior "
              "and the idiosyncratic noise from that period's residuals.", ["stress_statistics", "stress_scenarios"],
              ["stress_fan_chart"]),
-            ("Risk decomposition of the equal-weight portfolio", "", ["risk_decomposition"], ["risk_assets"]),
+            ("Risk decomposition and calibration", "", ["risk_decomposition", "variance_calibration"],
+             ["risk_assets"]),
         ]
         for title, text, table_names, figure_names in sections:
             present_t = [t for t in table_names if t in o.tables]
@@ -144,7 +145,8 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
 
 def fit_and_save(returns: pd.DataFrame, *, source: str, n_factors: int = 5, beta: float = 1.0,
                  hidden_dims: list[int] | None = None, epochs: int = 300, seed: int = 0, periods_per_year: int = 252,
-                 out: str | Path = "runs/factors-fit", verbose: bool | None = None) -> str:
+                 out: str | Path = "runs/factors-fit", verbose: bool | None = None, likelihood: str = "student_t",
+                 linear_skip: bool = True, init: str = "auto", free_bits: float = 0.0, kl_warmup: int = 0) -> str:
     """Fit one :class:`VAEFactorModel` on ``returns`` (daily log returns, the whole training span) and write a run
     directory: ``model/`` (loadable with ``VAEFactorModel.load``), ``factors.parquet``, the loadings table and a
     short report. Returns a one-paragraph summary.
@@ -171,6 +173,16 @@ def fit_and_save(returns: pd.DataFrame, *, source: str, n_factors: int = 5, beta
         The run directory.
     verbose : bool or None
         Training progress (see :class:`~latentquant.models.VAEFactorModel`).
+    likelihood : {"student_t", "diagonal", "isotropic", "unit"}, default "student_t"
+        Observation model of the standardised returns.
+    linear_skip : bool, default True
+        Linear encoder/decoder paths beside the networks.
+    init : {"auto", "pca", "random"}, default "auto"
+        Start of the linear paths (``"auto"``: PCA when ``linear_skip``).
+    free_bits : float, default 0.0
+        Per-factor KL floor (nats) against posterior collapse.
+    kl_warmup : int, default 0
+        Epochs of linear KL warm-up.
 
     Returns
     -------
@@ -193,7 +205,8 @@ runs/fit/report.html
     t0 = time.perf_counter()
     model = VAEFactorModel(n_factors=n_factors, input="log_returns", beta=beta,
                            hidden_dims=tuple([64, 32] if hidden_dims is None else hidden_dims), epochs=epochs,
-                           seed=seed, verbose=verbose, periods_per_year=periods_per_year).fit(returns)
+                           seed=seed, verbose=verbose, periods_per_year=periods_per_year, likelihood=likelihood,
+                           linear_skip=linear_skip, init=init, free_bits=free_bits, kl_warmup=kl_warmup).fit(returns)
     run_dir = RunDirectory(out, title=f"VAE factor model fit — {source}", started=t0)
     enc = model.train_factors_
     loadings = model.factor_loadings()

@@ -589,6 +589,10 @@ class AETrainer:
         Training seed (batch order, sampling noise): same seed and same initial weights → identical results on CPU.
     verbose : bool or None
         Progress bar on a terminal (``None``: only on a terminal; ``False``: silent).
+    kl_warmup : int
+        KL warm-up (VAE only): the KL weight on training batches rises linearly from ``beta / kl_warmup`` in the
+        first epoch to ``beta`` at epoch ``kl_warmup`` and stays there; validation losses (and so early stopping)
+        always use ``beta``. ``0`` disables it. A guard against posterior collapse early in training.
     **options
         Any other :class:`~latentquant.training.TrainerConfig` field (``weight_decay``, ``grad_clip``, ``device``,
         ``checkpoint_dir`` …).
@@ -611,12 +615,14 @@ class AETrainer:
 
     def __init__(self, *, beta: float = 1.0, batch_size: int = 64, lr: float = 1e-3, validation_split: float = 0.2,
                  gap: int = 0, early_stopping: bool = True, patience: int = 10, seed: int | None = 0,
-                 verbose: bool | None = None, **options: Any) -> None:
+                 verbose: bool | None = None, kl_warmup: int = 0, **options: Any) -> None:
         self.beta = beta
+        self.kl_warmup = kl_warmup
         self.options: dict[str, Any] = dict(batch_size=batch_size, lr=lr, validation_split=validation_split,
                                             gap=gap, early_stopping=early_stopping, patience=patience, seed=seed,
                                             verbose=verbose, **options)
         check_arg("beta", beta, Interval(Real, 0, None), owner="AETrainer")
+        check_arg("kl_warmup", kl_warmup, Interval(Integral, 0, None), owner="AETrainer")
         Trainer(**self.options)  # validate options now, not at the first fit
 
     @staticmethod
@@ -662,12 +668,18 @@ class AETrainer:
         check_arg("beta", b, Interval(Real, 0, None), owner="AETrainer")
         options = {**self.options, **overrides}
         options["epochs"] = epochs if epochs is not None else options.get("epochs", 100)
-        trainer = Trainer(TrainerConfig(), **options)
+        warmup = self.kl_warmup
+        weight = [b]  # the KL weight of the current training epoch (the warm-up schedule sets it)
+
+        def anneal(epoch: int) -> None:
+            weight[0] = b * min(1.0, (epoch + 1) / warmup)
+
+        trainer = Trainer(TrainerConfig(), on_epoch_start=anneal if warmup > 0 else None, **options)
         x = model._as_input(X, "X").cpu()
         x_val = model._as_input(X_val, "X_val").cpu() if X_val is not None else None
 
         def loss_fn(m: nn.Module, batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
-            return model.loss_terms(batch[0], beta=b)
+            return model.loss_terms(batch[0], beta=weight[0] if m.training else b)
 
         home = model.device
         try:

@@ -362,6 +362,10 @@ class Trainer:
     lr_schedule : callable, optional
         ``lr_schedule(optimizer) -> scheduler``; stepped once per epoch (``ReduceLROnPlateau`` gets the monitored
         loss).
+    on_epoch_start : callable, optional
+        ``on_epoch_start(epoch)`` is called with the 0-based epoch number before each training epoch (also for the
+        first epoch after a resume), e.g. to anneal a loss weight; validation and evaluation see the model in eval
+        mode, so a schedule can apply to training batches only.
     **overrides
         Fields of :class:`TrainerConfig`; an unknown name is a :class:`~latentquant.exceptions.ConfigError`.
 
@@ -380,7 +384,8 @@ class Trainer:
     """
 
     def __init__(self, config: TrainerConfig | None = None,
-                 lr_schedule: Callable[[torch.optim.Optimizer], Any] | None = None, **overrides: Any) -> None:
+                 lr_schedule: Callable[[torch.optim.Optimizer], Any] | None = None,
+                 on_epoch_start: Callable[[int], None] | None = None, **overrides: Any) -> None:
         cfg = copy.deepcopy(config) if config is not None else TrainerConfig()
         unknown = sorted(set(overrides) - set(asdict(cfg)))
         if unknown:
@@ -392,6 +397,7 @@ class Trainer:
         cfg.validate()
         self.config = cfg
         self.lr_schedule = lr_schedule
+        self.on_epoch_start = on_epoch_start
 
     # ------------------------------------------------------------------ public API
     def fit(
@@ -502,6 +508,8 @@ class Trainer:
         t0 = time.perf_counter()
         try:
             for epoch in range(start_epoch, cfg.epochs):
+                if self.on_epoch_start is not None:
+                    self.on_epoch_start(epoch)
                 model.train()
                 sums: dict[str, torch.Tensor] = {}
                 order = torch.randperm(n_train, generator=generator) if cfg.shuffle else torch.arange(n_train)

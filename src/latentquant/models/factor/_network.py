@@ -230,28 +230,70 @@ class FactorVAE(VAE):
 
     @torch.no_grad()
     def init_from_pca(self, x: np.ndarray) -> None:
-        """Start at PCA of the rows ``x`` (standardised training rows): the linear paths become the top-``latent_dim``
-        principal directions, :math:`B = U_K \\Lambda_K^{1/2}` and :math:`A = \\Lambda_K^{-1/2} U_K^\\top` (factors
-        with unit variance), and the noise starts at the mean discarded eigenvalue (probabilistic PCA's
-        :math:`\\sigma^2`). Needs ``linear_skip=True``."""
+        r"""Start at probabilistic PCA's maximum-likelihood solution on the rows ``x`` (standardised training rows;
+        Tipping & Bishop 1999): noise :math:`\sigma^2` = the mean discarded eigenvalue, decoder
+        :math:`B = U_K(\Lambda_K - \sigma^2 I)^{1/2}`, and the encoder at pPCA's exact posterior,
+        :math:`\mu = \Lambda_K^{-1}(\Lambda_K - \sigma^2 I)^{1/2} U_K^\top(x - m)` with the constant variance
+        :math:`\sigma^2\Lambda_K^{-1}`, so the aggregate posterior starts at the prior :math:`\mathcal N(0, I)` and
+        the ELBO at pPCA's log-likelihood. For ``likelihood="unit"`` (no learned noise) :math:`\sigma^2` is 0: the
+        decoder is :math:`U_K\Lambda_K^{1/2}` with unit-variance posterior means. Needs ``linear_skip=True``."""
         if not self.linear_skip:
             raise ValueError("init_from_pca needs linear_skip=True (the linear paths hold the PCA solution).")
         x = np.asarray(x, dtype=np.float64)
-        xc = x - x.mean(axis=0)
-        _, s, vt = np.linalg.svd(xc, full_matrices=False)
+        mean = x.mean(axis=0)
+        _, s, vt = np.linalg.svd(x - mean, full_matrices=False)
         eig = s**2 / max(len(x) - 1, 1)
         k = self.latent_dim
-        scale = np.sqrt(np.maximum(eig[:k], 1e-12))
-        u = vt[:k].T  # assets × K
-        dtype = self.dec_linear.weight.dtype
-        self.dec_linear.weight.copy_(torch.as_tensor(u * scale, dtype=dtype))
-        self.dec_linear.bias.copy_(torch.as_tensor(x.mean(axis=0), dtype=dtype))
-        self.enc_linear.weight.copy_(torch.as_tensor((u / scale).T, dtype=dtype))
-        self.enc_linear.bias.copy_(torch.as_tensor(-(x.mean(axis=0) @ (u / scale)), dtype=dtype))
+        lam = np.maximum(eig[:k], 1e-12)
         discarded = eig[k:]
-        if self.likelihood != "unit" and discarded.size:
-            sigma2 = float(max(discarded.mean(), 1e-6))
+        sigma2 = float(max(discarded.mean(), 1e-6)) if self.likelihood != "unit" and discarded.size else 0.0
+        sigma2 = min(sigma2, 0.5 * float(lam.min()))  # keep Λ − σ² positive (a flat spectrum)
+        signal = np.sqrt(lam - sigma2)
+        u = vt[:k].T  # assets × K
+        enc = u * (signal / lam)  # assets × K: posterior mean = enc^T (x - m)
+        dtype = self.dec_linear.weight.dtype
+        self.dec_linear.weight.copy_(torch.as_tensor(u * signal, dtype=dtype))
+        self.dec_linear.bias.copy_(torch.as_tensor(mean, dtype=dtype))
+        self.enc_linear.weight.copy_(torch.as_tensor(enc.T, dtype=dtype))
+        self.enc_linear.bias.copy_(torch.as_tensor(-(mean @ enc), dtype=dtype))
+        if sigma2 > 0:
             self.log_noise.fill_(math.log(sigma2))
+            nn.init.zeros_(self.fc_log_var.weight)
+            self.fc_log_var.bias.copy_(torch.as_tensor(np.log(sigma2 / lam), dtype=dtype))
+
+
+    @torch.no_grad()
+    def init_from_fa(self, x: np.ndarray) -> None:
+        r"""Start at factor analysis' maximum-likelihood solution on the rows ``x`` (standardised training rows;
+        scikit-learn's :class:`~sklearn.decomposition.FactorAnalysis`): per-asset noise :math:`\Psi`, loadings
+        :math:`W` rotated so that :math:`W^\top\Psi^{-1}W = D` is diagonal (largest first), and the encoder at the
+        exact posterior, :math:`\mu = (I + D)^{-1}W^\top\Psi^{-1}(x - m)` with the constant variance
+        :math:`(I + D)^{-1}`; the aggregate posterior starts at the prior and the ELBO at factor analysis'
+        log-likelihood. For the Student-t the scale starts at :math:`\Psi(\nu-2)/\nu` (the same variance at the
+        initial :math:`\nu`). Needs ``linear_skip=True`` and a learned per-asset noise (``"diagonal"`` or
+        ``"student_t"``)."""
+        from sklearn.decomposition import FactorAnalysis
+
+        if not self.linear_skip or self.likelihood not in ("diagonal", "student_t"):
+            raise ValueError("init_from_fa needs linear_skip=True and likelihood 'diagonal' or 'student_t'.")
+        x = np.asarray(x, dtype=np.float64)
+        fa = FactorAnalysis(n_components=self.latent_dim, random_state=0).fit(x)
+        psi = np.maximum(fa.noise_variance_, 1e-6)
+        w = fa.components_.T  # assets × K
+        d, q = np.linalg.eigh((w / psi[:, None]).T @ w)
+        order = np.argsort(d)[::-1]
+        d, w = np.maximum(d[order], 0.0), w @ q[:, order]
+        enc = (w / psi[:, None]) / (1.0 + d)  # assets × K: posterior mean = enc^T (x - m)
+        dtype = self.dec_linear.weight.dtype
+        self.dec_linear.weight.copy_(torch.as_tensor(w, dtype=dtype))
+        self.dec_linear.bias.copy_(torch.as_tensor(fa.mean_, dtype=dtype))
+        self.enc_linear.weight.copy_(torch.as_tensor(enc.T, dtype=dtype))
+        self.enc_linear.bias.copy_(torch.as_tensor(-(fa.mean_ @ enc), dtype=dtype))
+        nu = self.degrees_of_freedom
+        var = psi if nu is None else psi * ((nu - 2.0) / nu).detach().cpu().double().numpy()
+        self.log_noise.copy_(torch.as_tensor(np.log(var), dtype=dtype))
+        nn.init.zeros_(self.fc_log_var.weight)
+        self.fc_log_var.bias.copy_(torch.as_tensor(-np.log1p(d), dtype=dtype))
 
 
 def as_factor_vae(vae: VAE) -> FactorVAE:

@@ -28,9 +28,9 @@ from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.models.autoencoder import AETrainer
 from latentquant.models.factor._generation import ScenarioMethods
 from latentquant.models.factor._network import LIKELIHOODS, FactorVAE, as_factor_vae
+from latentquant.models.factor._risk_methods import RiskMethods
 from latentquant.models.factor.persistence import LEGACY_STATE_FILE, read_legacy
-from latentquant.models.factor.results import FactorEncoding, RiskDecomposition
-from latentquant.models.factor.risk import check_weights, linear_risk_decomposition, monte_carlo_risk_decomposition
+from latentquant.models.factor.results import FactorEncoding
 from latentquant.nn import ACTIVATIONS
 from latentquant.training import History
 from latentquant.validation import Constraint, Interval, Options, SequenceOf, check_arg, check_frame
@@ -53,7 +53,7 @@ class _Decoder(torch.nn.Module):
         return self.net.decode(z)
 
 
-class VAEFactorModel(ScenarioMethods, BaseModel):
+class VAEFactorModel(ScenarioMethods, RiskMethods, BaseModel):
     """Nonlinear latent factor model of a cross-section of asset returns, fitted as a β-VAE.
 
     Parameters
@@ -92,11 +92,17 @@ class VAEFactorModel(ScenarioMethods, BaseModel):
     linear_skip : bool
         Linear encoder and decoder paths beside the networks, whose last layers start at zero: the model starts
         linear and can nest PCA.
-    init : {"random", "pca"}
-        ``"pca"`` starts the linear paths at PCA of the training rows (before the validation block) and the noise at
-        probabilistic PCA's; needs ``linear_skip=True``.
+    init : {"auto", "fa", "pca", "random"}
+        Start of the linear paths, fitted on the training rows before the validation block (needs
+        ``linear_skip=True``): ``"fa"`` at factor analysis' maximum likelihood (per-asset noise; likelihood
+        ``"diagonal"`` or ``"student_t"``), ``"pca"`` at probabilistic PCA's, each with the encoder at the exact
+        posterior, so training starts from the best linear Gaussian model's log-likelihood. ``"auto"``: ``"fa"`` for
+        a per-asset noise, ``"pca"`` otherwise, ``"random"`` without linear paths.
     free_bits : float
         Floor (nats per factor) on each factor's KL in the loss, against posterior collapse; 0 disables it.
+    kl_warmup : int
+        Epochs over which the KL weight rises linearly to ``beta`` on training batches (validation always uses
+        ``beta``); 0 disables the warm-up.
 
     Attributes
     ----------
@@ -113,6 +119,9 @@ class VAEFactorModel(ScenarioMethods, BaseModel):
         :math:`\\operatorname{Cov}(\\mu_t) + \\operatorname{mean}_t\\operatorname{diag}\\sigma_t^2`.
     residual_var_ : pandas.Series
         Variance of each asset's reconstruction error on the training rows (model units: log returns).
+    idiosyncratic_var_ : pandas.Series
+        The idiosyncratic variance the risk methods use: the learned observation noise in model units
+        (``residual_var_`` for ``likelihood='unit'``).
     kl_per_factor_ : pandas.Series
         Mean KL divergence of each factor from the prior on the training span (nats); < 0.01 = inactive.
     train_anomaly_scores_ : pandas.Series
@@ -159,8 +168,9 @@ class VAEFactorModel(ScenarioMethods, BaseModel):
         "periods_per_year": [Interval(Integral, 1, None)],
         "likelihood": [Options(*LIKELIHOODS)],
         "linear_skip": ["boolean"],
-        "init": [Options("random", "pca")],
+        "init": [Options("auto", "random", "pca", "fa")],
         "free_bits": [Interval(Real, 0, None)],
+        "kl_warmup": [Interval(Integral, 0, None)],
     }
     _fit_hint = "call fit(returns)"
 
@@ -168,8 +178,8 @@ class VAEFactorModel(ScenarioMethods, BaseModel):
                  hidden_dims: Sequence[int] = (64, 32), activation: str = "relu", epochs: int = 300,
                  batch_size: int = 128, lr: float = 1e-3, validation_split: float = 0.2, patience: int = 20,
                  early_stopping: bool = True, seed: int | None = 0, device: str = "auto", verbose: bool | None = None,
-                 periods_per_year: int = 252, likelihood: str = "unit", linear_skip: bool = False,
-                 init: str = "random", free_bits: float = 0.0) -> None:
+                 periods_per_year: int = 252, likelihood: str = "student_t", linear_skip: bool = True,
+                 init: str = "auto", free_bits: float = 0.0, kl_warmup: int = 0) -> None:
         self.n_factors = n_factors
         self.input = input
         self.beta = beta
@@ -189,6 +199,7 @@ class VAEFactorModel(ScenarioMethods, BaseModel):
         self.linear_skip = linear_skip
         self.init = init
         self.free_bits = free_bits
+        self.kl_warmup = kl_warmup
 
     # ------------------------------------------------------------------ conversion
     def _to_log_returns(self, X: Any, name: str) -> pd.DataFrame:
@@ -257,8 +268,16 @@ class VAEFactorModel(ScenarioMethods, BaseModel):
             ``self``, fitted.
         """
         self._check_params()
-        if self.init == "pca" and not self.linear_skip:
-            raise ConfigError("init='pca' needs linear_skip=True: the linear paths hold the PCA solution.")
+        init = self.init
+        if init == "auto":
+            per_asset = self.likelihood in ("diagonal", "student_t")
+            init = ("fa" if per_asset else "pca") if self.linear_skip else "random"
+        if init in ("pca", "fa") and not self.linear_skip:
+            raise ConfigError(f"init={init!r} needs linear_skip=True: the linear paths hold the {init.upper()} "
+                              "solution.")
+        if init == "fa" and self.likelihood not in ("diagonal", "student_t"):
+            raise ConfigError(f"init='fa' needs a per-asset noise (likelihood 'diagonal' or 'student_t'), got "
+                              f"likelihood={self.likelihood!r}; use init='pca'.")
         lr = self._to_log_returns(X, "X")
         n_rows, n_assets = lr.shape
         if n_assets < 2:
@@ -281,14 +300,15 @@ class VAEFactorModel(ScenarioMethods, BaseModel):
         z = self.scaler_.transform(lr)
         vae = FactorVAE(n_assets, self.n_factors, list(self.hidden_dims), activation=self.activation, seed=self.seed,
                         likelihood=self.likelihood, linear_skip=self.linear_skip, free_bits=self.free_bits)
-        if self.init == "pca":
+        if init in ("pca", "fa"):
             rows = z.to_numpy()
-            if self.validation_split > 0:  # PCA of the training rows only, not of the early-stopping block
+            if self.validation_split > 0:  # fitted on the training rows only, not on the early-stopping block
                 rows = rows[tail_split(len(rows), self.validation_split)[0]]
-            vae.init_from_pca(rows)
+            vae.init_from_pca(rows) if init == "pca" else vae.init_from_fa(rows)
         trainer = AETrainer(beta=self.beta, batch_size=self.batch_size, lr=self.lr,
                             validation_split=self.validation_split, early_stopping=self.early_stopping,
-                            patience=self.patience, seed=self.seed, verbose=self.verbose, device=self.device)
+                            patience=self.patience, seed=self.seed, verbose=self.verbose, device=self.device,
+                            kl_warmup=self.kl_warmup)
         self.history_: History = trainer.fit(vae, z.to_numpy(np.float32), epochs=self.epochs)
         vae.cpu().eval()
         self.vae_ = vae
@@ -523,54 +543,6 @@ class VAEFactorModel(ScenarioMethods, BaseModel):
                 step[:, k] = eps
                 cols.append((dec(points + step) - dec(points - step)) / (2 * eps))
             return torch.stack(cols, dim=-1)
-
-    # ------------------------------------------------------------------ risk
-    def risk_decomposition(self, weights: Any, *, method: str = "linear", at: Any = None, n_samples: int = 100_000,
-                           seed: int | None = 0, data: pd.DataFrame | None = None) -> RiskDecomposition:
-        r"""Split the variance of the portfolio ``weights`` into factor and idiosyncratic parts.
-
-        Parameters
-        ----------
-        weights : array-like or Series
-            One weight per asset (a Series is aligned on asset names; missing assets get 0). Long-short books
-            summing to 0 are fine. The portfolio return is :math:`w^\top x` with ``x`` the assets' log returns.
-        method : {'linear', 'monte_carlo'}
-            ``'linear'``: :math:`x\approx m+B z+e` with :math:`B` = :meth:`factor_loadings` (``at``),
-            :math:`\operatorname{Cov}(z)` = the training span's aggregate posterior covariance (``latent_cov_``)
-            and :math:`D` = ``residual_var_``; Euler contributions per factor sum to the factor variance exactly
-            (:func:`~latentquant.models.factor.risk.linear_risk_decomposition`).
-            ``'monte_carlo'``: ``n_samples`` draws :math:`z\sim\mathcal N(\text{latent\_mean\_},
-            \text{latent\_cov\_})` pushed through the nonlinear decoder; factor :math:`k`'s contribution is
-            :math:`\operatorname{Cov}(w^\top\hat x(z), w^\top\hat x(z_k))` with :math:`z_k` = the mean with
-            coordinate :math:`k` taken from the draw, and ``interaction`` is what the nonlinearity leaves over
-            (exactly 0 for a linear decoder, where these are the Euler contributions;
-            :func:`~latentquant.models.factor.risk.monte_carlo_risk_decomposition`).
-        at : None, date or array-like
-            Where the loadings are taken (see :meth:`factor_loadings`).
-        n_samples : int
-            Monte Carlo draws (at least 100).
-        seed : int or None
-            Monte Carlo seed.
-        data : pandas.DataFrame, optional
-            Returns/prices whose dates define ``at``.
-
-        Returns
-        -------
-        RiskDecomposition
-        """
-        self._check_fitted()
-        w = check_weights(weights, self.columns_)
-        if method not in ("linear", "monte_carlo"):
-            raise ConfigError(f"method must be 'linear' or 'monte_carlo', got {method!r}.")
-        loadings = self.factor_loadings(at, data=data)
-        if method == "linear":
-            return linear_risk_decomposition(w, loadings, self.latent_cov_, self.residual_var_,
-                                             periods_per_year=self.periods_per_year)
-        exposures = pd.Series(loadings.to_numpy().T @ w, index=self.factor_names_)
-        return monte_carlo_risk_decomposition(
-            w, self._decode_standardised, self.latent_mean_, self.latent_cov_, self.scaler_.scale_.to_numpy(),
-            self.residual_var_, exposures, n_samples=n_samples, seed=seed, periods_per_year=self.periods_per_year,
-        )
 
     # ------------------------------------------------------------------ anomalies
     @torch.no_grad()
