@@ -200,3 +200,15 @@ def test_kl_warmup_weights_the_training_kl_linearly_and_validation_with_beta():
         plain.history_["train_recon_loss"][0] + beta * plain.history_["train_kl_loss"][0], rel=1e-5)
     with pytest.raises(ConfigError, match="kl_warmup must be"):
         VAEFactorModel(n_factors=K, kl_warmup=-1).fit(data)
+
+
+def test_auto_init_is_factor_analysis_within_the_ledermann_bound_and_pca_beyond():
+    def start(data: pd.DataFrame, k: int) -> np.ndarray:
+        model = VAEFactorModel(n_factors=k, epochs=1, lr=1e-12, validation_split=0.0, early_stopping=False,
+                               verbose=False).fit(data)
+        return model.vae_.log_noise.detach().numpy()
+
+    wide = _returns(n=600)  # 10 assets: factor analysis identified up to K = 6
+    assert np.ptp(start(wide, K)) > 0.05  # per-asset noise: factor analysis' start
+    narrow = wide.iloc[:, :3]  # 3 assets: the Ledermann bound allows 1 factor, so K = 2 starts at pPCA
+    assert np.ptp(start(narrow, 2)) == 0.0 and np.ptp(start(narrow, 1)) > 0.0

@@ -147,7 +147,8 @@ class FactorStudyConfig(StudyConfig):
     likelihood, linear_skip, init, free_bits, kl_warmup
         The observation model, architecture and collapse guards of every VAE (see
         :class:`~latentquant.models.VAEFactorModel`); defaults ``"student_t"``, ``True``, ``"auto"``, ``0.0``, ``0``:
-        the calibrated model started at PCA. ``"unit"``, ``False``, ``"random"`` is the plain β-VAE.
+        the calibrated model started at factor analysis (PCA beyond the Ledermann bound). ``"unit"``, ``False``,
+        ``"random"`` is the plain β-VAE.
     seeds : list of int, default [0, 1, 2]
         Seeds of the repeated fits (tables show mean ± std); the first seed's model is shown and saved.
     n_scenarios : int, default 20000

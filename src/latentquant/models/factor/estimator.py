@@ -97,7 +97,8 @@ class VAEFactorModel(ScenarioMethods, RiskMethods, BaseModel):
         ``linear_skip=True``): ``"fa"`` at factor analysis' maximum likelihood (per-asset noise; likelihood
         ``"diagonal"`` or ``"student_t"``), ``"pca"`` at probabilistic PCA's, each with the encoder at the exact
         posterior, so training starts from the best linear Gaussian model's log-likelihood. ``"auto"``: ``"fa"`` for
-        a per-asset noise, ``"pca"`` otherwise, ``"random"`` without linear paths.
+        a per-asset noise when factor analysis is identified (``n_factors`` within the Ledermann bound
+        :math:`((2N+1)-\\sqrt{8N+1})/2`), ``"pca"`` otherwise, ``"random"`` without linear paths.
     free_bits : float
         Floor (nats per factor) on each factor's KL in the loss, against posterior collapse; 0 disables it.
     kl_warmup : int
@@ -268,14 +269,10 @@ class VAEFactorModel(ScenarioMethods, RiskMethods, BaseModel):
             ``self``, fitted.
         """
         self._check_params()
-        init = self.init
-        if init == "auto":
-            per_asset = self.likelihood in ("diagonal", "student_t")
-            init = ("fa" if per_asset else "pca") if self.linear_skip else "random"
-        if init in ("pca", "fa") and not self.linear_skip:
-            raise ConfigError(f"init={init!r} needs linear_skip=True: the linear paths hold the {init.upper()} "
-                              "solution.")
-        if init == "fa" and self.likelihood not in ("diagonal", "student_t"):
+        if self.init in ("pca", "fa") and not self.linear_skip:
+            raise ConfigError(f"init={self.init!r} needs linear_skip=True: the linear paths hold the "
+                              f"{self.init.upper()} solution.")
+        if self.init == "fa" and self.likelihood not in ("diagonal", "student_t"):
             raise ConfigError(f"init='fa' needs a per-asset noise (likelihood 'diagonal' or 'student_t'), got "
                               f"likelihood={self.likelihood!r}; use init='pca'.")
         lr = self._to_log_returns(X, "X")
@@ -296,6 +293,12 @@ class VAEFactorModel(ScenarioMethods, RiskMethods, BaseModel):
                 f"X has {n_rows} complete rows of returns but n_factors={self.n_factors} needs at least {need} "
                 f"(5 per factor); pass a longer history or use fewer factors."
             )
+        init = self.init
+        if init == "auto":
+            # factor analysis is identified only up to the Ledermann bound (1 factor for 3 assets, 14 for 20)
+            identified = self.n_factors <= (2 * n_assets + 1 - np.sqrt(8 * n_assets + 1)) / 2
+            per_asset = self.likelihood in ("diagonal", "student_t") and identified
+            init = ("fa" if per_asset else "pca") if self.linear_skip else "random"
         self.scaler_ = Standardizer().fit(lr)
         z = self.scaler_.transform(lr)
         vae = FactorVAE(n_assets, self.n_factors, list(self.hidden_dims), activation=self.activation, seed=self.seed,
