@@ -48,6 +48,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_pricing_scale.py
 	$(PY) benchmarks/bench_selection.py
 	$(PY) benchmarks/bench_contention.py
+	$(PY) benchmarks/bench_synthetic_eval.py
 
 clean:
 	rm -rf $(VENV) runs site .mypy_cache .pytest_cache .ruff_cache

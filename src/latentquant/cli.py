@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from latentquant._cli_synth import synth_baselines, synth_evaluate
 from latentquant.exceptions import LatentQuantError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -556,6 +557,13 @@ def select_run(
             raw[key] = value
     result = run(SelectionStudyConfig.from_dict(raw), resume=not fresh)
     typer.echo(result.summary())
+
+
+synth_app = typer.Typer(no_args_is_help=True,
+                        help="Synthetic market data: evaluate windows, run the baseline generators.")
+app.add_typer(synth_app, name="synth")
+synth_app.command("baselines")(_user_errors(synth_baselines))
+synth_app.command("evaluate")(_user_errors(synth_evaluate))
 
 
 def main() -> None:

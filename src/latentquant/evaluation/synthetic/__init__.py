@@ -29,22 +29,42 @@ from latentquant.evaluation.synthetic._facts import (
     leverage_effect,
     power_law_decay,
 )
+from latentquant.evaluation.synthetic._report import SyntheticReport, evaluate_synthetic, noise_calibration
+from latentquant.evaluation.synthetic._scores import (
+    DiscriminativeScore,
+    PredictiveScore,
+    RepeatedScores,
+    discriminative_score,
+    discriminative_scores,
+    predictive_score,
+    predictive_scores,
+)
 from latentquant.evaluation.synthetic._stylized import StylizedFacts, stylized_facts
 
 __all__ = [
     "CorrelationDistance",
+    "DiscriminativeScore",
     "MMDTest",
+    "PredictiveScore",
+    "RepeatedScores",
     "StylizedFacts",
+    "SyntheticReport",
     "acf",
     "aggregational_gaussianity",
     "correlation_distance",
+    "discriminative_score",
+    "discriminative_scores",
+    "evaluate_synthetic",
     "excess_kurtosis",
     "gain_loss_asymmetry",
     "hill_tail_index",
     "ks_test",
     "leverage_effect",
     "mmd_test",
+    "noise_calibration",
     "power_law_decay",
+    "predictive_score",
+    "predictive_scores",
     "quantgan_scores",
     "stylized_facts",
     "wasserstein_returns",
