@@ -292,7 +292,7 @@ def test_factor_demo_yaml_is_a_valid_config():
     assert (stocks.data, stocks.n_factors, stocks.stress_period) == ("sp500_stocks", 5, ["2008-09-01", "2009-03-31"])
     assert (crypto.data, crypto.n_factors, crypto.periods_per_year) == ("crypto_daily", 2, 365)
     assert cfg.seeds == [0, 1, 2] and cfg.n_scenarios == 20000
-    assert (cfg.likelihood, cfg.linear_skip, cfg.init, cfg.beta) == ("student_t", True, "pca", 1.0)  # calibrated
+    assert (cfg.likelihood, cfg.linear_skip, cfg.init, cfg.beta) == ("student_t", True, "auto", 1.0)  # calibrated
 
 
 def test_factor_study_config_rejects_scalar_seeds():

@@ -152,3 +152,31 @@ def test_synth_commands(user_file, tmp_path):
     assert "error: the synthetic windows have 1 feature(s) but the real data 2 (['ret', 'logvar'])" in res.output
     res = runner.invoke(app, ["synth", "baselines", "--generators", "timegan", "--out", str(tmp_path / "b")])
     assert res.exit_code == 2 and "error: unknown generator 'timegan'; choose from" in res.output
+
+
+def test_readme_synthetic_example_runs():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = re.search(r"## Synthetic market data\n(.*?)\n## ", readme, re.S).group(1)
+    block = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    ns: dict = {}
+    exec(compile(block, "README.md", "exec"), ns)
+    rep = ns["report"]
+    assert rep.per_draw.shape[0] == 5 and rep.n_windows == len(ns["test"]) == 933
+    assert 0.5 < rep.headline()["disc_auc"] < 1.0 and ns["split"].overlap == 0
+
+
+@pytest.mark.parametrize("name", ["synth_baselines.yaml", "synth_fx.yaml"])
+def test_synth_configs_are_valid(name):
+    from pathlib import Path
+
+    import yaml
+
+    from latentquant.experiments.synthetic import SynthStudyConfig
+
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "configs" / name).read_text())
+    cfg = SynthStudyConfig.from_dict(raw)
+    cfg.validate()
+    assert cfg.generators == ["bootstrap", "block_bootstrap", "gaussian", "garch"] and cfg.length == 20
