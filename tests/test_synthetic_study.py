@@ -113,10 +113,17 @@ def test_baselines_study_writes_scores_facts_and_calibration(user_file, tmp_path
     from latentquant.experiments.synthetic import SynthStudyConfig, run
 
     cfg = SynthStudyConfig(data=None, path=user_file, return_feature="ret", length=10, n_draws=2, epochs=2,
-                           generators=["bootstrap", "garch"], long_paths=10, long_length=500,
+                           generators=["bootstrap", "garch"], seeds=[0, 1], long_paths=10, long_length=500,
                            calibration_alphas=[0.0, 0.6], calibration_draws=1, out=str(tmp_path / "run"),
                            verbose=False)
     r = run(cfg)
+    # one stored task per (generator, training seed): a rerun loads them and gives the same tables
+    assert sorted(p.stem for p in (r.path / "fits").glob("*.json")) == [
+        "bootstrap-s0", "bootstrap-s1", "garch-s0", "garch-s1", "reference"]
+    again = run(cfg)
+    pd.testing.assert_frame_equal(again.tables["scores"], r.tables["scores"])
+    assert list(r.tables["scores_by_seed"].index) == [("bootstrap", 0), ("bootstrap", 1), ("garch", 0),
+                                                      ("garch", 1)]
     assert list(r.tables["scores"].index) == ["real: training span", "bootstrap", "garch"]
     assert list(r.tables["stylized_facts"].columns) == ["real: training span", "real: test span", "bootstrap",
                                                         "garch"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-__all__ = ["synth_baselines", "synth_evaluate"]
+__all__ = ["synth_baselines", "synth_evaluate", "synth_run"]
 
 
 def synth_baselines(
@@ -23,6 +23,7 @@ def synth_baselines(
     epochs: int | None = typer.Option(None, min=1, help="Epochs of the post-hoc networks (default 20)."),
     seed: int | None = typer.Option(None, min=0, help="Seed (same seed → same numbers)."),
     out: Path | None = typer.Option(None, help="Run directory (default runs/synth)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Recompute every fit instead of resuming finished ones."),
 ) -> None:
     """Fit the baseline generators (bootstrap, block bootstrap, Gaussian, GARCH-t) on the training span and score
     their draws against the held-out test windows; writes tables, figures and report.html."""
@@ -36,7 +37,29 @@ def synth_baselines(
                "seed": seed, "out": str(out) if out else None,
                "generators": [g.strip() for g in generators.split(",") if g.strip()] if generators else None}
     raw.update({k: v for k, v in options.items() if v is not None})
-    result = run(SynthStudyConfig.from_dict(raw))
+    result = run(SynthStudyConfig.from_dict(raw), resume=not fresh)
+    typer.echo(result.summary())
+
+
+def synth_run(
+    config: Path = typer.Option(..., help="YAML study config (e.g. configs/synth_spx.yaml)."),
+    executor: str | None = typer.Option(None, help="serial | local (processes) | ray."),
+    n_jobs: int | None = typer.Option(None, min=1, help="Worker processes for --executor local."),
+    draws: int | None = typer.Option(None, "--draws", min=1, help="Synthetic draws per generator."),
+    epochs: int | None = typer.Option(None, min=1, help="Epochs of the post-hoc networks."),
+    out: Path | None = typer.Option(None, help="Run directory (default: the config's out)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Recompute every fit instead of resuming finished ones."),
+) -> None:
+    """Fit every generator of the config (deep models and baselines) with each training seed and score their draws
+    against the held-out test windows; finished fits are kept in OUT/fits, so re-running resumes."""
+    from latentquant.cli import _read_yaml
+    from latentquant.experiments.synthetic import SynthStudyConfig, run
+
+    raw = _read_yaml(config)
+    options = {"executor": executor, "n_jobs": n_jobs, "n_draws": draws, "epochs": epochs,
+               "out": str(out) if out else None}
+    raw.update({k: v for k, v in options.items() if v is not None})
+    result = run(SynthStudyConfig.from_dict(raw), resume=not fresh)
     typer.echo(result.summary())
 
 

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from latentquant._cli_synth import synth_baselines, synth_evaluate
+from latentquant._cli_synth import synth_baselines, synth_evaluate, synth_run
 from latentquant.exceptions import LatentQuantError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -560,10 +560,11 @@ def select_run(
 
 
 synth_app = typer.Typer(no_args_is_help=True,
-                        help="Synthetic market data: evaluate windows, run the baseline generators.")
+                        help="Synthetic market data: run generators, evaluate windows.")
 app.add_typer(synth_app, name="synth")
 synth_app.command("baselines")(_user_errors(synth_baselines))
 synth_app.command("evaluate")(_user_errors(synth_evaluate))
+synth_app.command("run")(_user_errors(synth_run))
 
 
 def main() -> None:

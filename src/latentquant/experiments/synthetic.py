@@ -31,9 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 
-from latentquant.data import window_split
+from latentquant._io import atomic_write
 from latentquant.datasets import load_dataset, load_returns
 from latentquant.evaluation.synthetic import (
     SyntheticReport,
@@ -43,9 +42,14 @@ from latentquant.evaluation.synthetic import (
     noise_calibration,
     stylized_facts,
 )
+from latentquant.evaluation.synthetic._report import HEADLINE
 from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.executors import Task, run_tasks
 from latentquant.experiments._config import StudyConfig, StudyResult
-from latentquant.models.generative import GENERATORS, BaseGenerator, create
+from latentquant.experiments._synthetic_report import score_metrics, write_scores
+from latentquant.experiments._synthetic_tasks import REFERENCE, fit_and_score, reference_draws, split_windows
+from latentquant.experiments._tasks import progress_printer
+from latentquant.models.generative import GENERATORS, create
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
 from latentquant.reports import synthetic_figures as sfigs
@@ -53,7 +57,7 @@ from latentquant.validation import Interval, Options, SequenceOf, check_arg
 
 __all__ = ["SynthStudyConfig", "SynthStudyResult", "evaluate_file", "run"]
 
-REFERENCE = "real: training span"
+HEADLINE_KEYS = tuple(HEADLINE)
 
 
 @dataclass
@@ -82,9 +86,13 @@ class SynthStudyConfig(StudyConfig):
     generator_params : dict
         Name → hyperparameters of that generator (e.g. ``{"garch": {"mean": "Constant"}}``).
     n_draws : int, default 50
-        Synthetic draws per generator (mean, std and quartiles are over them).
+        Synthetic draws per generator in all, shared out over the training seeds (mean, std and quartiles are over
+        them).
+    seeds : list of int, default [0]
+        Training seeds of every generator (one stored task per generator and seed; the spread across seeds is the
+        training noise of the networks).
     seed : int, default 0
-        Seed of the generators' draws, the post-hoc networks and the tests.
+        Seed of the draws, the post-hoc networks and the tests.
     epochs : int or None
         Epochs of the post-hoc networks (default: 20).
     convention : {"latentquant", "timegan"}
@@ -95,6 +103,10 @@ class SynthStudyConfig(StudyConfig):
         Noise levels of the calibration check (in standard deviations of each feature); empty: skip it.
     calibration_draws : int, default 5
         Noisy draws per level.
+    executor : {"serial", "local", "ray"}, default "serial"
+        Where the fits run (:func:`~latentquant.executors.run_tasks`); finished fits are kept in ``OUT/fits``.
+    n_jobs : int or None
+        Worker processes for ``executor='local'``.
     out : str, default "runs/synth"
         The run directory.
     verbose : bool or None
@@ -121,6 +133,7 @@ class SynthStudyConfig(StudyConfig):
     generators: list[str] = field(default_factory=lambda: ["bootstrap", "block_bootstrap", "gaussian", "garch"])
     generator_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     n_draws: int = 50
+    seeds: list[int] = field(default_factory=lambda: [0])
     seed: int = 0
     epochs: int | None = None
     convention: str = "latentquant"
@@ -128,6 +141,8 @@ class SynthStudyConfig(StudyConfig):
     long_length: int = 1000
     calibration_alphas: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.3, 0.6])
     calibration_draws: int = 5
+    executor: str = "serial"
+    n_jobs: int | None = None
     out: str = "runs/synth"
     verbose: bool | None = None
 
@@ -138,6 +153,11 @@ class SynthStudyConfig(StudyConfig):
         check_arg("test_size", self.test_size, Interval(Real, 0, 1, closed="neither"))
         check_arg("n_draws", self.n_draws, Interval(Integral, 1, None))
         check_arg("seed", self.seed, Interval(Integral, 0, None))
+        check_arg("seeds", self.seeds, SequenceOf(Interval(Integral, 0, None), min_len=1))
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError(f"seeds has repeated values {self.seeds}; give distinct training seeds.")
+        check_arg("executor", self.executor, Options("serial", "local", "ray"))
+        check_arg("n_jobs", self.n_jobs, Interval(Integral, 1, None), None)
         check_arg("epochs", self.epochs, Interval(Integral, 1, None), None)
         check_arg("convention", self.convention, Options("latentquant", "timegan"))
         check_arg("long_paths", self.long_paths, Interval(Integral, 1, None))
@@ -214,82 +234,33 @@ def _feature(value: str | int, names: list[str]) -> int:
         return int(value)
     raise ConfigError(f"return_feature {value!r} is not a feature; give a name or position of {names}.")
 
-
-def _fmt(mean: float, std: float) -> str:
-    return f"{mean:.4f}" if not np.isfinite(std) else f"{mean:.4f} ± {std:.4f}"
-
-
-def _draw(model: BaseGenerator, n: int, n_draws: int, seed: int) -> np.ndarray:
-    return np.stack([model.sample(n, seed=seed + d) for d in range(n_draws)])
-
-
 def _log(cfg: SynthStudyConfig, message: str) -> None:
     if cfg.verbose is not False:
         print(message, file=sys.stderr, flush=True)
 
 
-def _reference(train_w: np.ndarray, n: int, n_draws: int, rng: np.random.Generator) -> np.ndarray:
-    """``n_draws`` sets of ``n`` windows drawn (without replacement, kept in time order) from the training span."""
-    if len(train_w) < n:
-        raise DataValidationError(f"the training span has {len(train_w)} windows, fewer than the test span's {n}; "
-                                  "lower test_size.")
-    return np.stack([train_w[np.sort(rng.choice(len(train_w), n, replace=False))] for _ in range(n_draws)])
+def _report(name: str, parts: list[dict[str, Any]], names: list[str], f: int, n_windows: int, length: int,
+            cfg: SynthStudyConfig) -> SyntheticReport:
+    """One report per generator: the draws of every training seed together."""
+    per_draw = pd.concat([p["per_draw"] for p in parts], ignore_index=True).rename_axis("draw")
+    return SyntheticReport(name=name, per_draw=per_draw, real_facts=parts[0]["real_facts"],
+                           synthetic_facts=parts[0]["synthetic_facts"], features=tuple(names),
+                           return_feature=names[f], n_windows=n_windows, length=length, convention=cfg.convention,
+                           seed=cfg.seed)
 
 
-def _score_tables(reports: dict[str, SyntheticReport]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    headline = ["disc_auc", "disc_score", "tstr_mae", "trtr_mae", "tstr_trtr_ratio", "w1_1", "w1_5", "ks_stat",
-                "acf_abs_score", "leverage_score", "mmd2", "mmd_pvalue", "corr_distance"]
-    described = {name: r.describe().to_dict(orient="index") for name, r in reports.items()}
-    scores = pd.DataFrame({name: {k: _fmt(float(d[k]["mean"]), float(d[k]["std"])) for k in headline if k in d}
-                           for name, d in described.items()}).T
-    keys = ["disc_auc", "tstr_trtr_ratio", "w1_1"]
-    quartiles = pd.DataFrame({name: {f"{k} {q}": float(d[k][q]) for k in keys for q in ("25%", "50%", "75%")}
-                              for name, d in described.items()}).T
-    return scores, quartiles
-
-
-def _window_facts(reports: dict[str, SyntheticReport]) -> pd.DataFrame:
-    first = next(iter(reports.values()))
-    table = pd.DataFrame({"real: test windows": first.real_facts["estimate"],
-                          **{k: r.synthetic_facts["estimate"] for k, r in reports.items()}})
-    table.index = [fact for fact, _ in table.index]
-    return table
-
-
-def _metrics(reports: dict[str, SyntheticReport], n_draws: int) -> dict[str, Any]:
-    return {"generators": {name: {k: float(v) for k, v in r.headline().items()} for name, r in reports.items()},
-            "generators_std": {name: {k: float(r.per_draw[k].std(ddof=1)) if n_draws > 1 else float("nan")
-                                      for k in r.headline().index} for name, r in reports.items()}}
-
-
-def _write_scores(run_dir: RunDirectory, reports: dict[str, SyntheticReport], test_w: np.ndarray,
-                  first_draws: dict[str, np.ndarray], ret_name: str, seed: int) -> dict[str, pd.DataFrame]:
-    scores, quartiles = _score_tables(reports)
-    window_facts = _window_facts(reports)
-    run_dir.section("Scores", "Mean ± std over the draws. disc_auc: AUC of a GRU classifier real vs synthetic on a "
-                    "time-blocked 80/20 split of each set (0.5 = indistinguishable); tstr/trtr: MAE of a GRU "
-                    "predicting the last step from the first L−1, trained on synthetic vs on real, tested on real "
-                    "test windows (standardised units); w1_h: Wasserstein-1 of h-day returns; ks_stat: "
-                    "Kolmogorov–Smirnov; acf_abs_score / leverage_score: QuantGAN's distances between ACFs within "
-                    "windows; mmd2 / mmd_pvalue: kernel two-sample test of whole windows (standardised).")
-    run_dir.save_table("scores", scores, "Scores against the held-out test windows (mean ± std over draws)")
-    run_dir.save_table("scores_quartiles", quartiles, "Quartiles over the draws")
-    run_dir.save_table("window_facts", window_facts, f"Stylized facts of {ret_name} within the windows (pooled)")
-    for method in ("pca", "tsne"):
-        coords = sfigs.embed_windows(test_w, first_draws, method=method, seed=seed)
-        run_dir.save_figure(f"overlay_{method}", sfigs.plot_embedding_overlay(coords, title=method.upper()),
-                            f"{method.upper()} of whole windows (standardised): real test windows (black) vs one "
-                            "draw of each synthetic set")
-    return {"scores": scores, "scores_quartiles": quartiles, "window_facts": window_facts}
-
-
-def run(config: SynthStudyConfig) -> SynthStudyResult:
+def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
     """Run the study and write its run directory; see the module docstring for the protocol.
+
+    Every (generator, training seed) fit and its scores is a stored task of :mod:`latentquant.executors` in
+    ``OUT/fits``: re-running the same config loads the finished ones (an interrupted study resumes).
 
     Parameters
     ----------
     config : SynthStudyConfig
         Every choice of the study; validated first, before any data are read.
+    resume : bool
+        Load the finished fits from ``OUT/fits`` instead of recomputing them.
 
     Returns
     -------
@@ -313,40 +284,45 @@ def run(config: SynthStudyConfig) -> SynthStudyResult:
     cfg.validate()
     t0 = time.perf_counter()
     frame, source = _load(cfg)
-    split = window_split(frame, cfg.length, test_size=cfg.test_size, standardize=False)
-    train_w, test_w = np.asarray(split.train, dtype=np.float64), np.asarray(split.test, dtype=np.float64)
+    train_w, test_w, split = split_windows(frame, cfg.length, cfg.test_size)
     names = [str(c) for c in frame.columns]
     f = _feature(cfg.return_feature, names)
     n_test = len(test_w)
     _log(cfg, f"{source}: {len(frame)} rows × {len(names)} features; {len(train_w)} training and {n_test} test "
               f"windows of {cfg.length} days")
-    eval_kw: dict[str, Any] = {"features": names, "return_feature": f, "seed": cfg.seed, "epochs": cfg.epochs,
-                               "convention": cfg.convention}
-    rng = np.random.default_rng(cfg.seed)
-    reference = _reference(train_w, n_test, cfg.n_draws, rng)
-    reports = {REFERENCE: evaluate_synthetic(test_w, reference, name=REFERENCE, **eval_kw)}
-    models: dict[str, BaseGenerator] = {}
-    fit_seconds: dict[str, float] = {}
+    store = Path(cfg.out) / "fits"
+    store.mkdir(parents=True, exist_ok=True)
+    data_path = store / "data.parquet"
+    atomic_write(data_path, frame.to_parquet)
+    common = {"data_path": str(data_path), "length": cfg.length, "test_size": cfg.test_size,
+              "eval_kw": {"features": names, "return_feature": f, "seed": cfg.seed, "epochs": cfg.epochs,
+                          "convention": cfg.convention},
+              "long_paths": cfg.long_paths, "long_length": cfg.long_length, "data": data_fingerprint(frame)}
+    per_seed = -(-cfg.n_draws // len(cfg.seeds))
+    tasks = [Task("reference", fit_and_score, {**common, "name": REFERENCE, "params": {}, "seed": cfg.seeds[0],
+                                                "n_draws": cfg.n_draws, "draw_seed": cfg.seed})]
     for i, name in enumerate(cfg.generators):
-        t = time.perf_counter()
-        model = create(name, seed=cfg.seed, **cfg.generator_params.get(name, {})).fit(train_w)
-        fit_seconds[name] = time.perf_counter() - t
-        models[name] = model
-        draws = _draw(model, n_test, cfg.n_draws, cfg.seed + 1000 * (i + 1))
-        reports[name] = evaluate_synthetic(test_w, draws, name=name, **eval_kw)
-        m = reports[name].headline()
+        tasks += [Task(f"{name}-s{seed}", fit_and_score, {
+            **common, "name": name, "params": dict(cfg.generator_params.get(name, {})), "seed": seed,
+            "n_draws": per_seed, "draw_seed": cfg.seed + 1000 * (i + 1) + 100 * j}) for j, seed in enumerate(cfg.seeds)]
+    results = run_tasks(tasks, executor=cfg.executor, n_jobs=cfg.n_jobs, store=store if resume else None,
+                        progress=progress_printer(cfg.verbose))
+    parts = {REFERENCE: [results["reference"]],
+             **{name: [results[f"{name}-s{seed}"] for seed in cfg.seeds] for name in cfg.generators}}
+    reports = {name: _report(name, p, names, f, n_test, cfg.length, cfg) for name, p in parts.items()}
+    by_seed = pd.DataFrame({(name, seed): results[f"{name}-s{seed}"]["per_draw"][list(HEADLINE_KEYS)].mean()
+                            for name in cfg.generators for seed in cfg.seeds}).T.rename_axis(["generator", "seed"])
+    for name, r in reports.items():
+        m = r.headline()
         _log(cfg, f"{name}: AUC {m['disc_auc']:.3f}, TSTR/TRTR {m['tstr_trtr_ratio']:.3f}, W1 {m['w1_1']:.4g}")
 
-    # --- long paths: stylized facts that need more than one window ------------------------------------------------
+    # --- long paths (generators that sample any length): stylized facts that need more than one window ------------
     series = {"real: training span": frame.iloc[:split.n_train_rows, f].to_numpy(),
               "real: test span": frame.iloc[-split.n_test_rows:, f].to_numpy()}
-    long: dict[str, np.ndarray] = {}
-    for i, (name, model) in enumerate(models.items()):
-        longer = clone(model).set_params(length=cfg.long_length).fit(train_w)
-        long[name] = longer.sample(cfg.long_paths, seed=cfg.seed + 7 + i)[..., f:f + 1]  # (paths, days, 1)
+    long = {name: p[0]["long"] for name, p in parts.items() if name != REFERENCE and p[0]["long"] is not None}
     fact_sets = {**series, **long}
-    facts = {k: stylized_facts(v, seed=cfg.seed) for k, v in fact_sets.items()}
-    facts_table = pd.DataFrame({k: v.to_frame()["estimate"] for k, v in facts.items()})
+    facts_table = pd.DataFrame({k: stylized_facts(v, seed=cfg.seed).to_frame()["estimate"]
+                                for k, v in fact_sets.items()})
     facts_table.index = [fact for fact, _ in facts_table.index]
     calibration = (noise_calibration(test_w, alphas=cfg.calibration_alphas, n_draws=cfg.calibration_draws,
                                      seed=cfg.seed, epochs=cfg.epochs) if cfg.calibration_alphas else None)
@@ -354,15 +330,17 @@ def run(config: SynthStudyConfig) -> SynthStudyResult:
 
     metrics: dict[str, Any] = {
         "source": source, "features": names, "return_feature": names[f], "length": cfg.length,
-        "n_train_windows": len(train_w), "n_test_windows": n_test, "n_draws": cfg.n_draws,
+        "n_train_windows": len(train_w), "n_test_windows": n_test, "n_draws": cfg.n_draws, "seeds": cfg.seeds,
         "train_span": [str(frame.index[0]), str(frame.index[split.n_train_rows - 1])],
         "test_span": [str(frame.index[-split.n_test_rows]), str(frame.index[-1])],
-        **_metrics(reports, cfg.n_draws), "fit_seconds": fit_seconds, "eval_seconds": eval_seconds,
+        **score_metrics(reports, cfg.n_draws),
+        "fit_seconds": {name: float(np.mean([q["fit_seconds"] for q in p])) for name, p in parts.items()},
+        "eval_seconds": eval_seconds,
     }
     if calibration is not None:
         metrics["calibration"] = calibration.to_dict(orient="index")
 
-    run_dir = RunDirectory(cfg.out, title=f"Synthetic market data: baselines — {source}", started=t0)
+    run_dir = RunDirectory(cfg.out, title=f"Synthetic market data — {source}", started=t0)
     run_dir.timings.update(eval_seconds=eval_seconds)
     ret_name = names[f]
     run_dir.section(
@@ -370,15 +348,21 @@ def run(config: SynthStudyConfig) -> SynthStudyResult:
         f"Data: {source}; {len(frame)} rows, features {names} (returns: {ret_name}). Windows of {cfg.length} days; "
         f"the last {cfg.test_size:.0%} of the rows are the test span ({metrics['test_span'][0]} … "
         f"{metrics['test_span'][1]}), {len(train_w)} training and {n_test} test windows, {split.gap} straddling "
-        f"windows dropped (no row shared). Each generator is fitted on the training windows and draws "
-        f"{cfg.n_draws} sets of {n_test} windows. Post-hoc networks: {cfg.convention} convention, seed {cfg.seed}. "
-        f"'{REFERENCE}' = windows drawn from the training span (no model): the distance between the past and the "
-        "test span, which no generator fitted on the past can be expected to beat.",
+        f"windows dropped (no row shared). Each generator is fitted on the training windows with the training seeds "
+        f"{cfg.seeds} and draws {cfg.n_draws} sets of {n_test} windows in all ({per_seed} per seed). Post-hoc "
+        f"networks: {cfg.convention} convention, seed {cfg.seed}. '{REFERENCE}' = windows drawn from the training "
+        "span (no model): the distance between the past and the test span, which no generator fitted on the past "
+        "can be expected to beat.",
     )
-    first = {name: _draw(model, n_test, 1, cfg.seed + 99)[0] for name, model in models.items()}
-    tables = _write_scores(run_dir, reports, test_w, first, ret_name, cfg.seed)
+    first = {name: p[0]["first_draw"] for name, p in parts.items() if name != REFERENCE}
+    tables = write_scores(run_dir, reports, test_w, first, ret_name, cfg.seed)
+    if len(cfg.seeds) > 1:
+        run_dir.save_table("scores_by_seed", by_seed, "Mean over each training seed's draws: the spread across "
+                           "seeds is the model's training noise")
+        tables["scores_by_seed"] = by_seed
     run_dir.section("Stylized facts of long paths", f"{cfg.long_paths} synthetic paths of {cfg.long_length} days "
-                    "per generator, pooled within paths, against the real training and test spans (one path each).")
+                    "per generator that samples any length (networks sample the window length they were trained on), "
+                    "pooled within paths, against the real training and test spans (one path each).")
     run_dir.save_table("stylized_facts", facts_table, f"Stylized facts of {ret_name}: real spans vs long synthetic "
                        "paths (estimates; kurtosis_hH = excess kurtosis of H-day sums)")
     lags = min(250, cfg.long_length // 4)
@@ -388,8 +372,10 @@ def run(config: SynthStudyConfig) -> SynthStudyResult:
     lev_table = pd.DataFrame({k: leverage_effect(v, max_lag=20).iloc[:, 0] for k, v in fact_sets.items()})
     run_dir.save_figure("leverage", figs.plot_lines(lev_table, ylabel="corr(r_t, r²_t+k)", title="Leverage effect"),
                         "Leverage effect corr(r_t, r²_{t+k}), k = 1–20")
-    run_dir.save_figure("densities", sfigs.plot_return_densities(fact_sets, xlabel=ret_name),
-                        f"Distribution of daily {ret_name} (log-scale density)")
+    densities = {"real: test span": series["real: test span"], **{k: p[..., f] for k, p in first.items()}}
+    run_dir.save_figure("densities", sfigs.plot_return_densities(densities, xlabel=ret_name),
+                        f"Distribution of daily {ret_name}: the test span vs one draw of each generator "
+                        "(log-scale density)")
     tables["stylized_facts"] = facts_table
     if calibration is not None:
         run_dir.section("Calibration of the instruments",
@@ -475,23 +461,22 @@ def evaluate_file(real: str, synthetic: str, *, n_draws: int | None = None, test
     if raw.shape[3] != len(names):
         raise DataValidationError(f"the synthetic windows have {raw.shape[3]} feature(s) but the real data "
                                   f"{len(names)} ({names}); pick the real features with --columns.")
-    split = window_split(frame, raw.shape[2], test_size=test_size, standardize=False)
-    train_w, test_w = np.asarray(split.train, dtype=np.float64), np.asarray(split.test, dtype=np.float64)
+    train_w, test_w, _ = split_windows(frame, raw.shape[2], test_size)
     draws = split_draws(raw, len(test_w), n_draws)
     f = _feature(return_feature, names)
     eval_kw: dict[str, Any] = {"features": names, "return_feature": f, "seed": seed, "epochs": epochs,
                                "convention": convention}
-    reference = _reference(train_w, len(test_w), len(draws), np.random.default_rng(seed))
+    reference = reference_draws(train_w, len(test_w), len(draws), seed)
     reports = {REFERENCE: evaluate_synthetic(test_w, reference, name=REFERENCE, **eval_kw),
                "synthetic": evaluate_synthetic(test_w, draws, name="synthetic", **eval_kw)}
     metrics = {"source": source, "synthetic_file": str(synthetic), "features": names, "length": raw.shape[2],
                "n_test_windows": len(test_w), "n_draws": len(draws), "windows_per_draw": draws.shape[1],
-               **_metrics(reports, len(draws))}
+               **score_metrics(reports, len(draws))}
     run_dir = RunDirectory(out, title=f"Synthetic windows from {Path(synthetic).name} vs {source}", started=t0)
     run_dir.section("Setup", f"Synthetic: {synthetic}, {len(draws)} draw(s) of {draws.shape[1]} windows × "
                     f"{raw.shape[2]} steps × {raw.shape[3]} features. Real: {source}, the last {test_size:.0%} of the "
                     f"rows ({len(test_w)} windows); '{REFERENCE}' = as many windows drawn from the earlier rows.")
-    tables = _write_scores(run_dir, reports, test_w, {"synthetic": draws[0]}, names[f], seed)
+    tables = write_scores(run_dir, reports, test_w, {"synthetic": draws[0]}, names[f], seed)
     run_dir.save_figure("densities", sfigs.plot_return_densities(
         {"real: test span": test_w[..., f], "synthetic": draws[..., f]}, xlabel=names[f]),
         f"Distribution of {names[f]} within the windows (log-scale density)")
