@@ -1,16 +1,24 @@
-"""Reading a user's synthetic windows for ``latentquant synth evaluate``: NumPy ``.npy`` / ``.npz`` or a long Parquet
-table, always as draws ``(k, n, L, F)``."""
+"""``latentquant synth evaluate``: a user's synthetic windows (NumPy ``.npy`` / ``.npz`` or a long Parquet table,
+read as draws ``(k, n, L, F)``) scored against held-out real windows (:func:`evaluate_file`, re-exported by
+:mod:`latentquant.experiments.synthetic`)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from latentquant.evaluation.synthetic import evaluate_synthetic
 from latentquant.exceptions import DataValidationError
+from latentquant.experiments._synthetic_report import score_metrics, write_scores
+from latentquant.experiments._synthetic_tasks import REFERENCE, reference_draws, split_windows
+from latentquant.reports import RunDirectory, data_fingerprint
+from latentquant.reports import synthetic_figures as sfigs
 
-__all__ = ["read_synthetic", "split_draws"]
+__all__ = ["evaluate_file", "read_synthetic", "split_draws"]
 
 _LONG_KEYS = ("window", "step")
 
@@ -114,3 +122,96 @@ def split_draws(draws: np.ndarray, n: int, n_draws: int | None) -> np.ndarray:
         return draws
     k = min(n_draws or available, available)
     return one[: k * n].reshape(k, n, *one.shape[1:])
+
+
+def evaluate_file(real: str, synthetic: str, *, n_draws: int | None = None, test_size: float = 0.2,
+                  log_returns: bool = False, columns: list[str] | None = None, return_feature: str | int = 0,
+                  seed: int = 0, epochs: int | None = None, convention: str = "latentquant",
+                  out: str = "runs/synth-evaluate", verbose: bool | None = None) -> Any:
+    """Evaluate a user's synthetic windows (a file) against the held-out windows of real data, with the same scores,
+    distances and facts as :func:`run`, and write a run directory.
+
+    The real data (a bundled dataset name or a file of dates × features) are cut into windows as long as the
+    synthetic ones; the last ``test_size`` share of the rows is the test span the synthetic windows are scored
+    against, and windows drawn from the training span give the *real: training span* reference row.
+
+    Parameters
+    ----------
+    real : str
+        A bundled dataset name or a CSV/Parquet file.
+    synthetic : str
+        ``.npy`` / ``.npz`` / ``.parquet`` file of synthetic windows (see
+        :func:`latentquant.experiments._synthetic_files.read_synthetic`), in the units of the real features.
+    n_draws : int or None
+        Draws to score (``None``: every draw in the file, or as many test-span-sized chunks as a single set holds).
+    test_size : float
+        Share of the real rows in the test span.
+    log_returns : bool
+        Take log differences of the real series first.
+    columns : list of str or None
+        Real features to keep, in the order of the synthetic features.
+    return_feature : str or int
+        The returns feature.
+    seed : int
+        Seed of the networks and tests.
+    epochs : int or None
+        Epochs of the post-hoc networks.
+    convention : {"latentquant", "timegan"}
+        Convention of the post-hoc networks.
+    out : str
+        The run directory.
+    verbose : bool or None
+        ``False`` silences the progress lines.
+
+    Returns
+    -------
+    SynthStudyResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> np.save("synthetic.npy", np.zeros((100, 20, 2)))
+    >>> result = evaluate_file("spx_generation", "synthetic.npy", out="runs/eval")  # doctest: +SKIP
+    >>> evaluate_file("spx_generation", "no-such-file.npy")
+    Traceback (most recent call last):
+    ...
+    latentquant.exceptions.DataValidationError: --synthetic no-such-file.npy: file not found.
+    """
+    from latentquant.datasets import list_datasets
+    from latentquant.experiments.synthetic import SynthStudyConfig, SynthStudyResult, _feature, _load
+
+    t0 = time.perf_counter()
+    bundled = real in set(list_datasets()["name"])
+    cfg = SynthStudyConfig(data=real if bundled else None, path=None if bundled else real, columns=columns,
+                           log_returns=log_returns, return_feature=return_feature, test_size=test_size,
+                           n_draws=n_draws or 1, seed=seed, epochs=epochs, convention=convention, out=out,
+                           verbose=verbose, calibration_alphas=[])
+    cfg.validate()
+    raw = read_synthetic(synthetic)
+    frame, source = _load(cfg)
+    names = [str(c) for c in frame.columns]
+    if raw.shape[3] != len(names):
+        raise DataValidationError(f"the synthetic windows have {raw.shape[3]} feature(s) but the real data "
+                                  f"{len(names)} ({names}); pick the real features with --columns.")
+    train_w, test_w, _ = split_windows(frame, raw.shape[2], test_size)
+    draws = split_draws(raw, len(test_w), n_draws)
+    f = _feature(return_feature, names)
+    eval_kw: dict[str, Any] = {"features": names, "return_feature": f, "seed": seed, "epochs": epochs,
+                               "convention": convention}
+    reference = reference_draws(train_w, len(test_w), len(draws), seed)
+    reports = {REFERENCE: evaluate_synthetic(test_w, reference, name=REFERENCE, **eval_kw),
+               "synthetic": evaluate_synthetic(test_w, draws, name="synthetic", **eval_kw)}
+    metrics = {"source": source, "synthetic_file": str(synthetic), "features": names, "length": raw.shape[2],
+               "n_test_windows": len(test_w), "n_draws": len(draws), "windows_per_draw": draws.shape[1],
+               **score_metrics(reports, len(draws))}
+    run_dir = RunDirectory(out, title=f"Synthetic windows from {Path(synthetic).name} vs {source}", started=t0)
+    run_dir.section("Setup", f"Synthetic: {synthetic}, {len(draws)} draw(s) of {draws.shape[1]} windows × "
+                    f"{raw.shape[2]} steps × {raw.shape[3]} features. Real: {source}, the last {test_size:.0%} of the "
+                    f"rows ({len(test_w)} windows); '{REFERENCE}' = as many windows drawn from the earlier rows.")
+    tables = write_scores(run_dir, reports, test_w, {"synthetic": draws[0]}, names[f], seed)
+    run_dir.save_figure("densities", sfigs.plot_return_densities(
+        {"real: test span": test_w[..., f], "synthetic": draws[..., f]}, xlabel=names[f]),
+        f"Distribution of {names[f]} within the windows (log-scale density)")
+    run_dir.finish(config={**cfg.to_dict(), "synthetic": str(synthetic)}, metrics=metrics,
+                   manifest={"data_source": source, "data_fingerprint": data_fingerprint(frame)})
+    return SynthStudyResult(path=run_dir.path, metrics=metrics, tables=tables)

@@ -37,7 +37,6 @@ from latentquant.datasets import load_dataset, load_returns
 from latentquant.evaluation.synthetic import (
     SyntheticReport,
     acf,
-    evaluate_synthetic,
     leverage_effect,
     noise_calibration,
     stylized_facts,
@@ -46,8 +45,9 @@ from latentquant.evaluation.synthetic._report import HEADLINE
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.executors import Task, run_tasks
 from latentquant.experiments._config import StudyConfig, StudyResult
+from latentquant.experiments._synthetic_files import evaluate_file
 from latentquant.experiments._synthetic_report import score_metrics, write_scores
-from latentquant.experiments._synthetic_tasks import REFERENCE, fit_and_score, reference_draws, split_windows
+from latentquant.experiments._synthetic_tasks import REFERENCE, fit_and_score, split_windows
 from latentquant.experiments._tasks import progress_printer
 from latentquant.models.generative import GENERATORS, create
 from latentquant.reports import RunDirectory, data_fingerprint
@@ -75,6 +75,11 @@ class SynthStudyConfig(StudyConfig):
         Features to keep (default: all).
     log_returns : bool, default False
         Take log differences of the (positive) series first (e.g. ``fx_usd`` rates).
+    minmax : bool, default False
+        Scale each feature to [0, 1] with the training rows' minimum and maximum (TimeGAN's convention).
+    reverse_time : bool, default False
+        Reverse the rows first (TimeGAN's loader reads its stock file newest first; its published scores are on the
+        reversed series); the index becomes a step count.
     return_feature : str or int, default 0
         The feature holding returns: distances and stylized facts are computed on it.
     length : int, default 20
@@ -99,6 +104,9 @@ class SynthStudyConfig(StudyConfig):
         Convention of the post-hoc networks.
     long_paths, long_length : int
         Number and length of the long synthetic paths for the stylized facts.
+    facts : bool, default True
+        The stylized-facts section (long paths, ACF and leverage figures); off for data that are not returns (e.g.
+        the TimeGAN stock levels).
     calibration_alphas : list of float
         Noise levels of the calibration check (in standard deviations of each feature); empty: skip it.
     calibration_draws : int, default 5
@@ -127,6 +135,8 @@ class SynthStudyConfig(StudyConfig):
     path: str | None = None
     columns: list[str] | None = None
     log_returns: bool = False
+    minmax: bool = False
+    reverse_time: bool = False
     return_feature: str | int = 0
     length: int = 20
     test_size: float = 0.2
@@ -139,6 +149,7 @@ class SynthStudyConfig(StudyConfig):
     convention: str = "latentquant"
     long_paths: int = 20
     long_length: int = 1000
+    facts: bool = True
     calibration_alphas: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.3, 0.6])
     calibration_draws: int = 5
     executor: str = "serial"
@@ -165,6 +176,9 @@ class SynthStudyConfig(StudyConfig):
         check_arg("calibration_alphas", self.calibration_alphas, SequenceOf(Interval(Real, 0, None)))
         check_arg("calibration_draws", self.calibration_draws, Interval(Integral, 1, None))
         check_arg("log_returns", self.log_returns, "boolean")
+        check_arg("minmax", self.minmax, "boolean")
+        check_arg("facts", self.facts, "boolean")
+        check_arg("reverse_time", self.reverse_time, "boolean")
         if not self.generators:
             raise ConfigError("generators is empty; name at least one of " f"{GENERATORS.names()}.")
         unknown = [k for k in self.generator_params if k not in self.generators]
@@ -224,6 +238,12 @@ def _load(cfg: SynthStudyConfig) -> tuple[pd.DataFrame, str]:
                                       "values <= 0. Pass returns and log_returns: false.")
         frame = pd.DataFrame(np.log(frame.to_numpy()), index=frame.index, columns=frame.columns).diff().iloc[1:]
     frame = frame.dropna()
+    if cfg.reverse_time:  # TimeGAN's loader reads its stock file newest first
+        frame = frame.iloc[::-1].reset_index(drop=True).rename_axis("step")
+    if cfg.minmax:  # TimeGAN's convention, with the minimum and maximum of the training rows only
+        n_train = len(frame) - int(np.floor(cfg.test_size * len(frame)))
+        lo, hi = frame.iloc[:n_train].min(), frame.iloc[:n_train].max()
+        frame = (frame - lo) / (hi - lo).where(hi > lo, 1.0)
     return frame.astype(np.float64), source
 
 
@@ -321,9 +341,11 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
               "real: test span": frame.iloc[-split.n_test_rows:, f].to_numpy()}
     long = {name: p[0]["long"] for name, p in parts.items() if name != REFERENCE and p[0]["long"] is not None}
     fact_sets = {**series, **long}
-    facts_table = pd.DataFrame({k: stylized_facts(v, seed=cfg.seed).to_frame()["estimate"]
-                                for k, v in fact_sets.items()})
-    facts_table.index = [fact for fact, _ in facts_table.index]
+    facts_table = pd.DataFrame()
+    if cfg.facts:
+        facts_table = pd.DataFrame({k: stylized_facts(v, seed=cfg.seed).to_frame()["estimate"]
+                                    for k, v in fact_sets.items()})
+        facts_table.index = [fact for fact, _ in facts_table.index]
     calibration = (noise_calibration(test_w, alphas=cfg.calibration_alphas, n_draws=cfg.calibration_draws,
                                      seed=cfg.seed, epochs=cfg.epochs) if cfg.calibration_alphas else None)
     eval_seconds = time.perf_counter() - t0
@@ -360,23 +382,26 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
         run_dir.save_table("scores_by_seed", by_seed, "Mean over each training seed's draws: the spread across "
                            "seeds is the model's training noise")
         tables["scores_by_seed"] = by_seed
-    run_dir.section("Stylized facts of long paths", f"{cfg.long_paths} synthetic paths of {cfg.long_length} days "
-                    "per generator that samples any length (networks sample the window length they were trained on), "
-                    "pooled within paths, against the real training and test spans (one path each).")
-    run_dir.save_table("stylized_facts", facts_table, f"Stylized facts of {ret_name}: real spans vs long synthetic "
-                       "paths (estimates; kurtosis_hH = excess kurtosis of H-day sums)")
-    lags = min(250, cfg.long_length // 4)
-    acf_table = pd.DataFrame({k: acf(np.abs(v), max_lag=lags).iloc[:, 0] for k, v in fact_sets.items()})
-    run_dir.save_figure("acf_abs", figs.plot_lines(acf_table, ylabel="ACF of |r|", title="Volatility clustering"),
-                        f"ACF of |{ret_name}|, lags 1–{lags}: real spans vs long synthetic paths")
-    lev_table = pd.DataFrame({k: leverage_effect(v, max_lag=20).iloc[:, 0] for k, v in fact_sets.items()})
-    run_dir.save_figure("leverage", figs.plot_lines(lev_table, ylabel="corr(r_t, r²_t+k)", title="Leverage effect"),
-                        "Leverage effect corr(r_t, r²_{t+k}), k = 1–20")
+    if cfg.facts:
+        run_dir.section("Stylized facts of long paths", f"{cfg.long_paths} synthetic paths of {cfg.long_length} "
+                        "days per generator that samples any length (networks sample the window length they were "
+                        "trained on), pooled within paths, against the real training and test spans (one path each).")
+        run_dir.save_table("stylized_facts", facts_table, f"Stylized facts of {ret_name}: real spans vs long "
+                           "synthetic paths (estimates; kurtosis_hH = excess kurtosis of H-day sums)")
+        lags = min(250, cfg.long_length // 4)
+        acf_table = pd.DataFrame({k: acf(np.abs(v), max_lag=lags).iloc[:, 0] for k, v in fact_sets.items()})
+        acf_fig = figs.plot_lines(acf_table, ylabel="ACF of |r|", title="Volatility clustering")
+        run_dir.save_figure("acf_abs", acf_fig, f"ACF of |{ret_name}|, lags 1–{lags}: real spans vs long synthetic "
+                            "paths")
+        lev_table = pd.DataFrame({k: leverage_effect(v, max_lag=20).iloc[:, 0] for k, v in fact_sets.items()})
+        lev_fig = figs.plot_lines(lev_table, ylabel="corr(r_t, r²_t+k)", title="Leverage effect")
+        run_dir.save_figure("leverage", lev_fig, "Leverage effect corr(r_t, r²_{t+k}), k = 1–20")
     densities = {"real: test span": series["real: test span"], **{k: p[..., f] for k, p in first.items()}}
     run_dir.save_figure("densities", sfigs.plot_return_densities(densities, xlabel=ret_name),
                         f"Distribution of daily {ret_name}: the test span vs one draw of each generator "
                         "(log-scale density)")
-    tables["stylized_facts"] = facts_table
+    if cfg.facts:
+        tables["stylized_facts"] = facts_table
     if calibration is not None:
         run_dir.section("Calibration of the instruments",
                         "Real test windows against the same windows plus α·σ·N(0, 1) noise: every score must get "
@@ -389,97 +414,4 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
     report = run_dir.finish(config=cfg.to_dict(), metrics=metrics,
                             manifest={"data_source": source, "data_fingerprint": data_fingerprint(frame)})
     assert report.exists()
-    return SynthStudyResult(path=run_dir.path, metrics=metrics, tables=tables)
-
-
-def evaluate_file(real: str, synthetic: str, *, n_draws: int | None = None, test_size: float = 0.2,
-                  log_returns: bool = False, columns: list[str] | None = None, return_feature: str | int = 0,
-                  seed: int = 0, epochs: int | None = None, convention: str = "latentquant",
-                  out: str = "runs/synth-evaluate", verbose: bool | None = None) -> SynthStudyResult:
-    """Evaluate a user's synthetic windows (a file) against the held-out windows of real data, with the same scores,
-    distances and facts as :func:`run`, and write a run directory.
-
-    The real data (a bundled dataset name or a file of dates × features) are cut into windows as long as the
-    synthetic ones; the last ``test_size`` share of the rows is the test span the synthetic windows are scored
-    against, and windows drawn from the training span give the *real: training span* reference row.
-
-    Parameters
-    ----------
-    real : str
-        A bundled dataset name or a CSV/Parquet file.
-    synthetic : str
-        ``.npy`` / ``.npz`` / ``.parquet`` file of synthetic windows (see
-        :func:`latentquant.experiments._synthetic_files.read_synthetic`), in the units of the real features.
-    n_draws : int or None
-        Draws to score (``None``: every draw in the file, or as many test-span-sized chunks as a single set holds).
-    test_size : float
-        Share of the real rows in the test span.
-    log_returns : bool
-        Take log differences of the real series first.
-    columns : list of str or None
-        Real features to keep, in the order of the synthetic features.
-    return_feature : str or int
-        The returns feature.
-    seed : int
-        Seed of the networks and tests.
-    epochs : int or None
-        Epochs of the post-hoc networks.
-    convention : {"latentquant", "timegan"}
-        Convention of the post-hoc networks.
-    out : str
-        The run directory.
-    verbose : bool or None
-        ``False`` silences the progress lines.
-
-    Returns
-    -------
-    SynthStudyResult
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> np.save("synthetic.npy", np.zeros((100, 20, 2)))
-    >>> result = evaluate_file("spx_generation", "synthetic.npy", out="runs/eval")  # doctest: +SKIP
-    >>> evaluate_file("spx_generation", "no-such-file.npy")
-    Traceback (most recent call last):
-    ...
-    latentquant.exceptions.DataValidationError: --synthetic no-such-file.npy: file not found.
-    """
-    from latentquant.datasets import list_datasets
-    from latentquant.experiments._synthetic_files import read_synthetic, split_draws
-
-    t0 = time.perf_counter()
-    bundled = real in set(list_datasets()["name"])
-    cfg = SynthStudyConfig(data=real if bundled else None, path=None if bundled else real, columns=columns,
-                           log_returns=log_returns, return_feature=return_feature, test_size=test_size,
-                           n_draws=n_draws or 1, seed=seed, epochs=epochs, convention=convention, out=out,
-                           verbose=verbose, calibration_alphas=[])
-    cfg.validate()
-    raw = read_synthetic(synthetic)
-    frame, source = _load(cfg)
-    names = [str(c) for c in frame.columns]
-    if raw.shape[3] != len(names):
-        raise DataValidationError(f"the synthetic windows have {raw.shape[3]} feature(s) but the real data "
-                                  f"{len(names)} ({names}); pick the real features with --columns.")
-    train_w, test_w, _ = split_windows(frame, raw.shape[2], test_size)
-    draws = split_draws(raw, len(test_w), n_draws)
-    f = _feature(return_feature, names)
-    eval_kw: dict[str, Any] = {"features": names, "return_feature": f, "seed": seed, "epochs": epochs,
-                               "convention": convention}
-    reference = reference_draws(train_w, len(test_w), len(draws), seed)
-    reports = {REFERENCE: evaluate_synthetic(test_w, reference, name=REFERENCE, **eval_kw),
-               "synthetic": evaluate_synthetic(test_w, draws, name="synthetic", **eval_kw)}
-    metrics = {"source": source, "synthetic_file": str(synthetic), "features": names, "length": raw.shape[2],
-               "n_test_windows": len(test_w), "n_draws": len(draws), "windows_per_draw": draws.shape[1],
-               **score_metrics(reports, len(draws))}
-    run_dir = RunDirectory(out, title=f"Synthetic windows from {Path(synthetic).name} vs {source}", started=t0)
-    run_dir.section("Setup", f"Synthetic: {synthetic}, {len(draws)} draw(s) of {draws.shape[1]} windows × "
-                    f"{raw.shape[2]} steps × {raw.shape[3]} features. Real: {source}, the last {test_size:.0%} of the "
-                    f"rows ({len(test_w)} windows); '{REFERENCE}' = as many windows drawn from the earlier rows.")
-    tables = write_scores(run_dir, reports, test_w, {"synthetic": draws[0]}, names[f], seed)
-    run_dir.save_figure("densities", sfigs.plot_return_densities(
-        {"real: test span": test_w[..., f], "synthetic": draws[..., f]}, xlabel=names[f]),
-        f"Distribution of {names[f]} within the windows (log-scale density)")
-    run_dir.finish(config={**cfg.to_dict(), "synthetic": str(synthetic)}, metrics=metrics,
-                   manifest={"data_source": source, "data_fingerprint": data_fingerprint(frame)})
     return SynthStudyResult(path=run_dir.path, metrics=metrics, tables=tables)
