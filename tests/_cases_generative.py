@@ -49,9 +49,45 @@ def garch() -> Case:
     return _case(GARCHGenerator(length=20, burn=50), ("mean", "ARMA"))
 
 
+def ddpm() -> Case:
+    from latentquant.models.generative import DiffusionGenerator
+
+    return _case(DiffusionGenerator(length=8, n_steps=10, channels=8, n_blocks=1, epochs=1, verbose=False),
+                 ("schedule", "sigmoid"))
+
+
+def timevae() -> Case:
+    from latentquant.models.generative import TimeVAE
+
+    return _case(TimeVAE(length=8, latent_dim=2, hidden_channels=(4,), epochs=1, verbose=False), ("latent_dim", 0))
+
+
+def realnvp() -> Case:
+    from latentquant.models.generative import RealNVP
+
+    return _case(RealNVP(length=8, n_layers=2, hidden_dims=(8,), epochs=1, verbose=False), ("mask", "diagonal"))
+
+
+def nice() -> Case:
+    from latentquant.models.generative import NICE
+
+    return _case(NICE(length=8, n_layers=2, hidden_dims=(8,), epochs=1, verbose=False), ("n_layers", 0))
+
+
+def maf() -> Case:
+    from latentquant.models.generative import MAF
+
+    return _case(MAF(length=8, n_layers=1, hidden_dims=(8,), epochs=1, verbose=False), ("context", "vix"))
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "BootstrapGenerator": bootstrap,
     "BlockBootstrapGenerator": block_bootstrap,
     "GaussianGenerator": gaussian,
     "GARCHGenerator": garch,
+    "DiffusionGenerator": ddpm,
+    "TimeVAE": timevae,
+    "NICE": nice,
+    "RealNVP": realnvp,
+    "MAF": maf,
 }

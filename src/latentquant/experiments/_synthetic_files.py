@@ -169,9 +169,11 @@ def evaluate_file(real: str, synthetic: str, *, n_draws: int | None = None, test
 
     Examples
     --------
+    >>> import os, tempfile
     >>> import numpy as np
-    >>> np.save("synthetic.npy", np.zeros((100, 20, 2)))
-    >>> result = evaluate_file("spx_generation", "synthetic.npy", out="runs/eval")  # doctest: +SKIP
+    >>> path = os.path.join(tempfile.mkdtemp(), "synthetic.npy")
+    >>> np.save(path, np.zeros((100, 20, 2)))
+    >>> result = evaluate_file("spx_generation", path, out="runs/eval")  # doctest: +SKIP
     >>> evaluate_file("spx_generation", "no-such-file.npy")
     Traceback (most recent call last):
     ...

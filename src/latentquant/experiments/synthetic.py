@@ -128,7 +128,7 @@ class SynthStudyConfig(StudyConfig):
     Traceback (most recent call last):
     ...
     latentquant.exceptions.ConfigError: unknown generator 'timegan'; choose from ['bootstrap', \
-'block_bootstrap', 'gaussian', 'garch'].
+'block_bootstrap', 'gaussian', 'garch', 'timevae', 'nice', 'realnvp', 'maf', 'ddpm'].
     """
 
     data: str | None = "spx_generation"

@@ -4,7 +4,11 @@ Every generator is fitted on a series (a DataFrame or array ``(T, F)``) or on wi
 windows in the units of the data: ``model.fit(windows).sample(n, seed=0)``. It saves to and loads from a directory of
 JSON + arrays (:meth:`~latentquant.base.BaseModel.save`). :class:`BaseGenerator` describes the contract
 (:mod:`latentquant.models.generative._base`); the baselines every deep model is set beside are in
-:mod:`latentquant.models.generative.baselines` and :mod:`latentquant.models.generative.garch`.
+:mod:`latentquant.models.generative.baselines` and :mod:`latentquant.models.generative.garch`. The neural generators
+share :class:`~latentquant.models.generative._torch.TorchGenerator` (train-only standardisation, the shared Trainer):
+:class:`TimeVAE` (:mod:`~latentquant.models.generative.timevae`), the flows :class:`NICE`, :class:`RealNVP` and
+:class:`MAF` (:mod:`~latentquant.models.generative.flows`, with ``log_prob``) and :class:`DiffusionGenerator`
+(:mod:`~latentquant.models.generative.diffusion`).
 
 :data:`GENERATORS` names them for studies, configs and the CLI: :func:`available` lists the names, :func:`create`
 builds one.
@@ -12,7 +16,7 @@ builds one.
 Examples
 --------
 >>> available()
-['bootstrap', 'block_bootstrap', 'gaussian', 'garch']
+['bootstrap', 'block_bootstrap', 'gaussian', 'garch', 'timevae', 'nice', 'realnvp', 'maf', 'ddpm']
 >>> create("block_bootstrap", block_length=5.0).block_length
 5.0
 """
@@ -28,15 +32,23 @@ from latentquant.models.generative.baselines import (
     politis_white_block_length,
     stationary_segment_indices,
 )
+from latentquant.models.generative.diffusion import DiffusionGenerator
+from latentquant.models.generative.flows import MAF, NICE, RealNVP
 from latentquant.models.generative.garch import GARCHGenerator
+from latentquant.models.generative.timevae import TimeVAE
 
 __all__ = [
     "GENERATORS",
+    "MAF",
+    "NICE",
     "BaseGenerator",
     "BlockBootstrapGenerator",
     "BootstrapGenerator",
+    "DiffusionGenerator",
     "GARCHGenerator",
     "GaussianGenerator",
+    "RealNVP",
+    "TimeVAE",
     "available",
     "create",
     "politis_white_block_length",
@@ -49,6 +61,11 @@ GENERATORS.add("bootstrap", BootstrapGenerator)
 GENERATORS.add("block_bootstrap", BlockBootstrapGenerator)
 GENERATORS.add("gaussian", GaussianGenerator)
 GENERATORS.add("garch", GARCHGenerator)
+GENERATORS.add("timevae", TimeVAE)
+GENERATORS.add("nice", NICE)
+GENERATORS.add("realnvp", RealNVP)
+GENERATORS.add("maf", MAF)
+GENERATORS.add("ddpm", DiffusionGenerator)
 
 
 def available() -> list[str]:
@@ -90,6 +107,6 @@ def create(name: str, /, **params: Any) -> BaseGenerator:
     Traceback (most recent call last):
     ...
     latentquant.exceptions.ConfigError: unknown generator 'timegan'; choose from ['bootstrap', 'block_bootstrap', \
-'gaussian', 'garch'].
+'gaussian', 'garch', 'timevae', 'nice', 'realnvp', 'maf', 'ddpm'].
     """
     return GENERATORS.create(name, **params)  # type: ignore[no-any-return]
