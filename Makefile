@@ -49,6 +49,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/bench_selection.py
 	$(PY) benchmarks/bench_contention.py
 	$(PY) benchmarks/bench_synthetic_eval.py
+	$(PY) benchmarks/bench_generators.py
 
 clean:
 	rm -rf $(VENV) runs site .mypy_cache .pytest_cache .ruff_cache
