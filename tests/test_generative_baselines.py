@@ -88,7 +88,8 @@ def sliding(series: np.ndarray, length: int, stride: int = 1) -> np.ndarray:
 # registry and interface
 # ----------------------------------------------------------------------------------------------------------------------
 def test_registry_names_and_create():
-    assert available() == ["bootstrap", "block_bootstrap", "gaussian", "garch"] == GENERATORS.names()
+    assert available() == ["bootstrap", "block_bootstrap", "gaussian", "garch", "timevae", "nice", "realnvp", "maf",
+                           "ddpm"] == GENERATORS.names()
     assert isinstance(create("garch", burn=10), GARCHGenerator)
     assert create("block_bootstrap", block_length=4.0, length=7).get_params()["length"] == 7
     with pytest.raises(ConfigError, match=r"unknown generator 'timegan'; choose from \['bootstrap', "):

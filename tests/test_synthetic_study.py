@@ -167,12 +167,14 @@ def test_readme_synthetic_example_runs():
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = re.search(r"## Synthetic market data\n(.*?)\n## ", readme, re.S).group(1)
-    block = re.findall(r"```python\n(.*?)```", section, re.S)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     ns: dict = {}
-    exec(compile(block, "README.md", "exec"), ns)
+    exec(compile(blocks[0], "README.md", "exec"), ns)
     rep = ns["report"]
     assert rep.per_draw.shape[0] == 5 and rep.n_windows == len(ns["test"]) == 933
     assert 0.5 < rep.headline()["disc_auc"] < 1.0 and ns["split"].overlap == 0
+    exec(compile(blocks[1], "README.md", "exec"), ns)  # the deep-generator example, on the same windows
+    assert ns["windows"].shape == (1000, 20, 2) and np.isfinite(ns["nll"])
 
 
 @pytest.mark.parametrize("name", ["synth_baselines.yaml", "synth_fx.yaml"])

@@ -43,6 +43,11 @@ def synth_baselines(
 
 def synth_run(
     config: Path = typer.Option(..., help="YAML study config (e.g. configs/synth_spx.yaml)."),
+    data: str | None = typer.Option(None, help="Another bundled dataset (e.g. fx_usd with --log-returns "
+                                                "--return-feature AUD)."),
+    log_returns: bool | None = typer.Option(None, "--log-returns/--no-log-returns",
+                                            help="Take log differences of the series first (rates, prices)."),
+    return_feature: str | None = typer.Option(None, help="Name of the returns feature."),
     executor: str | None = typer.Option(None, help="serial | local (processes) | ray."),
     n_jobs: int | None = typer.Option(None, min=1, help="Worker processes for --executor local."),
     draws: int | None = typer.Option(None, "--draws", min=1, help="Synthetic draws per generator."),
@@ -56,8 +61,8 @@ def synth_run(
     from latentquant.experiments.synthetic import SynthStudyConfig, run
 
     raw = _read_yaml(config)
-    options = {"executor": executor, "n_jobs": n_jobs, "n_draws": draws, "epochs": epochs,
-               "out": str(out) if out else None}
+    options = {"data": data, "log_returns": log_returns, "return_feature": return_feature, "executor": executor,
+               "n_jobs": n_jobs, "n_draws": draws, "epochs": epochs, "out": str(out) if out else None}
     raw.update({k: v for k, v in options.items() if v is not None})
     result = run(SynthStudyConfig.from_dict(raw), resume=not fresh)
     typer.echo(result.summary())

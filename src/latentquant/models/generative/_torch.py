@@ -116,7 +116,7 @@ class TorchGenerator(BaseGenerator):
 
     def __init__(self, length: int | None = None, *, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
                  validation_split: float = 0.0, early_stopping: bool = False, patience: int = 20,
-                 seed: int | None = 0, device: str = "cpu", verbose: bool | None = None) -> None:
+                 seed: int | None = 0, device: str = "auto", verbose: bool | None = None) -> None:
         super().__init__(length, seed=seed)
         self.epochs = epochs
         self.batch_size = batch_size

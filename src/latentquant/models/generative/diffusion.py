@@ -181,7 +181,7 @@ class DiffusionGenerator(TorchGenerator):
                  n_heads: int = 4, sampler: str = "ddpm", ddim_steps: int = 50, ddim_eta: float = 0.0,
                  clip_denoised: float | None = 0.5, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
                  validation_split: float = 0.0, early_stopping: bool = False, patience: int = 20,
-                 seed: int | None = 0, device: str = "cpu", verbose: bool | None = None) -> None:
+                 seed: int | None = 0, device: str = "auto", verbose: bool | None = None) -> None:
         super().__init__(length, epochs=epochs, batch_size=batch_size, lr=lr, validation_split=validation_split,
                          early_stopping=early_stopping, patience=patience, seed=seed, device=device, verbose=verbose)
         self.n_steps = n_steps

@@ -331,7 +331,7 @@ class NICE(_CouplingGenerator):
     def __init__(self, length: int | None = None, *, n_layers: int = 8, hidden_dims: Sequence[int] = (64, 64),
                  mask: str = "time", epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
                  validation_split: float = 0.0, early_stopping: bool = False, patience: int = 20,
-                 seed: int | None = 0, device: str = "cpu", verbose: bool | None = None) -> None:
+                 seed: int | None = 0, device: str = "auto", verbose: bool | None = None) -> None:
         super().__init__(length, epochs=epochs, batch_size=batch_size, lr=lr, validation_split=validation_split,
                          early_stopping=early_stopping, patience=patience, seed=seed, device=device,
                          verbose=verbose)
@@ -414,7 +414,7 @@ are 10 x 1); every coupling layer must keep some values to condition on and tran
     def __init__(self, length: int | None = None, *, n_layers: int = 8, hidden_dims: Sequence[int] = (64, 64),
                  mask: str = "time", context: str = "none", epochs: int = 100, batch_size: int = 128,
                  lr: float = 1e-3, validation_split: float = 0.0, early_stopping: bool = False, patience: int = 20,
-                 seed: int | None = 0, device: str = "cpu", verbose: bool | None = None) -> None:
+                 seed: int | None = 0, device: str = "auto", verbose: bool | None = None) -> None:
         super().__init__(length, epochs=epochs, batch_size=batch_size, lr=lr, validation_split=validation_split,
                          early_stopping=early_stopping, patience=patience, seed=seed, device=device,
                          verbose=verbose)
@@ -495,7 +495,7 @@ condition=None, or fit with context='previous_vol'.
     def __init__(self, length: int | None = None, *, n_layers: int = 5, hidden_dims: Sequence[int] = (64, 64),
                  context: str = "none", epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
                  validation_split: float = 0.0, early_stopping: bool = False, patience: int = 20,
-                 seed: int | None = 0, device: str = "cpu", verbose: bool | None = None) -> None:
+                 seed: int | None = 0, device: str = "auto", verbose: bool | None = None) -> None:
         super().__init__(length, epochs=epochs, batch_size=batch_size, lr=lr, validation_split=validation_split,
                          early_stopping=early_stopping, patience=patience, seed=seed, device=device,
                          verbose=verbose)

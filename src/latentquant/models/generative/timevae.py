@@ -177,7 +177,7 @@ class TimeVAE(TorchGenerator):
                  seasonal: Sequence[tuple[int, int]] = (), use_level: bool = True, use_residual: bool = True,
                  recon_weight: float = 3.0, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
                  validation_split: float = 0.0, early_stopping: bool = False, patience: int = 20,
-                 seed: int | None = 0, device: str = "cpu", verbose: bool | None = None) -> None:
+                 seed: int | None = 0, device: str = "auto", verbose: bool | None = None) -> None:
         super().__init__(length, epochs=epochs, batch_size=batch_size, lr=lr, validation_split=validation_split,
                          early_stopping=early_stopping, patience=patience, seed=seed, device=device, verbose=verbose)
         self.latent_dim = latent_dim
