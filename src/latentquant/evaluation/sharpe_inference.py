@@ -23,15 +23,16 @@ Politis, D. N. & Romano, J. P. (1994). The Stationary Bootstrap. JASA 89(428).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from latentquant._math import newey_west_lrv
+from latentquant.evaluation._results import FieldsResult
 from latentquant.evaluation._series import (
     as_1d,
     check_ppy,
@@ -44,7 +45,7 @@ from latentquant.evaluation._series import (
 )
 from latentquant.evaluation.portfolio import ArrayLike1D, RiskFree
 from latentquant.exceptions import ConfigError, DataValidationError
-from latentquant.validation import Interval, Options, check_aligned, check_arg
+from latentquant.validation import Interval, check_aligned, check_arg
 
 __all__ = [
     "DeflatedSharpe",
@@ -58,30 +59,6 @@ __all__ = [
 
 EULER_GAMMA = 0.5772156649015329
 MIN_OBS = 3
-
-
-class _TestResult:
-    """``summary()`` and ``to_dict()`` of the frozen result dataclasses of this module."""
-
-    _title: ClassVar[str] = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field as a plain Python value (JSON-ready)."""
-        fields: dict[str, Any] = asdict(self)  # type: ignore[call-overload]
-        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in fields.items()}
-
-    def summary(self, fmt: Literal["text", "html", "latex"] = "text") -> str:
-        """The one-line verdict followed by every field, as text, an HTML table or a LaTeX table."""
-        check_arg("fmt", fmt, Options("text", "html", "latex"))
-        values = self.to_dict()
-        table = pd.DataFrame({"value": [f"{v:.4g}" if isinstance(v, float) else str(v) for v in values.values()]},
-                             index=list(values))
-        table.index.name = self._title
-        if fmt == "html":
-            return f"<p>{self}</p>\n{table.to_html()}"
-        if fmt == "latex":
-            return table.to_latex()
-        return f"{self}\n{table.to_string()}"
 
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -176,7 +153,7 @@ def probabilistic_sharpe_ratio(returns: ArrayLike1D, benchmark_sharpe: float | A
 
 
 @dataclass(frozen=True)
-class DeflatedSharpe(_TestResult):
+class DeflatedSharpe(FieldsResult):
     """The deflated Sharpe ratio of the selected strategy.
 
     Attributes
@@ -270,7 +247,7 @@ def deflated_sharpe_ratio(returns: ArrayLike1D, trial_sharpes: ArrayLike1D, *, n
 
 
 @dataclass(frozen=True)
-class SharpeDifference(_TestResult):
+class SharpeDifference(FieldsResult):
     """Paired-bootstrap comparison of two Sharpe ratios on the same dates (annualised values).
 
     Attributes

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-import numpy as np
 import pandas as pd
 
+from latentquant.evaluation._results import FieldsResult
 from latentquant.validation import Options, check_arg
 
 __all__ = ["DiscriminativeScore", "PredictiveScore", "RepeatedScores"]
@@ -16,32 +16,8 @@ __all__ = ["DiscriminativeScore", "PredictiveScore", "RepeatedScores"]
 # --------------------------------------------------------------------------------------------------------------------
 # results
 # --------------------------------------------------------------------------------------------------------------------
-class _Result:
-    """``summary()`` and ``to_dict()`` of the frozen score results."""
-
-    _title: ClassVar[str] = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        """Every field as a plain Python value (JSON-ready)."""
-        fields: dict[str, Any] = asdict(self)  # type: ignore[call-overload]
-        return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in fields.items()}
-
-    def summary(self, fmt: Literal["text", "html", "latex"] = "text") -> str:
-        """The one-line verdict followed by every field, as text, an HTML table or a LaTeX table."""
-        check_arg("fmt", fmt, Options("text", "html", "latex"))
-        values = self.to_dict()
-        table = pd.DataFrame({"value": [f"{v:.4g}" if isinstance(v, float) else str(v) for v in values.values()]},
-                             index=list(values))
-        table.index.name = self._title
-        if fmt == "html":
-            return f"<p>{self}</p>\n{table.to_html()}"
-        if fmt == "latex":
-            return table.to_latex()
-        return f"{self}\n{table.to_string()}"
-
-
 @dataclass(frozen=True)
-class DiscriminativeScore(_Result):
+class DiscriminativeScore(FieldsResult):
     """How well a post-hoc recurrent classifier tells real from synthetic windows (see :func:`discriminative_score`).
 
     Attributes
@@ -99,7 +75,7 @@ class DiscriminativeScore(_Result):
 
 
 @dataclass(frozen=True)
-class PredictiveScore(_Result):
+class PredictiveScore(FieldsResult):
     """Train on synthetic, test on real (TSTR) against train on real, test on real (TRTR); see
     :func:`predictive_score`.
 
