@@ -3,6 +3,7 @@ moments in its units, the ELBO is a density in the data's units, persistence and
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,6 +13,7 @@ import torch
 from sklearn.base import clone
 
 from latentquant.exceptions import ConfigError, DataValidationError
+from latentquant.models.generative._timevae_net import _conv_transpose_s2
 from latentquant.models.generative.timevae import TimeVAE, TimeVAENetwork, polynomial_basis, season_index
 from latentquant.training.checkpoint import build_module, module_config
 
@@ -64,6 +66,16 @@ def fitted() -> tuple[TimeVAE, np.ndarray, np.ndarray]:
 
 
 # ---------------------------------------------------------------------------------------------------------- blocks
+@pytest.mark.parametrize(("c_in", "c_out", "length"), [(5, 3, 4), (1, 2, 1), (8, 8, 3)])
+def test_conv_transpose_as_a_matrix_product_equals_torch(c_in, c_out, length):
+    torch.manual_seed(0)
+    conv = torch.nn.ConvTranspose1d(c_in, c_out, 3, stride=2, padding=1, output_padding=1).double()
+    h = torch.randn(6, c_in, length, dtype=torch.float64)
+    out = _conv_transpose_s2(conv, h.transpose(1, 2)).transpose(1, 2)
+    assert out.shape == (6, c_out, 2 * length)
+    assert torch.allclose(out, conv(h), atol=1e-12)
+
+
 def test_pure_functions():
     assert polynomial_basis(5, 2).tolist()[0] == pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8])
     assert polynomial_basis(5, 0).shape == (0, 5)
@@ -158,6 +170,21 @@ def test_save_load_round_trip(fitted, tmp_path):
     # unseeded sampling restarts from the seed hyperparameter on load, like after fit
     fresh = TimeVAE.load(tmp_path / "tv")
     np.testing.assert_array_equal(fresh.sample(5), TimeVAE.load(tmp_path / "tv").sample(5))
+
+
+def test_sample_noise_is_the_training_reconstruction_residual(fitted, tmp_path):
+    model, windows, _ = fitted
+    residual = windows - sum(model.decompose(windows).values())  # training windows at the posterior mean
+    np.testing.assert_allclose(model.noise_scale_ * model.scale_, np.sqrt((residual**2).mean(axis=(0, 1))),
+                               rtol=1e-5)
+    noisy = copy.deepcopy(model).set_params(sample_noise=True)
+    # the same seed draws the same latent codes first: the difference is the observation noise alone
+    noise = noisy.sample(4000, seed=5) - model.sample(4000, seed=5)
+    std = noise.std(axis=(0, 1))
+    np.testing.assert_allclose(std, model.noise_scale_ * model.scale_, rtol=0.03)
+    assert abs(np.corrcoef(noise[:, :-1, 0].ravel(), noise[:, 1:, 0].ravel())[0, 1]) < 0.03  # white
+    noisy.save(tmp_path / "noisy")
+    np.testing.assert_array_equal(TimeVAE.load(tmp_path / "noisy").sample(7, seed=2), noisy.sample(7, seed=2))
 
 
 def test_clone_keeps_parameters_and_drops_the_fit(fitted):

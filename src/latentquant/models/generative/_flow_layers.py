@@ -300,17 +300,92 @@ class MADE(nn.Module):
         nn.init.zeros_(last.bias)
         self.net = nn.Sequential(*layers, last)
         self.log_bound = nn.Parameter(torch.zeros(n_dims))
+        self.n_dims = n_dims
+        self._degrees = degrees
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.net(x if context is None else torch.cat([x, context], dim=-1))
         shift, raw = h.chunk(2, dim=-1)
         return shift, _soft_clamp(raw, self.log_bound)
 
+    def inverse(self, u: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """The ``x`` with ``u = (x - shift(x)) e^{-log_s(x)}``, in one pass through the network's weights.
+
+        The naive inverse runs the whole MADE ``D`` times (pass ``k`` fixes value ``k`` of the order). Here the
+        hidden units are sorted by degree, and step ``d`` computes only what value ``d`` makes computable: that
+        value from the last layer's units of degree ``< d``, then every layer's units of degree ``d``. The work
+        over the ``D`` steps adds up to one forward pass. Not differentiable (it fills buffers in place); used for
+        sampling.
+
+        Parameters
+        ----------
+        u : torch.Tensor
+            ``(b, D)`` values in the noise direction.
+        context : torch.Tensor, optional
+            ``(b, n_context)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(b, D)``.
+        """
+        linears = [cast(FlowMaskedLinear, m) for m in self.net if isinstance(m, FlowMaskedLinear)]
+        n, d_in = u.shape[0], self.n_dims
+        in_order = np.argsort(self._degrees[0], kind="stable")  # value index of degree 1, 2, ..., D
+        sorted_units = [np.argsort(deg, kind="stable") for deg in self._degrees[1:]]
+        sorted_deg = [np.sort(deg) for deg in self._degrees]
+        # weights and biases with inputs and units in degree order (the mask applied)
+        weights, biases = [], []
+        prev = in_order
+        for lin, units in zip(linears[:-1], sorted_units, strict=True):
+            w = lin.weight * lin.mask
+            weights.append(w[units][:, prev])
+            biases.append(lin.bias[units])
+            prev = units
+        w_last = linears[-1].weight * linears[-1].mask
+        rows = np.concatenate([in_order, in_order + d_in])  # (shift, raw) of the value of each degree
+        w_out, b_out = w_last[rows][:, prev], linears[-1].bias[rows]
+        ctx_first = None
+        if context is not None:  # the context enters the first linear layer only
+            w_ctx = (linears[0].weight * linears[0].mask)[:, self._degrees[0].size:]
+            ctx_first = context @ w_ctx.T
+            if len(linears) > 1:
+                ctx_first = ctx_first[:, sorted_units[0]]
+            else:
+                ctx_first = ctx_first[:, rows]
+        # feature-major buffers (values / units by rows) keep every prefix slice contiguous
+        x = u.new_zeros(d_in, n)  # values in degree order
+        hidden = [u.new_zeros(len(units), n) for units in sorted_units]
+        ctx_t = None if ctx_first is None else ctx_first.T.contiguous()
+        log_bound = self.log_bound[in_order]
+        u_sorted = u[:, in_order].T.contiguous()
+        for d in range(1, d_in + 1):
+            last_in = hidden[-1] if hidden else x
+            c = int(np.searchsorted(sorted_deg[-1] if hidden else sorted_deg[0], d, side="left"))
+            j = d - 1
+            pair = [j, j + d_in]
+            out = (w_out[pair, :c] @ last_in[:c]) + b_out[pair, None]
+            if ctx_t is not None and not hidden:
+                out = out + ctx_t[pair]
+            log_s = _soft_clamp(out[1], log_bound[j])
+            x[j] = u_sorted[j] * log_s.exp() + out[0]
+            src = x
+            for k, h in enumerate(hidden):
+                lo, hi = (int(i) for i in np.searchsorted(sorted_deg[k + 1], [d, d + 1], side="left"))
+                if lo < hi:
+                    c = int(np.searchsorted(sorted_deg[k], d, side="right"))
+                    pre = weights[k][lo:hi, :c] @ src[:c] + biases[k][lo:hi, None]
+                    if k == 0 and ctx_t is not None:
+                        pre = pre + ctx_t[lo:hi]
+                    h[lo:hi] = torch.relu(pre)
+                src = h
+        return x[np.argsort(in_order)].T
+
 
 @register_model
 class MaskedAutoregressiveFlowNet(_Flow):
     """MAF (Papamakarios et al. 2017): MADE blocks with alternating orders; density in one pass per block, sampling
-    in ``D`` passes per block.
+    in ``D`` sequential steps per block whose work adds up to one pass (:meth:`MADE.inverse`).
 
     Parameters
     ----------
@@ -341,9 +416,5 @@ class MaskedAutoregressiveFlowNet(_Flow):
 
     def inverse(self, z: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         for made in reversed(self.layers):
-            x = torch.zeros_like(z)
-            for _ in range(self.n_dims):  # after pass k the first k values of the order are exact
-                shift, log_s = made(x, context)
-                x = z * log_s.exp() + shift
-            z = x
+            z = cast(MADE, made).inverse(z, context)
         return z

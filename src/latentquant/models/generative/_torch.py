@@ -9,8 +9,9 @@ A subclass implements three methods and declares its own hyperparameters (next t
 * ``_loss(model, batch) -> dict`` — batch-mean loss terms, ``{"loss": ..., ...}`` (every term lands in ``history_``);
 * ``_generate(n, generator, condition) -> torch.Tensor`` — ``n`` standardised windows ``(n, L, F)``.
 
-It may override ``_check_shape(n_features, length)`` (architecture limits, e.g. an even length) and
-``_training_tensors(windows)`` (extra row-aligned tensors such as a conditioning context).
+It may override ``_check_shape(n_features, length)`` (architecture limits, e.g. an even length),
+``_training_tensors(windows)`` (extra row-aligned tensors such as a conditioning context) and
+``_after_training(tensors)`` (statistics of the trained network on its training arrays).
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ class TorchGenerator(BaseGenerator):
         """Row-aligned training arrays (default: the standardised windows alone)."""
         return (windows,)
 
+    def _after_training(self, tensors: tuple[np.ndarray, ...]) -> None:
+        """Learn what the trained ``network_`` implies about the training arrays (default: nothing)."""
+
     # ------------------------------------------------------------------------------------------------ shared
     def _required_rows(self, n_features: int) -> int:
         return (self.length or 2) + self._min_windows - 1
@@ -173,8 +177,10 @@ class TorchGenerator(BaseGenerator):
         trainer = Trainer(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
                           validation_split=self.validation_split, early_stopping=self.early_stopping,
                           patience=self.patience, seed=self.seed, device=self.device, verbose=self.verbose)
-        self.history_ = trainer.fit(network, self._loss, self._training_tensors(windows))
+        tensors = self._training_tensors(windows)
+        self.history_ = trainer.fit(network, self._loss, tensors)
         self.network_ = network.cpu().eval()
+        self._after_training(tensors)
 
     def _torch_generator(self, rng: np.random.Generator) -> torch.Generator:
         return torch.Generator().manual_seed(int(rng.integers(0, 2**62)))

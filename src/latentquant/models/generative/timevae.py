@@ -62,11 +62,10 @@ from latentquant.models.generative._timevae_net import TimeVAENetwork, polynomia
 from latentquant.models.generative._torch import TorchGenerator
 from latentquant.validation import Constraint, Interval, SequenceOf, check_arg
 
-_CHUNK = 8192  # windows per decoder pass (bounded memory)
-
 __all__ = ["TimeVAE", "TimeVAENetwork", "polynomial_basis", "season_index"]
 
 #: windows pushed through the network at once when sampling or scoring (bounds the memory of the conv maps)
+_CHUNK = 8192
 
 
 class TimeVAE(TorchGenerator):
@@ -75,7 +74,7 @@ class TimeVAE(TorchGenerator):
     Windows are standardised per feature with the training rows' mean and standard deviation; the network (see the
     module docstring for the blocks and the loss) is trained by the shared :class:`~latentquant.training.Trainer`;
     ``sample`` decodes :math:`z\sim\mathcal N(0, I)` to the **decoder mean** (as the paper does: no observation noise
-    is added) and maps it back to the data's units.
+    is added; ``sample_noise=True`` adds it) and maps it back to the data's units.
 
     Parameters
     ----------
@@ -105,6 +104,10 @@ class TimeVAE(TorchGenerator):
         Weight :math:`w` of the sum of squared errors (``L·F`` times the MSE) against the KL term (the paper: 3).
         It is the precision of the Gaussian decoder :math:`\mathcal N(\hat x, \tfrac{1}{2w})` in standardised
         units that :meth:`elbo` assumes.
+    sample_noise : bool, default False
+        Add Gaussian observation noise to each sampled value, with the per-feature standard deviation
+        ``noise_scale_`` of the training windows' reconstruction residuals (the maximum-likelihood decoder variance
+        given the decoder mean). ``False`` returns the decoder mean, smoother than the data.
     epochs : int, default 100
         Passes over the training windows.
     batch_size : int, default 128
@@ -119,7 +122,7 @@ class TimeVAE(TorchGenerator):
         Epochs without improvement before stopping.
     seed : int, optional, default 0
         Seed of the initial weights, the training batches and noise, and the sampling stream.
-    device : str, default "cpu"
+    device : str, default "auto"
         ``"cpu"``, ``"cuda"`` or ``"auto"`` for training; the fitted network lives on the CPU.
     verbose : bool or None, default None
         Training progress (``None``: a progress bar on a terminal).
@@ -130,6 +133,9 @@ class TimeVAE(TorchGenerator):
         The trained network (standardised windows).
     mean_, scale_ : numpy.ndarray
         Per-feature mean and standard deviation of the training rows.
+    noise_scale_ : numpy.ndarray
+        Per-feature root mean squared residual of the training windows reconstructed at the posterior mean, in
+        standardised units (multiply by ``scale_`` for the data's units); the noise ``sample_noise=True`` adds.
     history_ : History
         ``train_loss`` (the negative ELBO up to a constant, per window), ``train_recon`` (sum of squared errors per
         standardised window) and ``train_kl`` (KL per window, nats), and their ``val_`` twins with a validation
@@ -168,6 +174,7 @@ class TimeVAE(TorchGenerator):
         "use_level": ["boolean"],
         "use_residual": ["boolean"],
         "recon_weight": [Interval(Real, 0, None, closed="neither")],
+        "sample_noise": ["boolean"],
     }
 
     network_: TimeVAENetwork
@@ -175,8 +182,8 @@ class TimeVAE(TorchGenerator):
     def __init__(self, length: int | None = None, *, latent_dim: int = 8,
                  hidden_channels: Sequence[int] = (50, 100, 200), interpretable: bool = False, trend_poly: int = 2,
                  seasonal: Sequence[tuple[int, int]] = (), use_level: bool = True, use_residual: bool = True,
-                 recon_weight: float = 3.0, epochs: int = 100, batch_size: int = 128, lr: float = 1e-3,
-                 validation_split: float = 0.0, early_stopping: bool = False, patience: int = 20,
+                 recon_weight: float = 3.0, sample_noise: bool = False, epochs: int = 100, batch_size: int = 128,
+                 lr: float = 1e-3, validation_split: float = 0.0, early_stopping: bool = False, patience: int = 20,
                  seed: int | None = 0, device: str = "auto", verbose: bool | None = None) -> None:
         super().__init__(length, epochs=epochs, batch_size=batch_size, lr=lr, validation_split=validation_split,
                          early_stopping=early_stopping, patience=patience, seed=seed, device=device, verbose=verbose)
@@ -188,6 +195,7 @@ class TimeVAE(TorchGenerator):
         self.use_level = use_level
         self.use_residual = use_residual
         self.recon_weight = recon_weight
+        self.sample_noise = sample_noise
 
     # ------------------------------------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -241,9 +249,22 @@ class TimeVAE(TorchGenerator):
         kl = kl_standard_normal(mu, log_var).sum(dim=1)
         return {"loss": (self.recon_weight * sse + kl).mean(), "recon": sse.mean(), "kl": kl.mean()}
 
+    def _after_training(self, tensors: tuple[np.ndarray, ...]) -> None:
+        x = torch.from_numpy(tensors[0])
+        sq = torch.zeros(x.shape[2], dtype=torch.float64)
+        with torch.no_grad():
+            for chunk in x.split(_CHUNK):
+                mu, _ = self.network_.encode(chunk)
+                sq += (self.network_.decode(mu) - chunk).double().pow(2).sum(dim=(0, 1))
+        self.noise_scale_ = np.sqrt(sq.numpy() / (x.shape[0] * x.shape[1]))
+
     def _generate(self, n: int, generator: torch.Generator, condition: Any) -> torch.Tensor:
         z = torch.randn(n, self.network_.latent_dim, generator=generator)
-        return torch.cat([self.network_.decode(chunk) for chunk in z.split(_CHUNK)])
+        out = torch.cat([self.network_.decode(chunk) for chunk in z.split(_CHUNK)])
+        if self.sample_noise:
+            scale = torch.as_tensor(self.noise_scale_, dtype=out.dtype)
+            out = out + scale * torch.randn(out.shape, generator=generator)
+        return out
 
     # ------------------------------------------------------------------------------------------------ public
     def elbo(self, windows: Any, *, n_samples: int = 16, seed: int = 0) -> np.ndarray:
