@@ -24,7 +24,6 @@ R², pricing errors and importance come from :mod:`latentquant.evaluation`.
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import time
 import warnings
@@ -33,26 +32,18 @@ from numbers import Integral
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 from latentquant._io import atomic_write
-from latentquant.data import portfolio_level, simulate_panel
+from latentquant.data import simulate_panel
 from latentquant.data.panel_io import RETURN_UNITS
-from latentquant.evaluation import (
-    characteristic_importance,
-    count_significant,
-    pricing_errors,
-    total_r2,
-)
+from latentquant.evaluation import characteristic_importance
 from latentquant.exceptions import ConfigError, DataValidationError, DataWarning
 from latentquant.executors import Task, run_tasks
 from latentquant.experiments import _pricing_data as data_io
 from latentquant.experiments._config import StudyConfig, StudyResult, section_options
+from latentquant.experiments._pricing_report import pool_tables, write_report
 from latentquant.experiments._tasks import progress_printer
 from latentquant.models.pricing import PRICING_MODELS
-from latentquant.reports import RunDirectory, data_fingerprint
-from latentquant.reports import figures as figs
+from latentquant.reports import data_fingerprint
 from latentquant.validation import Interval, Options, check_arg
 
 __all__ = ["PricingStudyConfig", "PricingStudyResult", "run"]
@@ -418,120 +409,10 @@ def run(config: PricingStudyConfig, *, resume: bool = True) -> PricingStudyResul
     fit_seconds = time.perf_counter() - t0
 
     # --- pool the test-span predictions over windows -------------------------------------------------------
-    test_mask = np.zeros(len(panel.returns), bool)
-    for w in windows:
-        test_mask |= w.masks(dates)[2]
-    test_panel = panel.select(test_mask)
-    r = test_panel.returns
-    x = portfolio_level(test_panel, r)
-    levels = ("total_stock", "pred_stock", "total_port", "pred_port")
-    per_seed: dict[str, dict[str, dict[int, list[float]]]] = {lvl: {} for lvl in levels}
-    alphas: dict[str, pd.DataFrame] = {}
-    importance: dict[str, pd.Series] = {}
-    k_head = max(cfg.k_grid)
-    for model in models:
-        ks = [k for k in cfg.k_grid if key(0, model, k, seeds_of(model)[0]) in results]
-        for k in ks:
-            for seed in seeds_of(model):
-                keys = [key(i, model, k, seed) for i in range(len(windows))]
-                fitted = pd.concat([results[kk]["fitted"] for kk in keys]).reindex(r.index)
-                predicted = pd.concat([results[kk]["predicted"] for kk in keys]).reindex(r.index)
-                xf, xp = portfolio_level(test_panel, fitted), portfolio_level(test_panel, predicted)
-                for lvl, value in zip(levels, (total_r2(r, fitted), total_r2(r, predicted), total_r2(x, xf),
-                                               total_r2(x, xp)), strict=True):
-                    per_seed[lvl].setdefault(model, {}).setdefault(k, []).append(100 * value)
-                if k == max(ks) and seed == cfg.seeds[0]:  # headline K (FF: its largest K)
-                    alphas[model] = pricing_errors(x - xf).assign(mean_return=x.mean(), mean_fitted=xf.mean())
-                    last = results[keys[-1]].get("importance")
-                    if last is not None:
-                        importance[model] = last
-
-    def table(lvl: str, stat: str) -> pd.DataFrame:
-        agg = {m: {k: (float(np.mean(v)) if stat == "mean" else float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
-                   for k, v in by_k.items()} for m, by_k in per_seed[lvl].items()}
-        return pd.DataFrame(agg).T.rename_axis("model").rename(columns=lambda k: f"K={k}")
-
-    names = {"total_stock": "total_r2_stock", "pred_stock": "predictive_r2_stock",
-             "total_port": "total_r2_portfolio", "pred_port": "predictive_r2_portfolio"}
-    tables = {names[lvl]: table(lvl, "mean") for lvl in levels}
-    if len(cfg.seeds) > 1:
-        tables.update({f"{names[lvl]}_std": table(lvl, "std") for lvl in levels})
-    significant = pd.Series({m: count_significant(a) for m, a in alphas.items()}, name="|t| > 3")
-    tables["significant_alphas"] = significant.to_frame()
-    imp = pd.DataFrame(importance)
-    if not imp.empty:
-        clipped = imp.clip(lower=0)
-        imp_norm = clipped / clipped.sum().replace(0, np.nan)
-        tables["importance"] = imp_norm
+    tables, alphas, r = pool_tables(cfg, panel, windows, dates, models, results, key, seeds_of)
 
     # --- write the run directory ------------------------------------------------------------------------------
-    run_dir = RunDirectory(out, title=f"Asset-pricing study — {source}", started=t_start)
-    run_dir.timings["fit_seconds"] = fit_seconds
-    first, last = windows[0], windows[-1]
-    run_dir.section(
-        "Set-up",
-        f"Data: {source}; {panel.n_assets} assets, {panel.n_periods} months, {panel.characteristics.shape[1]} "
-        f"characteristics (ranked to [−1, 1] each month{', plus a constant' if cfg.add_constant else ''}).\n"
-        f"Protocol: {len(windows)} {cfg.scheme} windows with refits every {cfg.refit_every} year(s); first window "
-        f"trains on {first.train[0]}–{first.train[1]}, validates on {first.validation}, tests {first.test[0]}; the "
-        f"last tests {last.test[0]}–{last.test[1]}. Models {models}, K = {cfg.k_grid}. Neural models (CA, CVAE) "
-        f"are fitted with seeds {cfg.seeds}: tables show the mean over seeds, the *_std tables the dispersion "
-        "(std over seeds); alphas and importance use the first seed.\n"
-        "R² are uncentred and pooled over all test (asset, month) cells, in %. Predictive R² replaces f̂_t by the "
-        "running mean of the model's factors up to t−1. Portfolio level: characteristic-managed portfolios "
-        "(Z'Z)⁻¹Z'r of the test months and their model-implied counterparts. The conditional VAE uses its prior "
-        "factors throughout (no information from the test month)."
-        + (f"\n{data_io.report_lines(data_report)}" if data_report else ""),
-    )
-    run_dir.section("Total R²")
-    run_dir.save_table("total_r2_stock", tables["total_r2_stock"], "Total R² (%), individual stocks", floatfmt=".2f")
-    run_dir.save_table("total_r2_portfolio", tables["total_r2_portfolio"], "Total R² (%), managed portfolios",
-                       floatfmt=".2f")
-    if "total_r2_stock_std" in tables:
-        run_dir.save_table("total_r2_stock_std", tables["total_r2_stock_std"],
-                           f"Std over seeds {cfg.seeds} of the stock-level total R² (percentage points)",
-                           floatfmt=".2f")
-        run_dir.save_table("predictive_r2_stock_std", tables["predictive_r2_stock_std"],
-                           "Std over seeds of the stock-level predictive R² (percentage points)", floatfmt=".3f")
-    def by_k(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame.T.rename(index=lambda s: int(str(s)[2:]))
-
-    std = tables.get("total_r2_stock_std")
-    run_dir.save_figure("r2_vs_k", figs.plot_metric_curves(by_k(tables["total_r2_stock"]),
-                                                           by_k(std) if std is not None else None,
-                                                           xlabel="number of factors K", ylabel="total R² (%), stocks"),
-                        "Total R² against K, individual stocks (error bars: ±1 std over seeds)")
-    run_dir.section("Predictive R²")
-    run_dir.save_table("predictive_r2_stock", tables["predictive_r2_stock"], "Predictive R² (%), individual stocks",
-                       floatfmt=".3f")
-    run_dir.save_table("predictive_r2_portfolio", tables["predictive_r2_portfolio"],
-                       "Predictive R² (%), managed portfolios", floatfmt=".3f")
-    run_dir.section("Pricing errors", f"Alphas of the managed portfolios at K={k_head} (FF: its largest K), "
-                                      "Newey–West t-statistics over the pooled test months.")
-    run_dir.save_table("significant_alphas", tables["significant_alphas"], "Number of portfolios with |t| > 3")
-    if alphas:
-        run_dir.save_figure("alphas", figs.plot_alpha_scatter(alphas), "Mean realised vs model-implied portfolio "
-                            "returns; filled markers: |t| > 3")
-    if "importance" in tables:
-        run_dir.section("Characteristic importance", "Drop in total R² on the last test window when one "
-                                                     "characteristic is set to 0, normalised to sum to 1 per model "
-                                                     "(negative drops clipped at 0).")
-        run_dir.save_table("importance", tables["importance"], "Characteristic importance", floatfmt=".3f")
-        run_dir.save_figure("importance", figs.plot_heatmap(tables["importance"], center=None, cmap="Blues",
-                                                            title="characteristic importance"),
-                            "Importance heat map (characteristics × models)")
-    metrics = {
-        "windows": [asdict(w) for w in windows], "models": models, "k_grid": cfg.k_grid,
-        **{name: table.to_dict() for name, table in tables.items() if name != "importance"},
-        "n_tasks": len(tasks), "fit_seconds": fit_seconds, "data_report": data_report,
-    }
-    if cfg.data == "simulated":
-        sim_r = r.to_numpy()
-        metrics["note"] = "simulated data: compare with the oracle R² of the data-generating process"
-        metrics["test_return_rms"] = float(np.sqrt((sim_r**2).mean()))
-    report = run_dir.finish(config=cfg.to_dict(), metrics=metrics,
-                            manifest={"data_source": source, "data_fingerprint": fingerprint,
-                                      "data_report": data_report,
-                                      "config_hash": hashlib.sha256(repr(cfg.to_dict()).encode()).hexdigest()[:16]})
-    assert report.exists()
+    metrics = write_report(cfg, out=out, source=source, t_start=t_start, fit_seconds=fit_seconds, panel=panel,
+                           windows=windows, models=models, tables=tables, alphas=alphas, r=r, n_tasks=len(tasks),
+                           data_report=data_report, fingerprint=fingerprint)
     return PricingStudyResult(path=out, metrics=metrics, tables=tables)
