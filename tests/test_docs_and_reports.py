@@ -204,6 +204,15 @@ def _docs_hook():
     return module
 
 
+def test_readme_headings_are_unique():
+    # a section pasted twice would be built into the docs twice and read as two versions of the truth
+    import re
+
+    headings = re.findall(r"^#{2,3} .+$", (ROOT / "README.md").read_text(), flags=re.M)
+    repeated = sorted({h for h in headings if headings.count(h) > 1})
+    assert not repeated, repeated
+
+
 def test_every_readme_section_the_docs_include_exists():
     # the same check fails `make docs`; here it fails fast, with the page and the section
     import re

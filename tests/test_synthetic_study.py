@@ -137,6 +137,13 @@ def test_baselines_study_writes_scores_facts_and_calibration(user_file, tmp_path
                  "figures/overlay_tsne.png", "figures/densities.png"):
         assert (r.path / name).is_file(), name
     assert "garch: AUC" in r.summary()
+    var = r.tables["var_backtests"]  # default levels 1% and 5%: a conditional GARCH, the history, each generator
+    assert list(var.index) == [(name, p) for p in (0.01, 0.05) for name in
+                               ("GARCH(1,1)-t forecast", "historical: training span", "bootstrap", "garch")]
+    pvalues = var[["pof_pvalue", "ind_pvalue", "cc_pvalue", "z2_pvalue"]].to_numpy()
+    assert ((pvalues >= 0) & (pvalues <= 1)).all() and (var["es"] > var["var"]).all()
+    assert (var["hits"] <= 180).all() and set(m["var_backtests"]) >= {"bootstrap @ 0.01", "GARCH(1,1)-t forecast @ 0.05"}
+    assert (r.path / "tables/var_backtests.csv").is_file()
 
 
 def test_synth_commands(user_file, tmp_path):
@@ -175,6 +182,9 @@ def test_readme_synthetic_example_runs():
     assert 0.5 < rep.headline()["disc_auc"] < 1.0 and ns["split"].overlap == 0
     exec(compile(blocks[1], "README.md", "exec"), ns)  # the deep-generator example, on the same windows
     assert ns["windows"].shape == (1000, 20, 2) and np.isfinite(ns["nll"])
+    exec(compile(blocks[2], "README.md", "exec"), ns)  # the VaR backtest of a GARCH forecast
+    bt = ns["bt"]
+    assert bt.n == len(ns["f"]) > 900 and 0 <= bt.cc_pvalue <= 1 and bt.z2 is not None
 
 
 @pytest.mark.parametrize("name", ["synth_baselines.yaml", "synth_fx.yaml"])

@@ -34,6 +34,7 @@ import pandas as pd
 
 from latentquant._io import atomic_write
 from latentquant.datasets import load_dataset, load_returns
+from latentquant.evaluation.distribution import var_es
 from latentquant.evaluation.synthetic import (
     SyntheticReport,
     acf,
@@ -42,6 +43,7 @@ from latentquant.evaluation.synthetic import (
     stylized_facts,
 )
 from latentquant.evaluation.synthetic._report import HEADLINE
+from latentquant.evaluation.var_backtest import sample_var_backtest, var_backtest
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.executors import Task, run_tasks
 from latentquant.experiments._config import StudyConfig, StudyResult
@@ -49,7 +51,7 @@ from latentquant.experiments._synthetic_files import evaluate_file
 from latentquant.experiments._synthetic_report import score_metrics, write_scores
 from latentquant.experiments._synthetic_tasks import REFERENCE, fit_and_score, split_windows
 from latentquant.experiments._tasks import progress_printer
-from latentquant.models.generative import GENERATORS, create
+from latentquant.models.generative import GENERATORS, GARCHGenerator, create
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
 from latentquant.reports import synthetic_figures as sfigs
@@ -111,6 +113,10 @@ class SynthStudyConfig(StudyConfig):
         Noise levels of the calibration check (in standard deviations of each feature); empty: skip it.
     calibration_draws : int, default 5
         Noisy draws per level.
+    var_levels : list of float, default [0.01, 0.05]
+        Tail probabilities of the VaR/ES backtests on the test span's returns (with ``facts``): each generator's
+        static VaR against a GARCH(1,1)-t one-day-ahead forecast and the training span's historical VaR; empty:
+        skip them.
     executor : {"serial", "local", "ray"}, default "serial"
         Where the fits run (:func:`~latentquant.executors.run_tasks`); finished fits are kept in ``OUT/fits``.
     n_jobs : int or None
@@ -152,6 +158,7 @@ class SynthStudyConfig(StudyConfig):
     facts: bool = True
     calibration_alphas: list[float] = field(default_factory=lambda: [0.0, 0.1, 0.3, 0.6])
     calibration_draws: int = 5
+    var_levels: list[float] = field(default_factory=lambda: [0.01, 0.05])
     executor: str = "serial"
     n_jobs: int | None = None
     out: str = "runs/synth"
@@ -175,6 +182,7 @@ class SynthStudyConfig(StudyConfig):
         check_arg("long_length", self.long_length, Interval(Integral, 30, None))
         check_arg("calibration_alphas", self.calibration_alphas, SequenceOf(Interval(Real, 0, None)))
         check_arg("calibration_draws", self.calibration_draws, Interval(Integral, 1, None))
+        check_arg("var_levels", self.var_levels, SequenceOf(Interval(Real, 0, 0.5, closed="neither")))
         check_arg("log_returns", self.log_returns, "boolean")
         check_arg("minmax", self.minmax, "boolean")
         check_arg("facts", self.facts, "boolean")
@@ -269,6 +277,28 @@ def _report(name: str, parts: list[dict[str, Any]], names: list[str], f: int, n_
                            seed=cfg.seed)
 
 
+def _var_backtests(returns: pd.Series, n_train: int, n_test: int, first: dict[str, np.ndarray], f: int,
+                   cfg: SynthStudyConfig) -> pd.DataFrame:
+    """VaR/ES backtests on the test span: a GARCH(1,1)-t fitted on the training span and run forward (one-day-ahead,
+    causal), the training span's historical VaR, and each generator's static VaR (its first draw's returns)."""
+    train, test = returns.iloc[:n_train], returns.iloc[-n_test:]
+    garch = GARCHGenerator(mean="Constant", length=cfg.length).fit(train.to_frame())
+    rows: dict[tuple[str, float], dict[str, Any]] = {}
+    for p in cfg.var_levels:
+        fc = garch.forecast(returns, p=p).iloc[-n_test:]
+        null = garch.forecast_draws(returns, 500, seed=cfg.seed)[:, -n_test:]
+        tests = {"GARCH(1,1)-t forecast": (var_backtest(test, fc["var"], p=p, es=fc["es"], null_draws=null),
+                                           fc["var"].mean(), fc["es"].mean()),
+                 "historical: training span": (sample_var_backtest(test, train, p=p, seed=cfg.seed),
+                                               *var_es(train.to_numpy(), p))}
+        for name, draw in first.items():
+            tests[name] = (sample_var_backtest(test, draw[..., f], p=p, seed=cfg.seed), *var_es(draw[..., f], p))
+        for name, (bt, var, es) in tests.items():
+            rows[(name, p)] = {"var": float(var), "es": float(es), **{k: v for k, v in bt.to_dict().items()
+                                                                      if k not in ("p", "n")}}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(["forecast", "p"])
+
+
 def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
     """Run the study and write its run directory; see the module docstring for the protocol.
 
@@ -346,6 +376,9 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
         facts_table = pd.DataFrame({k: stylized_facts(v, seed=cfg.seed).to_frame()["estimate"]
                                     for k, v in fact_sets.items()})
         facts_table.index = [fact for fact, _ in facts_table.index]
+    first = {name: p[0]["first_draw"] for name, p in parts.items() if name != REFERENCE}
+    var_table = (_var_backtests(frame.iloc[:, f], split.n_train_rows, split.n_test_rows, first, f, cfg)
+                 if cfg.facts and cfg.var_levels else None)
     calibration = (noise_calibration(test_w, alphas=cfg.calibration_alphas, n_draws=cfg.calibration_draws,
                                      seed=cfg.seed, epochs=cfg.epochs) if cfg.calibration_alphas else None)
     eval_seconds = time.perf_counter() - t0
@@ -361,6 +394,9 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
     }
     if calibration is not None:
         metrics["calibration"] = calibration.to_dict(orient="index")
+    if var_table is not None:
+        metrics["var_backtests"] = {f"{name} @ {p:g}": row for (name, p), row in
+                                    zip(var_table.index.tolist(), var_table.to_dict("records"), strict=True)}
 
     run_dir = RunDirectory(cfg.out, title=f"Synthetic market data — {source}", started=t0)
     run_dir.timings.update(eval_seconds=eval_seconds)
@@ -376,7 +412,6 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
         "span (no model): the distance between the past and the test span, which no generator fitted on the past "
         "can be expected to beat.",
     )
-    first = {name: p[0]["first_draw"] for name, p in parts.items() if name != REFERENCE}
     tables = write_scores(run_dir, reports, test_w, first, ret_name, cfg.seed)
     if len(cfg.seeds) > 1:
         run_dir.save_table("scores_by_seed", by_seed, "Mean over each training seed's draws: the spread across "
@@ -402,6 +437,17 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
                         "(log-scale density)")
     if cfg.facts:
         tables["stylized_facts"] = facts_table
+    if var_table is not None:
+        run_dir.section("VaR backtests", f"Daily {ret_name} of the test span against VaR and ES forecasts (positive "
+                        "losses at tail probability p; no annualisation): a GARCH(1,1)-t fitted on the training span "
+                        "and run forward one day ahead (the only conditional forecast), the training span's "
+                        "historical VaR, and each generator's static VaR/ES (one draw's daily values). Kupiec: is the "
+                        "hit rate p? Christoffersen: are hits independent (static forecasts' hits cluster when "
+                        "volatility does)? cc: both. Z2: Acerbi–Székely's ES test (negative: the tail is understated; "
+                        "p-value from 500 histories drawn from the forecast distribution).")
+        run_dir.save_table("var_backtests", var_table, "VaR/ES backtests on the test span (var, es: the forecast, "
+                           "mean over days for GARCH; *_pvalue: p-values of the tests)")
+        tables["var_backtests"] = var_table
     if calibration is not None:
         run_dir.section("Calibration of the instruments",
                         "Real test windows against the same windows plus α·σ·N(0, 1) noise: every score must get "

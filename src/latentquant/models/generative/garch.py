@@ -18,12 +18,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri, stdtr, stdtrit
+from scipy.stats import t as student_t
 
 from latentquant.exceptions import ConvergenceWarning, DataValidationError
 from latentquant.models.generative._base import BaseGenerator
 from latentquant.models.generative.baselines import _sqrt_psd
 from latentquant.training.trainer import History
-from latentquant.validation import Constraint, Interval, Options
+from latentquant.validation import Constraint, Interval, Options, check_arg
 
 __all__ = ["GARCHGenerator"]
 
@@ -229,3 +230,113 @@ class GARCHGenerator(BaseGenerator):
             if t >= self.burn:
                 out[:, t - self.burn] = x
         return out
+
+    # ------------------------------------------------------------------------------------------------ forecasts
+    def _feature_series(self, data: Any, feature: int | str) -> tuple[np.ndarray, pd.Index, int]:
+        self._check_fitted()
+        names = list(self.feature_names_)
+        j = names.index(feature) if isinstance(feature, str) and feature in names else feature
+        if not isinstance(j, Integral) or isinstance(j, bool) or not 0 <= int(j) < len(names):
+            raise DataValidationError(f"GARCHGenerator: feature {feature!r} is not one of the fitted features "
+                                      f"{names} (or their positions 0..{len(names) - 1}).")
+        j = int(j)
+        if isinstance(data, pd.DataFrame):
+            x, index = data.iloc[:, j].to_numpy(dtype=np.float64), data.index
+        elif isinstance(data, pd.Series):
+            x, index = data.to_numpy(dtype=np.float64), data.index
+        else:
+            arr = np.asarray(data, dtype=np.float64)
+            x = arr[:, j] if arr.ndim == 2 else arr
+            index = pd.RangeIndex(len(x))
+        if x.ndim != 1 or x.size == 0 or not np.isfinite(x).all():
+            raise DataValidationError("GARCHGenerator.forecast: data must be a non-empty series (or a table with the "
+                                      "fitted features) without NaN or infinite values.")
+        return x, index, j
+
+    def forecast(self, data: Any, *, feature: int | str = 0, p: float = 0.01) -> pd.DataFrame:
+        r"""One-day-ahead forecasts of one feature along ``data`` with the fitted parameters: each row's conditional
+        mean, volatility, VaR and ES use the rows before it only.
+
+        The recursion starts at ``initial_mean_`` / ``initial_variance_`` and runs through ``data`` (pass the
+        training span followed by the evaluation span, so that the variance state is warm where it is scored):
+        :math:`m_t = \mu + \phi x_{t-1}`, :math:`\sigma^2_t = \omega + \alpha\varepsilon^2_{t-1} + \beta
+        \sigma^2_{t-1}`, and with the standardised Student-t quantile :math:`q = s\,t_\nu^{-1}(p)`,
+        :math:`s = \sqrt{(\nu-2)/\nu}`,
+
+        .. math::
+
+           \mathrm{VaR}_t = -(m_t + \sigma_t q), \qquad
+           \mathrm{ES}_t = -m_t + \sigma_t\, s\, \frac{f_\nu(t_\nu^{-1}(p))}{p}\,
+           \frac{\nu + t_\nu^{-1}(p)^2}{\nu - 1}
+
+        (positive losses at tail probability ``p``, the conventions of :mod:`latentquant.evaluation.var_backtest`).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, pandas.Series or array-like
+            Rows in time order, in the units of the fit: a table with the fitted features, or one series.
+        feature : int or str
+            The feature forecast (position or name) when ``data`` is a table.
+        p : float
+            Tail probability of the VaR and ES.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``mean``, ``vol``, ``var``, ``es``; the index of ``data``.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> model = GARCHGenerator(mean="Constant", length=20).fit(rng.standard_t(6, size=(1500, 1)) * 0.01)
+        >>> f = model.forecast(rng.standard_t(6, size=300) * 0.01, p=0.05)
+        >>> list(f.columns), bool((f["es"] > f["var"]).all())
+        (['mean', 'vol', 'var', 'es'], True)
+        """
+        check_arg("p", p, Interval(float, 0, 0.5, closed="neither"), owner="GARCHGenerator.forecast")
+        x, index, j = self._feature_series(data, feature)
+        mu, phi, omega, alpha, beta, nu = self.params_.iloc[j].to_numpy(dtype=np.float64)
+        n = x.size
+        mean, var = np.empty(n), np.empty(n)
+        prev_x, sigma2 = float(self.initial_mean_[j]), float(self.initial_variance_[j])
+        eps2 = sigma2
+        for t in range(n):
+            sigma2 = omega + alpha * eps2 + beta * sigma2
+            mean[t], var[t] = mu + phi * prev_x, sigma2
+            eps2 = (x[t] - mean[t]) ** 2
+            prev_x = x[t]
+        vol = np.sqrt(var)
+        s = np.sqrt((nu - 2.0) / nu)
+        q = float(stdtrit(nu, p))
+        tail_mean = float(student_t.pdf(q, nu)) / p * (nu + q * q) / (nu - 1.0)  # -E[T | T <= q]
+        return pd.DataFrame({"mean": mean, "vol": vol, "var": -(mean + vol * s * q), "es": -mean + vol * s * tail_mean},
+                            index=index)
+
+    def forecast_draws(self, data: Any, n_draws: int, *, feature: int | str = 0,
+                       seed: int | np.random.Generator | None = None) -> np.ndarray:
+        r"""Draws from each row's one-day-ahead forecast distribution :math:`m_t + \sigma_t z`, :math:`z` the
+        standardised Student-t (the null distribution of a backtest, e.g. ``null_draws`` of
+        :func:`~latentquant.evaluation.var_backtest.acerbi_szekely_z2`).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, pandas.Series or array-like
+            As for :meth:`forecast`.
+        n_draws : int
+            Simulated histories.
+        feature : int or str
+            The feature.
+        seed : int or numpy.random.Generator, optional
+            Same seed, same draws.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_draws, len(data))``.
+        """
+        check_arg("n_draws", n_draws, Interval(Integral, 1, None), owner="GARCHGenerator.forecast_draws")
+        f = self.forecast(data, feature=feature)
+        nu = float(self.params_.iloc[self._feature_series(data, feature)[2]]["nu"])
+        rng = np.random.default_rng(seed)
+        z = rng.standard_t(nu, size=(int(n_draws), len(f))) * np.sqrt((nu - 2.0) / nu)
+        return f["mean"].to_numpy() + f["vol"].to_numpy() * z  # type: ignore[no-any-return]
