@@ -139,7 +139,8 @@ def test_baselines_study_writes_scores_facts_and_calibration(user_file, tmp_path
     assert "garch: AUC" in r.summary()
     var = r.tables["var_backtests"]  # default levels 1% and 5%: a conditional GARCH, the history, each generator
     assert list(var.index) == [(name, p) for p in (0.01, 0.05) for name in
-                               ("GARCH(1,1)-t forecast", "historical: training span", "bootstrap", "garch")]
+                               ("GARCH(1,1)-t forecast", "MAF | previous vol forecast", "historical: training span",
+                                "bootstrap", "garch")]
     pvalues = var[["pof_pvalue", "ind_pvalue", "cc_pvalue", "z2_pvalue"]].to_numpy()
     assert ((pvalues >= 0) & (pvalues <= 1)).all() and (var["es"] > var["var"]).all()
     assert (var["hits"] <= 180).all() and set(m["var_backtests"]) >= {"bootstrap @ 0.01", "GARCH(1,1)-t forecast @ 0.05"}

@@ -15,8 +15,11 @@ from latentquant.evaluation.var_backtest import (
     acerbi_szekely_z2,
     christoffersen_independence,
     conditional_coverage,
+    draws_var_backtest,
     kupiec_pof,
+    sample_var_backtest,
     var_backtest,
+    var_es_by_day,
     var_hits,
 )
 from latentquant.exceptions import ConfigError, DataValidationError
@@ -122,6 +125,31 @@ def test_var_backtest_combines_the_tests_and_round_trips_to_dict():
     assert set(d) >= {"pof_pvalue", "ind_pvalue", "cc_pvalue", "z2", "z2_pvalue"}
     assert bt.summary().startswith(f"{bt.hits} hits in 750 days")
     assert var_hits([-0.03, -0.01, 0.02], [0.02, 0.02, 0.02]).tolist() == [True, False, False]
+
+
+def test_forecasts_given_as_draws_and_static_samples():
+    rng = np.random.default_rng(5)
+    scale = np.repeat([0.01, 0.03], 400)  # a volatility regime the draws know and a static sample does not
+    returns = rng.standard_normal(800) * scale
+    draws = rng.standard_normal((4000, 800)) * scale
+    var, es = var_es_by_day(draws, 0.05)
+    # the N(0, 1) 5% quantile and ES, up to the sampling error of 4,000 draws (about 2% per day)
+    assert np.mean(var / scale) == pytest.approx(1.645, rel=0.01) and np.allclose(var / scale, 1.645, rtol=0.12)
+    assert np.mean(es / scale) == pytest.approx(norm.pdf(1.645) / 0.05, rel=0.01)
+    bt, var2, _ = draws_var_backtest(returns, draws, p=0.05, seed=0)
+    np.testing.assert_array_equal(var, var2)
+    assert bt.cc_pvalue > 0.05 and bt.z2_pvalue > 0.05
+    static_var = sample_var_backtest(returns, draws[:, ::7], p=0.05, seed=0)  # the pooled draws: right on average
+    assert abs(static_var.hit_rate - 0.05) < 0.02
+    # but a static VaR's hits all fall in the volatile half, the daily forecasts' in both
+    volatile = scale > 0.02
+    static_hits = var_hits(returns, float(np.quantile(draws[:, ::7], 0.05)) * -1)
+    assert static_hits[volatile].sum() > 0.9 * static_hits.sum()
+    assert 0.3 < var_hits(returns, var)[volatile].sum() / bt.hits < 0.7
+    with pytest.raises(DataValidationError, match="draws have 799 days but returns 800"):
+        draws_var_backtest(returns, draws[:, 1:], p=0.05)
+    with pytest.raises(DataValidationError, match=r"draws must be a finite \(n_draws, n_days\) array"):
+        var_es_by_day(np.ones(5), 0.05)
 
 
 @pytest.mark.parametrize(("call", "error", "message"), [

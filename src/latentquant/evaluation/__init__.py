@@ -75,9 +75,11 @@ from latentquant.evaluation.var_backtest import (
     acerbi_szekely_z2,
     christoffersen_independence,
     conditional_coverage,
+    draws_var_backtest,
     kupiec_pof,
     sample_var_backtest,
     var_backtest,
+    var_es_by_day,
     var_hits,
 )
 
@@ -104,6 +106,7 @@ __all__ = [
     "cumulative_paths",
     "deflated_sharpe_ratio",
     "distribution_summary",
+    "draws_var_backtest",
     "gaussian_scenarios",
     "grs_test",
     "hit_rate",
@@ -143,6 +146,7 @@ __all__ = [
     "turnover",
     "var_backtest",
     "var_es",
+    "var_es_by_day",
     "var_hits",
     "variance_calibration",
 ]

@@ -47,7 +47,8 @@ from latentquant.exceptions import DataValidationError
 from latentquant.validation import Interval, check_arg
 
 __all__ = ["CoverageTest", "ESTest", "VaRBacktest", "acerbi_szekely_z2", "christoffersen_independence",
-           "conditional_coverage", "kupiec_pof", "sample_var_backtest", "var_backtest", "var_hits"]
+           "conditional_coverage", "draws_var_backtest", "kupiec_pof", "sample_var_backtest", "var_backtest",
+           "var_es_by_day", "var_hits"]
 
 
 @dataclass(frozen=True)
@@ -466,3 +467,78 @@ def sample_var_backtest(returns: Any, sample: Any, *, p: float = 0.01, n_null: i
     var, es = var_es(draws, _check_p(p))
     null = np.random.default_rng(seed).choice(draws, size=(int(n_null), r.size), replace=True)
     return var_backtest(r, var, p=p, es=es, null_draws=null)
+
+
+def var_es_by_day(draws: Any, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """VaR and ES (positive losses) of each day's forecast draws: :func:`~latentquant.evaluation.var_es` of every
+    column.
+
+    Parameters
+    ----------
+    draws : array-like
+        ``(n_draws, n_days)``: column ``t`` holds draws of day ``t``'s forecast distribution.
+    p : float
+        Tail probability.
+
+    Returns
+    -------
+    var, es : numpy.ndarray
+        ``(n_days,)`` each.
+
+    Examples
+    --------
+    >>> var, es = var_es_by_day(np.c_[np.arange(-50, 50), 2 * np.arange(-50, 50)] / 100.0, 0.05)
+    >>> var.round(4).tolist(), es.round(4).tolist()
+    ([0.4505, 0.901], [0.48, 0.96])
+    """
+    arr = np.asarray(draws, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[0] < 2 or not np.isfinite(arr).all():
+        raise DataValidationError(f"draws must be a finite (n_draws, n_days) array with n_draws >= 2, got shape "
+                                  f"{arr.shape}.")
+    tails = np.array([var_es(arr[:, t], _check_p(p)) for t in range(arr.shape[1])]).reshape(-1, 2)
+    return tails[:, 0], tails[:, 1]
+
+
+def draws_var_backtest(returns: Any, draws: Any, *, p: float = 0.01, n_null: int = 500,
+                       seed: int | None = 0) -> tuple[VaRBacktest, np.ndarray, np.ndarray]:
+    """Backtest of forecasts given as draws of each day's distribution (a generator conditioned on the past, a
+    simulation): VaR and ES from the draws (:func:`var_es_by_day`), the ES test's null histories resampled from
+    each day's draws.
+
+    Parameters
+    ----------
+    returns : array-like
+        ``(n,)`` realised returns in time order.
+    draws : array-like
+        ``(n_draws, n)`` draws of each day's forecast distribution, made with the days before it only.
+    p : float
+        Tail probability.
+    n_null : int
+        Null histories for the ES test (at least 100).
+    seed : int, optional
+        Seed of the resampling.
+
+    Returns
+    -------
+    backtest : VaRBacktest
+    var, es : numpy.ndarray
+        The daily forecasts ``(n,)``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> scale = np.repeat([1.0, 3.0], 500)  # a volatility the forecasts know
+    >>> bt, var, es = draws_var_backtest(rng.standard_normal(1000) * scale, rng.standard_normal((2000, 1000)) * scale,
+    ...                                  p=0.05)
+    >>> bool(bt.cc_pvalue > 0.05), bool(var[-1] > 2.5 * var[0])
+    (True, True)
+    """
+    r = _series(returns, "returns")
+    var, es = var_es_by_day(draws, p)
+    arr = np.asarray(draws, dtype=np.float64)
+    if arr.shape[1] != r.size:
+        raise DataValidationError(f"draws have {arr.shape[1]} days but returns {r.size}; pass one column per day.")
+    check_arg("n_null", n_null, Interval(Real, 100, None))
+    rows = np.random.default_rng(seed).integers(0, arr.shape[0], size=(int(n_null), r.size))
+    null = np.take_along_axis(arr, rows, axis=0)
+    return var_backtest(r, var, p=p, es=es, null_draws=null), var, es

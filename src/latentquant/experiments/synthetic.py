@@ -43,7 +43,7 @@ from latentquant.evaluation.synthetic import (
     stylized_facts,
 )
 from latentquant.evaluation.synthetic._report import HEADLINE
-from latentquant.evaluation.var_backtest import sample_var_backtest, var_backtest
+from latentquant.evaluation.var_backtest import draws_var_backtest, sample_var_backtest, var_backtest
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.executors import Task, run_tasks
 from latentquant.experiments._config import StudyConfig, StudyResult
@@ -51,7 +51,7 @@ from latentquant.experiments._synthetic_files import evaluate_file
 from latentquant.experiments._synthetic_report import score_metrics, write_scores
 from latentquant.experiments._synthetic_tasks import REFERENCE, fit_and_score, split_windows
 from latentquant.experiments._tasks import progress_printer
-from latentquant.models.generative import GENERATORS, GARCHGenerator, create
+from latentquant.models.generative import GENERATORS, MAF, GARCHGenerator, create
 from latentquant.reports import RunDirectory, data_fingerprint
 from latentquant.reports import figures as figs
 from latentquant.reports import synthetic_figures as sfigs
@@ -277,20 +277,31 @@ def _report(name: str, parts: list[dict[str, Any]], names: list[str], f: int, n_
                            seed=cfg.seed)
 
 
-def _var_backtests(returns: pd.Series, n_train: int, n_test: int, first: dict[str, np.ndarray], f: int,
+def _var_backtests(frame: pd.DataFrame, n_train: int, n_test: int, first: dict[str, np.ndarray], f: int,
                    cfg: SynthStudyConfig) -> pd.DataFrame:
-    """VaR/ES backtests on the test span: a GARCH(1,1)-t fitted on the training span and run forward (one-day-ahead,
-    causal), the training span's historical VaR, and each generator's static VaR (its first draw's returns)."""
+    """VaR/ES backtests on the test span: a GARCH(1,1)-t fitted on the training span and run forward (one day
+    ahead, causal), a MAF conditioned on the previous window's volatility (when the returns are feature 0, the
+    flows' context), the training span's historical VaR, and each generator's static VaR (its first draw)."""
+    returns = frame.iloc[:, f]
     train, test = returns.iloc[:n_train], returns.iloc[-n_test:]
     garch = GARCHGenerator(mean="Constant", length=cfg.length).fit(train.to_frame())
+    flow = None
+    if f == 0:
+        params = {"epochs": 60, **cfg.generator_params.get("maf", {}), "context": "previous_vol"}
+        flow = MAF(length=cfg.length, seed=cfg.seeds[0], verbose=False, **params).fit(frame.iloc[:n_train])
+        recent = returns.iloc[-(n_test + cfg.length):]  # each test day's forecast reads the length_ days before it
+        flow_draws = flow.forecast_draws(recent, 2000, seed=cfg.seed)
     rows: dict[tuple[str, float], dict[str, Any]] = {}
     for p in cfg.var_levels:
         fc = garch.forecast(returns, p=p).iloc[-n_test:]
         null = garch.forecast_draws(returns, 500, seed=cfg.seed)[:, -n_test:]
         tests = {"GARCH(1,1)-t forecast": (var_backtest(test, fc["var"], p=p, es=fc["es"], null_draws=null),
-                                           fc["var"].mean(), fc["es"].mean()),
-                 "historical: training span": (sample_var_backtest(test, train, p=p, seed=cfg.seed),
-                                               *var_es(train.to_numpy(), p))}
+                                           fc["var"].mean(), fc["es"].mean())}
+        if flow is not None:
+            flow_bt, flow_var, flow_es = draws_var_backtest(test, flow_draws, p=p, seed=cfg.seed)
+            tests["MAF | previous vol forecast"] = (flow_bt, flow_var.mean(), flow_es.mean())
+        tests["historical: training span"] = (sample_var_backtest(test, train, p=p, seed=cfg.seed),
+                                              *var_es(train.to_numpy(), p))
         for name, draw in first.items():
             tests[name] = (sample_var_backtest(test, draw[..., f], p=p, seed=cfg.seed), *var_es(draw[..., f], p))
         for name, (bt, var, es) in tests.items():
@@ -377,7 +388,7 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
                                     for k, v in fact_sets.items()})
         facts_table.index = [fact for fact, _ in facts_table.index]
     first = {name: p[0]["first_draw"] for name, p in parts.items() if name != REFERENCE}
-    var_table = (_var_backtests(frame.iloc[:, f], split.n_train_rows, split.n_test_rows, first, f, cfg)
+    var_table = (_var_backtests(frame, split.n_train_rows, split.n_test_rows, first, f, cfg)
                  if cfg.facts and cfg.var_levels else None)
     calibration = (noise_calibration(test_w, alphas=cfg.calibration_alphas, n_draws=cfg.calibration_draws,
                                      seed=cfg.seed, epochs=cfg.epochs) if cfg.calibration_alphas else None)
@@ -440,13 +451,15 @@ def run(config: SynthStudyConfig, *, resume: bool = True) -> SynthStudyResult:
     if var_table is not None:
         run_dir.section("VaR backtests", f"Daily {ret_name} of the test span against VaR and ES forecasts (positive "
                         "losses at tail probability p; no annualisation): a GARCH(1,1)-t fitted on the training span "
-                        "and run forward one day ahead (the only conditional forecast), the training span's "
-                        "historical VaR, and each generator's static VaR/ES (one draw's daily values). Kupiec: is the "
-                        "hit rate p? Christoffersen: are hits independent (static forecasts' hits cluster when "
-                        "volatility does)? cc: both. Z2: Acerbi–Székely's ES test (negative: the tail is understated; "
-                        "p-value from 500 histories drawn from the forecast distribution).")
+                        "and run forward one day ahead, a MAF conditioned on the previous window's volatility (the "
+                        "day's distribution given the 'length' days before it; when the returns are feature 0), the "
+                        "training span's historical VaR, and each generator's static VaR/ES (one draw's daily "
+                        "values). Kupiec: is the hit rate p? Christoffersen: are hits independent (static "
+                        "forecasts' hits cluster when volatility does)? cc: both. Z2: Acerbi–Székely's ES test "
+                        "(negative: the tail is understated; p-value from 500 histories drawn from the forecast "
+                        "distribution).")
         run_dir.save_table("var_backtests", var_table, "VaR/ES backtests on the test span (var, es: the forecast, "
-                           "mean over days for GARCH; *_pvalue: p-values of the tests)")
+                           "mean over days for the GARCH and MAF forecasts; *_pvalue: p-values of the tests)")
         tables["var_backtests"] = var_table
     if calibration is not None:
         run_dir.section("Calibration of the instruments",

@@ -9,21 +9,24 @@ from numbers import Integral
 from typing import Any, ClassVar, cast
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
+from latentquant.evaluation.var_backtest import var_es_by_day
 from latentquant.exceptions import ConfigError, DataValidationError
 from latentquant.models.generative._flow_layers import (
     MASKS,
     coupling_masks,
 )
 from latentquant.models.generative._torch import TorchGenerator
-from latentquant.validation import Constraint, Interval, Options, SequenceOf
+from latentquant.validation import Constraint, Interval, Options, SequenceOf, check_arg
 
 __all__ = ["CONTEXTS", "previous_window_index"]
 
 CONTEXTS = ("none", "previous_vol")
 _EVAL_ROWS = 65_536  # windows per forward pass in log_prob (bounded memory)
+_FORECAST_WINDOWS = 100_000  # windows sampled per call in forecast_draws (bounded memory)
 
 
 def previous_window_index(bounds: np.ndarray, length: int) -> np.ndarray:
@@ -211,6 +214,101 @@ class _FlowGenerator(TorchGenerator):
         True
         """
         return -self.log_prob(windows, condition) / (self.length_ * self.n_features_in_ * math.log(2.0))
+
+
+    # ------------------------------------------------------------------------------------------------ forecasts
+    def _previous_vol(self, data: Any) -> tuple[np.ndarray, pd.Index]:
+        name = type(self).__name__
+        self._check_fitted()
+        if self.context == "none":
+            raise ConfigError(f"{name}(context='none') forecasts nothing: its windows do not depend on the past; fit "
+                              "it with context='previous_vol'.")
+        if isinstance(data, pd.DataFrame):
+            x, index = data.iloc[:, 0].to_numpy(dtype=np.float64), data.index
+        elif isinstance(data, pd.Series):
+            x, index = data.to_numpy(dtype=np.float64), data.index
+        else:
+            arr = np.asarray(data, dtype=np.float64)
+            x = arr[:, 0] if arr.ndim == 2 else arr
+            index = pd.RangeIndex(len(x))
+        length = self.length_
+        if x.ndim != 1 or x.size <= length or not np.isfinite(x).all():
+            raise DataValidationError(f"{name}.forecast: data must be a series of feature "
+                                      f"{self.feature_names_[0]!r} (or a table whose first column it is) with more "
+                                      f"than length_ = {length} rows and no NaN or infinite values.")
+        vol = np.lib.stride_tricks.sliding_window_view(x, length)[:-1].std(axis=1, ddof=1)
+        return vol, index[length:]
+
+    def forecast_draws(self, data: Any, n_draws: int, *, seed: int | np.random.Generator | None = None) -> np.ndarray:
+        """Draws of feature 0 on each day given the volatility of the ``length_`` days before it: the first day of
+        windows sampled with ``condition`` = that volatility (the context the flow was trained with).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, pandas.Series or array-like
+            Feature 0 (or a table whose first column it is) in time order, in the units of the fit.
+        n_draws : int
+            Draws per day.
+        seed : int or numpy.random.Generator, optional
+            Same seed, same draws.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n_draws, len(data) - length_)``: column ``j`` is the day ``length_ + j``, from the rows before it only.
+        """
+        check_arg("n_draws", n_draws, Interval(Integral, 1, None), owner=f"{type(self).__name__}.forecast_draws")
+        vol, _ = self._previous_vol(data)
+        rng = np.random.default_rng(seed)
+        n = int(n_draws)
+        out = np.empty((n, vol.size))
+        days_per_call = max(1, _FORECAST_WINDOWS // n)
+        for start in range(0, vol.size, days_per_call):
+            days = vol[start:start + days_per_call]
+            windows = self.sample(days.size * n, seed=rng, condition=np.repeat(days, n))
+            out[:, start:start + days.size] = windows[:, 0, 0].reshape(days.size, n).T
+        return out
+
+    def forecast(self, data: Any, *, p: float = 0.01, n_draws: int = 2000,
+                 seed: int | np.random.Generator | None = 0) -> pd.DataFrame:
+        """One-day-ahead distribution of feature 0 (a return) given the previous ``length_`` days' volatility: its
+        mean, standard deviation, VaR and ES (positive losses at tail probability ``p``) from
+        :meth:`forecast_draws`.
+
+        Parameters
+        ----------
+        data : pandas.DataFrame, pandas.Series or array-like
+            As for :meth:`forecast_draws`.
+        p : float
+            Tail probability.
+        n_draws : int
+            Draws per day.
+        seed : int or numpy.random.Generator, optional
+            Same seed, same forecasts.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``mean``, ``vol``, ``var``, ``es``; one row per day from ``length_`` on (each from the rows
+            before it only), indexed like ``data``.
+
+        Examples
+        --------
+        >>> from latentquant.models.generative.flows import MAF
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.standard_normal((600, 1)) * np.repeat([0.5, 2.0], 300)[:, None]
+        >>> model = MAF(context="previous_vol", length=5, epochs=2, n_layers=1, hidden_dims=(8,),
+        ...             verbose=False).fit(x)
+        >>> f = model.forecast(x[-50:], p=0.05, n_draws=200)
+        >>> f.shape, list(f.columns)
+        ((45, 4), ['mean', 'vol', 'var', 'es'])
+        """
+        check_arg("p", p, Interval(float, 0, 0.5, closed="neither"), owner=f"{type(self).__name__}.forecast")
+        draws = self.forecast_draws(data, n_draws, seed=seed)
+        _, index = self._previous_vol(data)
+        var, es = var_es_by_day(draws, p)
+        return pd.DataFrame({"mean": draws.mean(axis=0), "vol": draws.std(axis=0, ddof=1), "var": var, "es": es},
+                            index=index)
 
 
 class _CouplingGenerator(_FlowGenerator):
