@@ -157,8 +157,18 @@ def test_factor_study_metrics_tables_and_run_directory(study):
     predicted = np.full(5, 0.2) @ saved.covariance(n_samples=300, seed=0).to_numpy() @ np.full(5, 0.2)
     assert cal["ew_ratio"] == pytest.approx((test @ np.full(5, 0.2)).var(ddof=1) / predicted, rel=1e-10)
     assert cal["ew_ratio_low"] < cal["ew_ratio"] < cal["ew_ratio_high"] and 0 <= cal["random_coverage"] <= 1
+    # static VaR backtests of the training-span scenario sets (not the test span itself, not the stress period)
+    var = tables["var_backtests"]
+    assert [name for name, _ in var.index[::2]] == ["historical training span", "VAE prior + idiosyncratic noise",
+                                                    "VAE prior, decoder mean only", "Gaussian fitted on training"]
+    ew_test = test @ np.full(5, 0.2)
+    row = var.loc[("historical training span", 0.05)]
+    train = np.log(prices).diff().loc[:"2018-09-28"].dropna().to_numpy() @ np.full(5, 0.2)
+    assert row["VaR"] == pytest.approx(-np.quantile(train, 0.05), rel=1e-12)
+    assert row["hits"] == (ew_test < -row["VaR"]).sum() and row["expected"] == pytest.approx(0.05 * len(ew_test))
     for name in ("report.html", "metrics.json", "config.json", "manifest.json", "history_sim.json",
-                 "model/sim/estimator.json", "factors_sim.parquet", "tables/sim_r2_by_k.csv"):
+                 "model/sim/estimator.json", "factors_sim.parquet", "tables/sim_r2_by_k.csv",
+                 "tables/sim_var_backtests.csv"):
         assert (r.path / name).is_file(), name
     assert r.report == r.path / "report.html" and "sim: Explained variance" in r.report.read_text()
     factors = pd.read_parquet(r.path / "factors_sim.parquet")

@@ -112,7 +112,7 @@ def run(config: FactorStudyConfig) -> FactorStudyResult:
             ("Explained variance and held-out likelihood: VAE vs linear AE, PCA, PPCA, FA", "", ["r2_by_k"],
              ["r2_by_k", "nll_by_k"]),
             ("Disentanglement", "", ["kl_per_factor", "beta_sweep", "long_short"], ["latent_corr", "traversal"]),
-            ("Scenario quality", "", ["scenario_quality", "scenario_per_asset"], []),
+            ("Scenario quality", "", ["scenario_quality", "var_backtests", "scenario_per_asset"], []),
             ("Stressed scenarios", "Stressed scenarios draw the factors from the stress period's aggregate posterior "
              "and the idiosyncratic noise from that period's residuals.", ["stress_statistics", "stress_scenarios"],
              ["stress_fan_chart"]),
