@@ -51,8 +51,17 @@ def standardizer() -> Case:
     return Case(Standardizer(), lambda e: e.fit(x.iloc[:200]), lambda e: e.transform(x.iloc[200:]), ("ddof", -1))
 
 
+def lambert_w_gaussianizer() -> Case:
+    from latentquant.data import LambertWGaussianizer
+
+    x = returns_frame()
+    return Case(LambertWGaussianizer(), lambda e: e.fit(x.iloc[:200]), lambda e: e.transform(x.iloc[200:]),
+                ("max_iter", 0))
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "Standardizer": standardizer,
+    "LambertWGaussianizer": lambert_w_gaussianizer,
 }
 
 # each model family keeps its cases in its own module (one author each): tests/_cases_<family>.py defines

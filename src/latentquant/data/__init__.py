@@ -1,6 +1,7 @@
 """Containers, transforms and time-ordered splits for market data."""
 
 from latentquant.data.characteristics import CHARACTERISTICS, bundled_price_panel, price_characteristics
+from latentquant.data.gaussianize import LambertWGaussianizer, lambert_w_tail
 from latentquant.data.panel import Panel, managed_portfolios, rank_transform
 from latentquant.data.panel_io import read_gkx_panel
 from latentquant.data.portfolios import decile_long_short, portfolio_level
@@ -20,6 +21,7 @@ from latentquant.data.windows import Windows, WindowSplit, sliding_windows, wind
 __all__ = [
     "CHARACTERISTICS",
     "HoldoutSplit",
+    "LambertWGaussianizer",
     "Panel",
     "SimulatedPanel",
     "Standardizer",
@@ -30,6 +32,7 @@ __all__ = [
     "YearlyWindows",
     "bundled_price_panel",
     "decile_long_short",
+    "lambert_w_tail",
     "log_returns",
     "managed_portfolios",
     "portfolio_level",
