@@ -79,6 +79,25 @@ def test_backtests_hold_their_size_with_the_true_forecasts_and_reject_a_static_v
     assert (static_[:, 2] < 0.05).mean() >= 0.35  # measured 0.60: its hits cluster in the volatile spells
 
 
+def test_the_feature_is_found_by_name_whatever_the_column_order():
+    rng = np.random.default_rng(7)
+    a = simulate_garch(1500, seed=8, **TRUTH)
+    b = 3 * simulate_garch(1500, seed=9, **{**TRUTH, "alpha": 0.15, "beta": 0.8})
+    both = pd.DataFrame({"a": a, "b": b}, index=pd.bdate_range("2001-01-01", periods=1500))
+    model = GARCHGenerator(mean="Constant").fit(both)
+    expected = model.forecast(both, feature="b")
+    pd.testing.assert_frame_equal(model.forecast(both[["b", "a"]], feature="b"), expected)
+    pd.testing.assert_frame_equal(model.forecast(both[["b"]], feature="b"), expected)
+    pd.testing.assert_frame_equal(model.forecast(both["b"]), expected)  # a Series is known by its name
+    pd.testing.assert_frame_equal(model.forecast(both.to_numpy(), feature=1).set_axis(both.index), expected)
+    with pytest.raises(DataValidationError, match="the series is named 'b' but feature='a' was asked for"):
+        model.forecast(both["b"], feature="a")
+    with pytest.raises(DataValidationError, match="data has no column 'a'"):
+        model.forecast(both[["b"]], feature="a")
+    with pytest.raises(DataValidationError, match="a 2-D array must have the 2 fitted features as columns, got 3"):
+        model.forecast(rng.normal(size=(10, 3)))
+
+
 def test_same_seed_same_draws_and_errors(fitted):
     model, x = fitted
     np.testing.assert_array_equal(model.forecast_draws(x.iloc[:50], 3, seed=2),

@@ -188,6 +188,14 @@ def test_readme_synthetic_example_runs():
     assert bt.n == len(ns["f"]) > 900 and 0 <= bt.cc_pvalue <= 1 and bt.z2 is not None
 
 
+def test_minmax_with_var_backtests_is_refused():
+    from latentquant.experiments.synthetic import SynthStudyConfig
+
+    with pytest.raises(ConfigError, match="minmax: true scales the features to"):
+        SynthStudyConfig(minmax=True).validate()
+    SynthStudyConfig(minmax=True, facts=False).validate()  # TimeGAN's convention: no return-based sections
+
+
 @pytest.mark.parametrize("name", ["synth_baselines.yaml", "synth_fx.yaml"])
 def test_synth_configs_are_valid(name):
     from pathlib import Path

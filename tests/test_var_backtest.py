@@ -152,6 +152,25 @@ def test_forecasts_given_as_draws_and_static_samples():
         var_es_by_day(np.ones(5), 0.05)
 
 
+def test_z2_p_value_is_the_monte_carlo_one_and_never_zero():
+    rng = np.random.default_rng(0)
+    draws = rng.standard_normal((199, 300))
+    crash = np.full(300, 0.1)
+    crash[:15] = -8.0  # far beyond anything the null draws produce
+    out = acerbi_szekely_z2(crash, 1.645, 2.063, 0.05, draws)
+    assert out.pvalue == pytest.approx(1 / 200)  # (1 + 0) / (m + 1)
+
+
+def test_static_backtests_refuse_samples_that_are_not_returns():
+    prices = np.random.default_rng(0).random(2000)  # e.g. min-max scaled levels: the 1% quantile is above 0
+    with pytest.raises(DataValidationError, match=r"the 0.01-quantile of sample is .* >= 0, so its VaR is not a loss"):
+        sample_var_backtest(np.zeros(100), prices, p=0.01)
+    with pytest.raises(DataValidationError, match="the 0.05-quantile of the draws of day 0 is >= 0"):
+        draws_var_backtest(np.zeros(3), np.random.default_rng(1).random((50, 3)), p=0.05)
+    with pytest.raises(ConfigError, match="p"):
+        sample_var_backtest(np.zeros(100), np.random.default_rng(1).normal(size=500), p=0.7)
+
+
 @pytest.mark.parametrize(("call", "error", "message"), [
     (lambda: kupiec_pof([True, False], 1.5), ConfigError, "p"),
     (lambda: kupiec_pof([0, 2, 1], 0.01), DataValidationError, "hits must be booleans"),

@@ -60,14 +60,15 @@ class CoverageTest(FieldsResult):
 
 @dataclass(frozen=True)
 class ESTest(FieldsResult):
-    """Acerbi–Székely's :math:`Z_2` (:func:`acerbi_szekely_z2`).
+    r"""Acerbi–Székely's :math:`Z_2` (:func:`acerbi_szekely_z2`).
 
     Attributes
     ----------
     z2 : float
         The statistic (0 when the ES forecasts are right, negative when they understate the tail).
     pvalue : float
-        Share of the null draws' :math:`Z_2` at most ``z2`` (one-sided; small: the tail is understated).
+        Monte Carlo p-value :math:`(1 + \#\{Z_2^{null} \le Z_2\}) / (m + 1)` over the ``m`` null draws (one-sided;
+        small: the tail is understated; never below :math:`1/(m+1)`).
     n : int
         Days.
     n_draws : int

@@ -26,9 +26,9 @@ hits, not how the forecasts were made.
   and **conditional coverage** :math:`LR_{cc} = LR_{pof} + LR_{ind} \sim \chi^2(2)` (:math:`0\ln 0 = 0`
   throughout).
 * **Acerbi & Székely (2014) test 2**: :math:`Z_2 = \sum_t r_t I_t / (T p\,\mathrm{ES}_t) + 1`, zero in expectation
-  when the forecasts are right and negative when they understate the tail. Its p-value is the share of
-  :math:`Z_2` computed on returns drawn from the forecast distributions (``null_draws``) that are at most the
-  observed one.
+  when the forecasts are right and negative when they understate the tail. Its p-value is the Monte Carlo
+  :math:`(1 + \#\{Z_2^{(i)} \le Z_2\}) / (m + 1)` over :math:`Z_2^{(i)}` computed on :math:`m` histories drawn
+  from the forecast distributions (``null_draws``): with 500 draws, nothing below 1/501 ≈ 0.002 can be resolved.
 """
 
 from __future__ import annotations
@@ -53,9 +53,19 @@ __all__ = ["CoverageTest", "ESTest", "VaRBacktest", "acerbi_szekely_z2", "christ
 # ----------------------------------------------------------------------------------------------------------------------
 # checks
 # ----------------------------------------------------------------------------------------------------------------------
-def _check_p(p: float) -> float:
-    check_arg("p", p, Interval(Real, 0, 1, closed="neither"))
+def _check_p(p: float, upper: float = 1.0) -> float:
+    check_arg("p", p, Interval(Real, 0, upper, closed="neither"))
     return float(p)
+
+
+def _static_tail(sample: np.ndarray, p: float, name: str) -> tuple[float, float]:
+    """VaR and ES of a sample, refusing a "VaR" that is not a loss (the sample's p-quantile at or above 0)."""
+    var, es = var_es(sample, p)
+    if not var > 0:
+        raise DataValidationError(f"the {p:g}-quantile of {name} is {-var:.4g} >= 0, so its VaR is not a loss: "
+                                  "backtests need returns or P&L (gains positive), not prices or min-max scaled "
+                                  "values.")
+    return var, es
 
 
 def _series(values: Any, name: str, n: int | None = None) -> np.ndarray:
@@ -249,7 +259,8 @@ def acerbi_szekely_z2(returns: Any, var: Any, es: Any, p: float, null_draws: Any
         raise DataValidationError("null_draws hold NaN or infinite values.")
     z2 = float(_z2(r, r < -v, e, p))
     null = _z2(draws, draws < -v, e, p)
-    return ESTest(z2, float((null <= z2).mean()), n, draws.shape[0], p)
+    # the Monte Carlo p-value (1 + #{null <= observed}) / (m + 1): never 0, at least 1 / (m + 1)
+    return ESTest(z2, float((1 + np.sum(null <= z2)) / (null.size + 1)), n, draws.shape[0], p)
 
 
 def var_backtest(returns: Any, var: Any, *, p: float = 0.01, es: Any = None, null_draws: Any = None) -> VaRBacktest:
@@ -330,7 +341,7 @@ def sample_var_backtest(returns: Any, sample: Any, *, p: float = 0.01, n_null: i
     draws = _series(np.ravel(np.asarray(sample, dtype=np.float64)), "sample")
     r = _series(returns, "returns")
     check_arg("n_null", n_null, Interval(Real, 100, None))
-    var, es = var_es(draws, _check_p(p))
+    var, es = _static_tail(draws, _check_p(p, 0.5), "sample")
     null = np.random.default_rng(seed).choice(draws, size=(int(n_null), r.size), replace=True)
     return var_backtest(r, var, p=p, es=es, null_draws=null)
 
@@ -361,7 +372,8 @@ def var_es_by_day(draws: Any, p: float) -> tuple[np.ndarray, np.ndarray]:
     if arr.ndim != 2 or arr.shape[0] < 2 or not np.isfinite(arr).all():
         raise DataValidationError(f"draws must be a finite (n_draws, n_days) array with n_draws >= 2, got shape "
                                   f"{arr.shape}.")
-    tails = np.array([var_es(arr[:, t], _check_p(p)) for t in range(arr.shape[1])]).reshape(-1, 2)
+    p = _check_p(p, 0.5)
+    tails = np.array([var_es(arr[:, t], p) for t in range(arr.shape[1])]).reshape(-1, 2)
     return tails[:, 0], tails[:, 1]
 
 
@@ -401,6 +413,11 @@ def draws_var_backtest(returns: Any, draws: Any, *, p: float = 0.01, n_null: int
     """
     r = _series(returns, "returns")
     var, es = var_es_by_day(draws, p)
+    if (var <= 0).any():
+        day = int(np.argmax(var <= 0))
+        raise DataValidationError(f"the {p:g}-quantile of the draws of day {day} is >= 0, so its VaR is not a loss: "
+                                  "backtests need returns or P&L (gains positive), not prices or min-max scaled "
+                                  "values.")
     arr = np.asarray(draws, dtype=np.float64)
     if arr.shape[1] != r.size:
         raise DataValidationError(f"draws have {arr.shape[1]} days but returns {r.size}; pass one column per day.")

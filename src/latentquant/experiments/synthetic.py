@@ -183,6 +183,10 @@ class SynthStudyConfig(StudyConfig):
         check_arg("calibration_alphas", self.calibration_alphas, SequenceOf(Interval(Real, 0, None)))
         check_arg("calibration_draws", self.calibration_draws, Interval(Integral, 1, None))
         check_arg("var_levels", self.var_levels, SequenceOf(Interval(Real, 0, 0.5, closed="neither")))
+        if self.minmax and self.facts and self.var_levels:
+            raise ConfigError("minmax: true scales the features to [0, 1], which are no longer returns: the VaR "
+                              "backtests (var_levels) and the stylized facts need returns; set var_levels: [] and "
+                              "facts: false, or minmax: false.")
         check_arg("log_returns", self.log_returns, "boolean")
         check_arg("minmax", self.minmax, "boolean")
         check_arg("facts", self.facts, "boolean")
@@ -287,8 +291,9 @@ def _var_backtests(frame: pd.DataFrame, n_train: int, n_test: int, first: dict[s
     garch = GARCHGenerator(mean="Constant", length=cfg.length).fit(train.to_frame())
     flow = None
     if f == 0:
-        params = {"epochs": 60, **cfg.generator_params.get("maf", {}), "context": "previous_vol"}
-        flow = MAF(length=cfg.length, seed=cfg.seeds[0], verbose=False, **params).fit(frame.iloc[:n_train])
+        params = {"epochs": 60, **cfg.generator_params.get("maf", {}), "context": "previous_vol",
+                  "length": cfg.length, "seed": cfg.seeds[0], "verbose": False}
+        flow = MAF(**params).fit(frame.iloc[:n_train])
         recent = returns.iloc[-(n_test + cfg.length):]  # each test day's forecast reads the length_ days before it
         flow_draws = flow.forecast_draws(recent, 2000, seed=cfg.seed)
     rows: dict[tuple[str, float], dict[str, Any]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, ClassVar, cast
 
 import numpy as np
@@ -303,7 +303,7 @@ class _FlowGenerator(TorchGenerator):
         >>> f.shape, list(f.columns)
         ((45, 4), ['mean', 'vol', 'var', 'es'])
         """
-        check_arg("p", p, Interval(float, 0, 0.5, closed="neither"), owner=f"{type(self).__name__}.forecast")
+        check_arg("p", p, Interval(Real, 0, 0.5, closed="neither"), owner=f"{type(self).__name__}.forecast")
         draws = self.forecast_draws(data, n_draws, seed=seed)
         _, index = self._previous_vol(data)
         var, es = var_es_by_day(draws, p)

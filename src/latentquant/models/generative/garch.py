@@ -12,7 +12,7 @@ r"""GARCH(1,1)-t per feature with a constant-correlation Gaussian copula (CCC), 
 from __future__ import annotations
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -232,28 +232,49 @@ class GARCHGenerator(BaseGenerator):
         return out
 
     # ------------------------------------------------------------------------------------------------ forecasts
-    def _feature_series(self, data: Any, feature: int | str) -> tuple[np.ndarray, pd.Index, int]:
+    def _feature_series(self, data: Any, feature: int | str | None) -> tuple[np.ndarray, pd.Index, int]:
+        """The forecast feature's values, index and position: a table's column is found by the fitted name, a
+        Series by its name when it is a fitted feature (it must agree with ``feature``)."""
         self._check_fitted()
-        names = list(self.feature_names_)
-        j = names.index(feature) if isinstance(feature, str) and feature in names else feature
-        if not isinstance(j, Integral) or isinstance(j, bool) or not 0 <= int(j) < len(names):
-            raise DataValidationError(f"GARCHGenerator: feature {feature!r} is not one of the fitted features "
-                                      f"{names} (or their positions 0..{len(names) - 1}).")
-        j = int(j)
+        names = [str(n) for n in self.feature_names_]
+        owner = "GARCHGenerator.forecast"
+
+        def position(value: Any) -> int:
+            if isinstance(value, str) and value in names:
+                return names.index(value)
+            if isinstance(value, Integral) and not isinstance(value, bool) and 0 <= int(value) < len(names):
+                return int(value)
+            raise DataValidationError(f"{owner}: feature {value!r} is not one of the fitted features {names} (or "
+                                      f"their positions 0..{len(names) - 1}).")
+
+        if isinstance(data, pd.Series) and str(data.name) in names:
+            j = names.index(str(data.name))
+            if feature is not None and position(feature) != j:
+                raise DataValidationError(f"{owner}: the series is named {data.name!r} but feature={feature!r} was "
+                                          "asked for; pass that feature's series, or rename it.")
+        else:
+            j = position(0 if feature is None else feature)
         if isinstance(data, pd.DataFrame):
-            x, index = data.iloc[:, j].to_numpy(dtype=np.float64), data.index
+            if names[j] not in [str(c) for c in data.columns]:
+                raise DataValidationError(f"{owner}: data has no column {names[j]!r} (the forecast feature); its "
+                                          f"columns are {[str(c) for c in data.columns][:8]}.")
+            column = data.loc[:, next(c for c in data.columns if str(c) == names[j])]
+            x, index = column.to_numpy(dtype=np.float64), data.index
         elif isinstance(data, pd.Series):
             x, index = data.to_numpy(dtype=np.float64), data.index
         else:
             arr = np.asarray(data, dtype=np.float64)
+            if arr.ndim == 2 and arr.shape[1] != len(names):
+                raise DataValidationError(f"{owner}: a 2-D array must have the {len(names)} fitted features as "
+                                          f"columns, got {arr.shape[1]}; pass the forecast feature's series.")
             x = arr[:, j] if arr.ndim == 2 else arr
             index = pd.RangeIndex(len(x))
         if x.ndim != 1 or x.size == 0 or not np.isfinite(x).all():
-            raise DataValidationError("GARCHGenerator.forecast: data must be a non-empty series (or a table with the "
-                                      "fitted features) without NaN or infinite values.")
+            raise DataValidationError(f"{owner}: data must be a non-empty series (or a table with the fitted "
+                                      "features) without NaN or infinite values.")
         return x, index, j
 
-    def forecast(self, data: Any, *, feature: int | str = 0, p: float = 0.01) -> pd.DataFrame:
+    def forecast(self, data: Any, *, feature: int | str | None = None, p: float = 0.01) -> pd.DataFrame:
         r"""One-day-ahead forecasts of one feature along ``data`` with the fitted parameters: each row's conditional
         mean, volatility, VaR and ES use the rows before it only.
 
@@ -275,8 +296,9 @@ class GARCHGenerator(BaseGenerator):
         ----------
         data : pandas.DataFrame, pandas.Series or array-like
             Rows in time order, in the units of the fit: a table with the fitted features, or one series.
-        feature : int or str
-            The feature forecast (position or name) when ``data`` is a table.
+        feature : int or str, optional
+            The feature forecast (name or position; default: a Series' own name when it is a fitted feature, else
+            the first feature). A table's column is found by the feature's name.
         p : float
             Tail probability of the VaR and ES.
 
@@ -293,7 +315,7 @@ class GARCHGenerator(BaseGenerator):
         >>> list(f.columns), bool((f["es"] > f["var"]).all())
         (['mean', 'vol', 'var', 'es'], True)
         """
-        check_arg("p", p, Interval(float, 0, 0.5, closed="neither"), owner="GARCHGenerator.forecast")
+        check_arg("p", p, Interval(Real, 0, 0.5, closed="neither"), owner="GARCHGenerator.forecast")
         x, index, j = self._feature_series(data, feature)
         mu, phi, omega, alpha, beta, nu = self.params_.iloc[j].to_numpy(dtype=np.float64)
         n = x.size
@@ -312,7 +334,7 @@ class GARCHGenerator(BaseGenerator):
         return pd.DataFrame({"mean": mean, "vol": vol, "var": -(mean + vol * s * q), "es": -mean + vol * s * tail_mean},
                             index=index)
 
-    def forecast_draws(self, data: Any, n_draws: int, *, feature: int | str = 0,
+    def forecast_draws(self, data: Any, n_draws: int, *, feature: int | str | None = None,
                        seed: int | np.random.Generator | None = None) -> np.ndarray:
         r"""Draws from each row's one-day-ahead forecast distribution :math:`m_t + \sigma_t z`, :math:`z` the
         standardised Student-t (the null distribution of a backtest, e.g. ``null_draws`` of
@@ -324,8 +346,8 @@ class GARCHGenerator(BaseGenerator):
             As for :meth:`forecast`.
         n_draws : int
             Simulated histories.
-        feature : int or str
-            The feature.
+        feature : int or str, optional
+            The feature, as for :meth:`forecast`.
         seed : int or numpy.random.Generator, optional
             Same seed, same draws.
 
