@@ -10,6 +10,7 @@ from latentquant.training.early_stopping import EarlyStopping
 from latentquant.training.trainer import (
     History,
     LossFn,
+    Player,
     Trainer,
     TrainerConfig,
     resolve_device,
@@ -20,6 +21,7 @@ __all__ = [
     "EarlyStopping",
     "History",
     "LossFn",
+    "Player",
     "Trainer",
     "TrainerConfig",
     "load_model",

@@ -9,18 +9,72 @@ They are re-exported by :mod:`latentquant.training.trainer`, which is where to i
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
 from latentquant.exceptions import CheckpointError, ConfigError, DataValidationError
 
-__all__ = ["resolve_device", "to_tensor"]
+__all__ = ["Player", "resolve_device", "to_tensor"]
 
 _STATE_FILE = "trainer_state.pt"
+
+
+@dataclass(frozen=True)
+class Player:
+    """One objective of a fit with several (adversarial training: a critic and a generator), each with its own
+    parameters and optimiser, updated in turn on the same batches.
+
+    :meth:`Trainer.fit <latentquant.training.trainer.Trainer.fit>` takes a list of players in place of one loss
+    function. On batch ``b`` every player with ``b % every == 0`` computes its loss, back-propagates and steps its
+    own Adam over its own parameters (clipped at ``grad_clip``), in the order given. History keys are
+    ``train_<name>_<term>``.
+
+    Parameters
+    ----------
+    name : str
+        A short name (``"critic"``, ``"generator"``): the history keys' prefix.
+    loss_fn : callable
+        ``loss_fn(model, batch) -> {"loss": ..., ...}``, batch means (see ``LossFn``).
+    parameters : callable
+        ``parameters(model)`` → the parameters this player updates (e.g. ``lambda m: m.critic.parameters()``);
+        players may not share one.
+    every : int
+        Update on every ``every``-th batch (the generator of a WGAN: 5, after the critic's 5 updates).
+    lr : float, optional
+        Adam learning rate (default: the trainer's ``lr``).
+    betas : tuple of float
+        Adam's ``(beta1, beta2)`` (WGAN-GP: ``(0.0, 0.9)``).
+
+    Examples
+    --------
+    >>> from latentquant.training import Trainer
+    >>> game = nn.ModuleDict({"gen": nn.Linear(1, 1), "critic": nn.Linear(1, 1)})
+    >>> def critic_loss(m, batch):
+    ...     fake = m["gen"](torch.randn_like(batch[0])).detach()
+    ...     return {"loss": m["critic"](fake).mean() - m["critic"](batch[0]).mean() + m["critic"].weight.pow(2).sum()}
+    >>> def gen_loss(m, batch):
+    ...     return {"loss": -m["critic"](m["gen"](torch.randn_like(batch[0]))).mean()}
+    >>> players = [Player("critic", critic_loss, lambda m: m["critic"].parameters()),
+    ...            Player("generator", gen_loss, lambda m: m["gen"].parameters(), every=5)]
+    >>> history = Trainer(epochs=2, validation_split=0, early_stopping=False, verbose=False).fit(
+    ...     game, players, (torch.randn(256, 1),))
+    >>> sorted(k for k in history if k.startswith("train_"))
+    ['train_critic_loss', 'train_generator_loss']
+    """
+
+    name: str
+    loss_fn: Callable[[nn.Module, tuple[torch.Tensor, ...]], Mapping[str, torch.Tensor]]
+    parameters: Callable[[nn.Module], Iterable[nn.Parameter]]
+    every: int = 1
+    lr: float | None = None
+    betas: tuple[float, float] = (0.9, 0.999)
 
 
 def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
@@ -182,3 +236,41 @@ def _load_state(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or "model" not in state:
         raise CheckpointError(f"{path} is not a latentquant training state; delete it or pass resume=False.")
     return state
+
+
+def player_slots(model: nn.Module, loss_fn: Any, *, blocked: bool) -> list[tuple[Player, list[nn.Parameter]]]:
+    """The objectives of a fit and their parameters: one unnamed player over every trainable parameter for a plain
+    loss function, else the checked :class:`Player` list (``blocked``: validation, early stopping or an LR schedule
+    is asked for, which several objectives cannot have)."""
+    if callable(loss_fn):
+        params = [p for p in model.parameters() if p.requires_grad]
+        if not params:
+            raise ConfigError(f"{type(model).__name__} has no trainable parameters.")
+        return [(Player("", loss_fn, lambda m: m.parameters()), params)]
+    players = list(loss_fn)
+    if not players or not all(isinstance(p, Player) for p in players):
+        raise ConfigError("loss_fn must be a loss function or a non-empty list of Player objectives.")
+    if blocked:
+        raise ConfigError("training several Player objectives has no single loss to validate, stop early or "
+                          "schedule on: set validation_split=0, early_stopping=False and no lr_schedule.")
+    names = [p.name for p in players]
+    if len(set(names)) != len(names) or not all(names):
+        raise ConfigError(f"Player names must be distinct and non-empty, got {names}.")
+    out: list[tuple[Player, list[nn.Parameter]]] = []
+    seen: set[int] = set()
+    for player in players:
+        if not (isinstance(player.every, int) and player.every >= 1):
+            raise ConfigError(f"Player {player.name!r}: every must be an integer >= 1, got {player.every!r}.")
+        lr_ok = player.lr is None or (isinstance(player.lr, int | float) and player.lr >= 0)
+        if not (lr_ok and len(player.betas) == 2 and all(0 <= b < 1 for b in player.betas)):
+            raise ConfigError(f"Player {player.name!r}: lr must be None or a float >= 0 and betas two floats in "
+                              f"[0, 1), got lr={player.lr!r}, betas={player.betas!r}.")
+        params = [p for p in player.parameters(model) if p.requires_grad]
+        if not params:
+            raise ConfigError(f"Player {player.name!r} has no trainable parameters.")
+        if seen & {id(p) for p in params}:
+            raise ConfigError(f"Player {player.name!r} shares parameters with an earlier player; give each player "
+                              "its own parameters.")
+        seen |= {id(p) for p in params}
+        out.append((player, params))
+    return out

@@ -11,6 +11,9 @@ Design choices, and why:
 * **Fails loudly.** A NaN/inf loss raises :class:`~latentquant.exceptions.TrainingError` naming the epoch and batch.
 * **Resumable.** With ``checkpoint_dir`` the full state (weights, optimiser, RNG, history, early-stopping counters) is
   saved every ``checkpoint_every`` epochs and ``resume=True`` continues an interrupted run with identical results.
+* **Several objectives.** A list of :class:`Player` objectives in place of one loss function trains each over its
+  own parameters with its own Adam and schedule, in turn on the same batches (a GAN's critic and generator): the
+  same loop, seeds, NaN guard, progress and checkpoints.
 """
 
 from __future__ import annotations
@@ -29,10 +32,19 @@ from torch import nn
 from latentquant.base import register_codec
 from latentquant.data.splits import tail_split
 from latentquant.exceptions import CheckpointError, ConfigError, DataValidationError, TrainingError
-from latentquant.training._support import _STATE_FILE, _load_state, _Progress, _save_state, resolve_device, to_tensor
+from latentquant.training._support import (
+    _STATE_FILE,
+    Player,
+    _load_state,
+    _Progress,
+    _save_state,
+    player_slots,
+    resolve_device,
+    to_tensor,
+)
 from latentquant.training.early_stopping import EarlyStopping
 
-__all__ = ["History", "LossFn", "Trainer", "TrainerConfig", "resolve_device", "to_tensor"]
+__all__ = ["History", "LossFn", "Player", "Trainer", "TrainerConfig", "resolve_device", "to_tensor"]
 
 #: ``loss_fn(model, batch) -> {"loss": scalar, other_term: scalar, ...}``; every value is a mean over the batch.
 LossFn = Callable[[nn.Module, tuple[torch.Tensor, ...]], Mapping[str, torch.Tensor]]
@@ -258,7 +270,7 @@ class Trainer:
     def fit(
         self,
         model: nn.Module,
-        loss_fn: LossFn,
+        loss_fn: LossFn | Sequence[Player],
         train: Sequence[Any] | Any,
         val: Sequence[Any] | Any | None = None,
         *,
@@ -270,8 +282,10 @@ class Trainer:
         ----------
         model : nn.Module
             Moved to the configured device.
-        loss_fn : callable
-            ``loss_fn(model, batch_tuple) -> {"loss": ..., ...}``.
+        loss_fn : callable or list of Player
+            ``loss_fn(model, batch_tuple) -> {"loss": ..., ...}``; or several :class:`Player` objectives, each with
+            its own parameters and optimiser, updated in turn (adversarial training; no validation, early stopping
+            or LR schedule then).
         train : array-like or tuple of array-likes
             Row-aligned tensors/arrays (e.g. ``(X,)`` or ``(X, y)``), rows in time order.
         val : same as ``train``, optional
@@ -313,15 +327,20 @@ class Trainer:
                 )
         return tensors
 
-    def _run(self, model: nn.Module, loss_fn: LossFn, train_t: tuple[torch.Tensor, ...],
+    def _run(self, model: nn.Module, loss_fn: LossFn | Sequence[Player], train_t: tuple[torch.Tensor, ...],
              val_t: tuple[torch.Tensor, ...] | None, device: torch.device, resume: bool) -> History:
         cfg = self.config
-        params = [p for p in model.parameters() if p.requires_grad]
-        if not params:
-            raise ConfigError(f"{type(model).__name__} has no trainable parameters.")
-        # the fused kernel updates all parameters in one call: ~25% less time per step for small networks
-        fused = device.type in ("cpu", "cuda") and all(p.dtype in (torch.float32, torch.float64) for p in params)
-        optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, fused=fused)
+        slots = player_slots(model, loss_fn,
+                             blocked=val_t is not None or cfg.early_stopping or self.lr_schedule is not None)
+        single = len(slots) == 1 and not slots[0][0].name
+        optimizers = []
+        for player, params in slots:
+            # the fused kernel updates all parameters in one call: ~25% less time per step for small networks
+            fused = device.type in ("cpu", "cuda") and all(p.dtype in (torch.float32, torch.float64) for p in params)
+            lr = cfg.lr if player.lr is None else player.lr
+            optimizers.append(torch.optim.Adam(params, lr=lr, betas=player.betas, weight_decay=cfg.weight_decay,
+                                               fused=fused))
+        optimizer = optimizers[0]
         scheduler = self.lr_schedule(optimizer) if self.lr_schedule is not None else None
         generator = torch.Generator()
         if cfg.seed is not None:
@@ -338,7 +357,11 @@ class Trainer:
             state = _load_state(ckpt_dir / _STATE_FILE)
             try:
                 model.load_state_dict(state["model"])
-                optimizer.load_state_dict(state["optimizer"])
+                saved = state["optimizers"] if "optimizers" in state else [state["optimizer"]]
+                if len(saved) != len(optimizers):
+                    raise ValueError(f"{len(saved)} saved optimiser states for {len(optimizers)} objectives")
+                for opt, opt_state in zip(optimizers, saved, strict=True):
+                    opt.load_state_dict(opt_state)
             except (RuntimeError, ValueError, KeyError) as exc:
                 raise CheckpointError(
                     f"The training state in {ckpt_dir} does not match this model/optimizer ({exc}); "
@@ -366,39 +389,50 @@ class Trainer:
                 if self.on_epoch_start is not None:
                     self.on_epoch_start(epoch)
                 model.train()
-                sums: dict[str, torch.Tensor] = {}
+                sums: list[dict[str, torch.Tensor]] = [{} for _ in slots]
+                rows = [0.0 for _ in slots]
                 order = torch.randperm(n_train, generator=generator) if cfg.shuffle else torch.arange(n_train)
                 order = order.to(device)
                 for b, start in enumerate(range(0, n_train, cfg.batch_size)):
                     idx = order[start:start + cfg.batch_size]
                     batch = tuple(t[idx] for t in train_t)
-                    terms = loss_fn(model, batch)
-                    loss = terms["loss"]
-                    if not bool(torch.isfinite(loss)):
-                        raise TrainingError(
-                            f"Training diverged: the loss is {loss.item()} at epoch {epoch + 1}, batch {b + 1}. "
-                            f"Lower the learning rate (lr={cfg.lr}), standardise the inputs, or set grad_clip."
-                        )
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if cfg.grad_clip is not None:
-                        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    optimizer.step()
-                    w = float(idx.shape[0])
-                    for k, v in terms.items():
-                        sums[k] = sums.get(k, 0.0) + v.detach() * w
-                for k, v in sums.items():
-                    history.append(f"train_{k}", float(v) / n_train)
+                    for i, ((player, params), opt) in enumerate(zip(slots, optimizers, strict=True)):
+                        if b % player.every:
+                            continue
+                        terms = player.loss_fn(model, batch)
+                        loss = terms["loss"]
+                        if not bool(torch.isfinite(loss)):
+                            who = f" of {player.name!r}" if player.name else ""
+                            raise TrainingError(
+                                f"Training diverged: the loss{who} is {loss.item()} at epoch {epoch + 1}, batch "
+                                f"{b + 1}. Lower the learning rate (lr={opt.param_groups[0]['lr']}), standardise "
+                                "the inputs, or set grad_clip."
+                            )
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        if cfg.grad_clip is not None:
+                            nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+                        opt.step()
+                        w = float(idx.shape[0])
+                        rows[i] += w
+                        for k, v in terms.items():
+                            sums[i][k] = sums[i].get(k, 0.0) + v.detach() * w
+                for (player, _), player_sums, n_rows in zip(slots, sums, rows, strict=True):
+                    prefix = f"{player.name}_" if player.name else ""
+                    for k, v in player_sums.items():
+                        history.append(f"train_{prefix}{k}", float(v) / n_rows)
                 if val_t is not None:
-                    for k, v in self.evaluate(model, loss_fn, val_t).items():
+                    for k, v in self.evaluate(model, slots[0][0].loss_fn, val_t).items():
                         history.append(f"val_{k}", v)
                 history.append("lr", optimizer.param_groups[0]["lr"])
 
-                if val_t is not None:
+                if not single:
+                    monitored = history[f"train_{slots[0][0].name}_loss"][-1]
+                elif val_t is not None:
                     monitored = history["val_loss"][-1]
                 elif cfg.early_stopping:
                     # the epoch's running mean mixes several weight states; score the end-of-epoch weights instead
-                    monitored = self.evaluate(model, loss_fn, train_t)["loss"]
+                    monitored = self.evaluate(model, slots[0][0].loss_fn, train_t)["loss"]
                 else:
                     monitored = history["train_loss"][-1]
                 should_stop = stopper.step(monitored, model)
@@ -408,14 +442,17 @@ class Trainer:
                     else:
                         scheduler.step()
                 stopped = cfg.early_stopping and should_stop
-                msg = f"train {history['train_loss'][-1]:.4g}"
+                msg = (f"train {history['train_loss'][-1]:.4g}" if single else "  ".join(
+                    f"{p.name} {history[f'train_{p.name}_loss'][-1]:.4g}" for p, _ in slots))
                 if val_t is not None:
                     msg += f"  val {history['val_loss'][-1]:.4g}"
                 progress.update(epoch, msg)
                 if ckpt_dir is not None and ((epoch + 1) % cfg.checkpoint_every == 0 or stopped
                                              or epoch + 1 == cfg.epochs):
                     _save_state(ckpt_dir, {
-                        "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "model": model.state_dict(),
+                        **({"optimizer": optimizer.state_dict()} if single
+                           else {"optimizers": [opt.state_dict() for opt in optimizers]}),
                         "scheduler": scheduler.state_dict() if scheduler is not None else None,
                         "history": {k: list(v) for k, v in history.items()},
                         "stopper": stopper.state_dict(), "epoch": epoch, "stopped": stopped,
