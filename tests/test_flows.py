@@ -195,10 +195,11 @@ def test_conditioned_sampling_follows_the_previous_volatility(cls):
 
 
 def test_conditioned_forecast_follows_the_volatility_without_look_ahead():
-    series = _vol_regime_series(2500, seed=1)
+    series = pd.DataFrame(_vol_regime_series(2500, seed=1), columns=["r", "noise"],
+                          index=pd.bdate_range("2012-01-02", periods=2500))
     model = MAF(length=5, context="previous_vol", hidden_dims=(32,), n_layers=4, epochs=10, batch_size=128, lr=3e-3,
-                verbose=False).fit(series[:2000])
-    later = pd.DataFrame(series[2000:], index=pd.bdate_range("2020-01-01", periods=500), columns=["r", "noise"])
+                verbose=False).fit(series.iloc[:2000])
+    later = series.iloc[2000:]
     f = model.forecast(later, p=0.05, n_draws=300)
     assert f.index.equals(later.index[5:]) and (f["es"] > f["var"]).all()
     previous = later["r"].rolling(5).std().shift(1).iloc[5:]  # the 5 days before each forecast day
@@ -212,6 +213,11 @@ def test_conditioned_forecast_follows_the_volatility_without_look_ahead():
     assert not np.allclose(f["vol"].iloc[296:], g["vol"].iloc[296:])
     draws = model.forecast_draws(later.iloc[:40], 7, seed=3)
     assert draws.shape == (7, 35) and np.array_equal(draws, model.forecast_draws(later.iloc[:40], 7, seed=3))
+    # feature 0 is found by name: the same forecasts from its Series or from the columns in another order
+    pd.testing.assert_frame_equal(model.forecast(later["r"], p=0.05, n_draws=300), f)
+    pd.testing.assert_frame_equal(model.forecast(later[["noise", "r"]], p=0.05, n_draws=300), f)
+    with pytest.raises(DataValidationError, match="the series is named 'noise' but feature=0 was asked for"):
+        model.forecast(later["noise"])
 
 
 def test_forecast_errors():

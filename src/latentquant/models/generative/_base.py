@@ -264,6 +264,49 @@ condition=None.
         out = self._sample(int(n), self.length_, rng, condition)
         return np.ascontiguousarray(out, dtype=np.float64)
 
+    # ------------------------------------------------------------------------------------------------ forecasts
+    def _forecast_series(self, data: Any, feature: int | str | None, owner: str) -> tuple[np.ndarray, pd.Index, int]:
+        """The values, index and position of the feature a forecast reads from ``data``: a table's column is found
+        by the fitted name, a Series by its name when it is a fitted feature (it must agree with ``feature``), a 2-D
+        array must hold every fitted feature."""
+        self._check_fitted()
+        names = [str(n) for n in self.feature_names_]
+
+        def position(value: Any) -> int:
+            if isinstance(value, str) and value in names:
+                return names.index(value)
+            if isinstance(value, Integral) and not isinstance(value, bool) and 0 <= int(value) < len(names):
+                return int(value)
+            raise DataValidationError(f"{owner}: feature {value!r} is not one of the fitted features {names} (or "
+                                      f"their positions 0..{len(names) - 1}).")
+
+        if isinstance(data, pd.Series) and str(data.name) in names:
+            j = names.index(str(data.name))
+            if feature is not None and position(feature) != j:
+                raise DataValidationError(f"{owner}: the series is named {data.name!r} but feature={feature!r} was "
+                                          "asked for; pass that feature's series, or rename it.")
+        else:
+            j = position(0 if feature is None else feature)
+        if isinstance(data, pd.DataFrame):
+            if names[j] not in [str(c) for c in data.columns]:
+                raise DataValidationError(f"{owner}: data has no column {names[j]!r} (the forecast feature); its "
+                                          f"columns are {[str(c) for c in data.columns][:8]}.")
+            column = data.loc[:, next(c for c in data.columns if str(c) == names[j])]
+            x, index = column.to_numpy(dtype=np.float64), data.index
+        elif isinstance(data, pd.Series):
+            x, index = data.to_numpy(dtype=np.float64), data.index
+        else:
+            arr = np.asarray(data, dtype=np.float64)
+            if arr.ndim == 2 and arr.shape[1] != len(names):
+                raise DataValidationError(f"{owner}: a 2-D array must have the {len(names)} fitted features as "
+                                          f"columns, got {arr.shape[1]}; pass the forecast feature's series.")
+            x = arr[:, j] if arr.ndim == 2 else arr
+            index = pd.RangeIndex(len(x))
+        if x.ndim != 1 or x.size == 0 or not np.isfinite(x).all():
+            raise DataValidationError(f"{owner}: data must be a non-empty series (or a table with the fitted "
+                                      "features) without NaN or infinite values.")
+        return x, index, j
+
     # ------------------------------------------------------------------------------------------------ subclasses
     def _required_rows(self, n_features: int) -> int:
         """The fewest rows a fit on ``n_features`` features needs."""

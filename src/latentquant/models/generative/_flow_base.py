@@ -218,24 +218,17 @@ class _FlowGenerator(TorchGenerator):
 
     # ------------------------------------------------------------------------------------------------ forecasts
     def _previous_vol(self, data: Any) -> tuple[np.ndarray, pd.Index]:
+        """The volatility of the ``length_`` days before each day of feature 0 (the context), and those days."""
         name = type(self).__name__
-        self._check_fitted()
         if self.context == "none":
+            self._check_fitted()
             raise ConfigError(f"{name}(context='none') forecasts nothing: its windows do not depend on the past; fit "
                               "it with context='previous_vol'.")
-        if isinstance(data, pd.DataFrame):
-            x, index = data.iloc[:, 0].to_numpy(dtype=np.float64), data.index
-        elif isinstance(data, pd.Series):
-            x, index = data.to_numpy(dtype=np.float64), data.index
-        else:
-            arr = np.asarray(data, dtype=np.float64)
-            x = arr[:, 0] if arr.ndim == 2 else arr
-            index = pd.RangeIndex(len(x))
+        x, index, _ = self._forecast_series(data, 0, f"{name}.forecast")
         length = self.length_
-        if x.ndim != 1 or x.size <= length or not np.isfinite(x).all():
-            raise DataValidationError(f"{name}.forecast: data must be a series of feature "
-                                      f"{self.feature_names_[0]!r} (or a table whose first column it is) with more "
-                                      f"than length_ = {length} rows and no NaN or infinite values.")
+        if x.size <= length:
+            raise DataValidationError(f"{name}.forecast: data must have more than length_ = {length} rows of "
+                                      f"feature {self.feature_names_[0]!r}, got {x.size}.")
         vol = np.lib.stride_tricks.sliding_window_view(x, length)[:-1].std(axis=1, ddof=1)
         return vol, index[length:]
 
@@ -246,7 +239,7 @@ class _FlowGenerator(TorchGenerator):
         Parameters
         ----------
         data : pandas.DataFrame, pandas.Series or array-like
-            Feature 0 (or a table whose first column it is) in time order, in the units of the fit.
+            Feature 0 (a Series, or a table holding it by its fitted name) in time order, in the units of the fit.
         n_draws : int
             Draws per day.
         seed : int or numpy.random.Generator, optional

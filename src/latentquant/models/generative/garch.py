@@ -232,48 +232,6 @@ class GARCHGenerator(BaseGenerator):
         return out
 
     # ------------------------------------------------------------------------------------------------ forecasts
-    def _feature_series(self, data: Any, feature: int | str | None) -> tuple[np.ndarray, pd.Index, int]:
-        """The forecast feature's values, index and position: a table's column is found by the fitted name, a
-        Series by its name when it is a fitted feature (it must agree with ``feature``)."""
-        self._check_fitted()
-        names = [str(n) for n in self.feature_names_]
-        owner = "GARCHGenerator.forecast"
-
-        def position(value: Any) -> int:
-            if isinstance(value, str) and value in names:
-                return names.index(value)
-            if isinstance(value, Integral) and not isinstance(value, bool) and 0 <= int(value) < len(names):
-                return int(value)
-            raise DataValidationError(f"{owner}: feature {value!r} is not one of the fitted features {names} (or "
-                                      f"their positions 0..{len(names) - 1}).")
-
-        if isinstance(data, pd.Series) and str(data.name) in names:
-            j = names.index(str(data.name))
-            if feature is not None and position(feature) != j:
-                raise DataValidationError(f"{owner}: the series is named {data.name!r} but feature={feature!r} was "
-                                          "asked for; pass that feature's series, or rename it.")
-        else:
-            j = position(0 if feature is None else feature)
-        if isinstance(data, pd.DataFrame):
-            if names[j] not in [str(c) for c in data.columns]:
-                raise DataValidationError(f"{owner}: data has no column {names[j]!r} (the forecast feature); its "
-                                          f"columns are {[str(c) for c in data.columns][:8]}.")
-            column = data.loc[:, next(c for c in data.columns if str(c) == names[j])]
-            x, index = column.to_numpy(dtype=np.float64), data.index
-        elif isinstance(data, pd.Series):
-            x, index = data.to_numpy(dtype=np.float64), data.index
-        else:
-            arr = np.asarray(data, dtype=np.float64)
-            if arr.ndim == 2 and arr.shape[1] != len(names):
-                raise DataValidationError(f"{owner}: a 2-D array must have the {len(names)} fitted features as "
-                                          f"columns, got {arr.shape[1]}; pass the forecast feature's series.")
-            x = arr[:, j] if arr.ndim == 2 else arr
-            index = pd.RangeIndex(len(x))
-        if x.ndim != 1 or x.size == 0 or not np.isfinite(x).all():
-            raise DataValidationError(f"{owner}: data must be a non-empty series (or a table with the fitted "
-                                      "features) without NaN or infinite values.")
-        return x, index, j
-
     def forecast(self, data: Any, *, feature: int | str | None = None, p: float = 0.01) -> pd.DataFrame:
         r"""One-day-ahead forecasts of one feature along ``data`` with the fitted parameters: each row's conditional
         mean, volatility, VaR and ES use the rows before it only.
@@ -316,7 +274,7 @@ class GARCHGenerator(BaseGenerator):
         (['mean', 'vol', 'var', 'es'], True)
         """
         check_arg("p", p, Interval(Real, 0, 0.5, closed="neither"), owner="GARCHGenerator.forecast")
-        x, index, j = self._feature_series(data, feature)
+        x, index, j = self._forecast_series(data, feature, "GARCHGenerator.forecast")
         mu, phi, omega, alpha, beta, nu = self.params_.iloc[j].to_numpy(dtype=np.float64)
         n = x.size
         mean, var = np.empty(n), np.empty(n)
@@ -358,7 +316,7 @@ class GARCHGenerator(BaseGenerator):
         """
         check_arg("n_draws", n_draws, Interval(Integral, 1, None), owner="GARCHGenerator.forecast_draws")
         f = self.forecast(data, feature=feature)
-        nu = float(self.params_.iloc[self._feature_series(data, feature)[2]]["nu"])
+        nu = float(self.params_.iloc[self._forecast_series(data, feature, "GARCHGenerator.forecast")[2]]["nu"])
         rng = np.random.default_rng(seed)
         z = rng.standard_t(nu, size=(int(n_draws), len(f))) * np.sqrt((nu - 2.0) / nu)
         return f["mean"].to_numpy() + f["vol"].to_numpy() * z  # type: ignore[no-any-return]
