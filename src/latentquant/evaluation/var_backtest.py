@@ -58,14 +58,14 @@ def _check_p(p: float, upper: float = 1.0) -> float:
     return float(p)
 
 
-def _static_tail(sample: np.ndarray, p: float, name: str) -> tuple[float, float]:
-    """VaR and ES of a sample, refusing a "VaR" that is not a loss (the sample's p-quantile at or above 0)."""
-    var, es = var_es(sample, p)
-    if not var > 0:
-        raise DataValidationError(f"the {p:g}-quantile of {name} is {-var:.4g} >= 0, so its VaR is not a loss: "
-                                  "backtests need returns or P&L (gains positive), not prices or min-max scaled "
-                                  "values.")
-    return var, es
+def _require_losses(var: float | np.ndarray, p: float, what: str) -> None:
+    """Refuse a "VaR" that is not a loss: a p-quantile at or above 0 means the values are not returns."""
+    values = np.atleast_1d(np.asarray(var, dtype=np.float64))
+    bad = np.flatnonzero(~(values > 0))
+    if bad.size:
+        where = f"{what} is {-values[0]:.4g}" if np.ndim(var) == 0 else f"{what} of day {int(bad[0])} is"
+        raise DataValidationError(f"the {p:g}-quantile of {where} >= 0, so its VaR is not a loss: backtests need "
+                                  "returns or P&L (gains positive), not prices or min-max scaled values.")
 
 
 def _series(values: Any, name: str, n: int | None = None) -> np.ndarray:
@@ -341,7 +341,8 @@ def sample_var_backtest(returns: Any, sample: Any, *, p: float = 0.01, n_null: i
     draws = _series(np.ravel(np.asarray(sample, dtype=np.float64)), "sample")
     r = _series(returns, "returns")
     check_arg("n_null", n_null, Interval(Real, 100, None))
-    var, es = _static_tail(draws, _check_p(p, 0.5), "sample")
+    var, es = var_es(draws, _check_p(p, 0.5))
+    _require_losses(var, p, "sample")
     null = np.random.default_rng(seed).choice(draws, size=(int(n_null), r.size), replace=True)
     return var_backtest(r, var, p=p, es=es, null_draws=null)
 
@@ -413,11 +414,7 @@ def draws_var_backtest(returns: Any, draws: Any, *, p: float = 0.01, n_null: int
     """
     r = _series(returns, "returns")
     var, es = var_es_by_day(draws, p)
-    if (var <= 0).any():
-        day = int(np.argmax(var <= 0))
-        raise DataValidationError(f"the {p:g}-quantile of the draws of day {day} is >= 0, so its VaR is not a loss: "
-                                  "backtests need returns or P&L (gains positive), not prices or min-max scaled "
-                                  "values.")
+    _require_losses(var, p, "the draws")
     arr = np.asarray(draws, dtype=np.float64)
     if arr.shape[1] != r.size:
         raise DataValidationError(f"draws have {arr.shape[1]} days but returns {r.size}; pass one column per day.")
